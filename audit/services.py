@@ -1,0 +1,82 @@
+"""Recording audit events: the one place the trail is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db import models
+
+from .context import client_ip
+from .models import AuditEvent
+
+
+def _case_of(obj: models.Model | None):
+    """The case an object belongs to, if already loaded (no extra query)."""
+    if obj is None:
+        return None
+    if obj._meta.label == "cases.Case":
+        return obj
+    return obj._state.fields_cache.get("case")
+
+
+def _event(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    case=None,
+    object_type: str | None = None,
+    object_id=None,
+    detail: dict | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    case = case if case is not None else _case_of(obj)
+    case_id = case.pk if case is not None else getattr(obj, "case_id", None)
+    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    return AuditEvent(
+        actor=actor if is_user else None,
+        actor_label=(actor.get_username() if is_user else (str(actor) if actor else "system"))[:150],
+        actor_role=(actor.role_label if is_user else "system"),
+        action=action,
+        object_type=object_type or (obj._meta.label if obj is not None else ""),
+        object_id=str(object_id if object_id is not None else (obj.pk if obj is not None else "")),
+        case_id=case_id,
+        case_reference=getattr(case, "reference", "") if case is not None else "",
+        client_ip=ip or client_ip.get(),
+        detail=detail or {},
+    )
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj: models.Model | None = None,
+    case=None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    detail: dict | None = None,
+    ip: str | None = None,
+) -> AuditEvent:
+    """Record one event. ``actor`` is a user, or a string naming a system process."""
+    event = _event(
+        actor=actor,
+        action=action,
+        obj=obj,
+        case=case,
+        object_type=object_type,
+        object_id=object_id,
+        detail=detail,
+        ip=ip,
+    )
+    event.save(force_insert=True)
+    return event
+
+
+def audit_record_many(*, actor, action: str, objects: Iterable[models.Model], detail: dict | None = None) -> int:
+    """Record the same action on many objects in one INSERT (list pages stay one query)."""
+    events = [_event(actor=actor, action=action, obj=o, detail=detail) for o in objects]
+    if events:
+        AuditEvent.objects.bulk_create(events)
+    return len(events)

@@ -1,0 +1,85 @@
+"""factory_boy factories for tests, benchmarks and demo data."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.models import User
+from hospitals.models import Hospital, Referral
+
+from .models import Case, FamilyContact, Indication, Patient
+from .services import case_next_reference
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    password = factory.django.Password("correct-horse-battery-staple")
+    role = User.Role.FAMILY
+
+
+class CoordinatorFactory(UserFactory):
+    role = User.Role.COORDINATOR
+    is_staff = True
+
+
+class HospitalFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Hospital
+        django_get_or_create = ("code",)
+
+    code = factory.Sequence(lambda n: f"centre{n}")
+    name_en = factory.LazyAttribute(lambda h: f"{h.code.upper()} Hospital")
+    name_zh = "医院"
+    city = "Beijing"
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    date_of_birth = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=365 * 9 + 40))
+    sex = Patient.Sex.FEMALE
+    country = "KZ"
+    preferred_language = "ru"
+    time_zone = "Asia/Almaty"
+
+
+class ContactFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FamilyContact
+
+    patient = factory.SubFactory(PatientFactory)
+    name = factory.Faker("name")
+    relationship = FamilyContact.Relationship.MOTHER
+    language = "ru"
+    time_zone = "Asia/Almaty"
+    email = factory.Sequence(lambda n: f"family{n}@example.org")
+    phone = "+77011234567"
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    reference = factory.LazyFunction(lambda: case_next_reference(year=timezone.localdate().year))
+    patient = factory.SubFactory(PatientFactory)
+    indication = factory.LazyFunction(lambda: Indication.objects.get(code="b-all-cd19-car-t"))
+    inquiry_date = factory.LazyFunction(timezone.localdate)
+
+
+class ReferralFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Referral
+
+    case = factory.SubFactory(CaseFactory)
+    hospital = factory.SubFactory(HospitalFactory)
+    status = Referral.Status.SENT
+    sent_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,148 @@
+"""Workflows on cases: creating, moving through the status workflow, assigning."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from navigator.errors import DomainError
+
+from . import workflow
+from .models import Case, Indication, Patient, ReferenceCounter, StatusChange
+
+DEFAULT_INDICATION = "b-all-cd19-car-t"
+
+
+def case_next_reference(*, year: int) -> str:
+    """Issue the next reference for a year. The counter row is locked by the UPDATE
+    until the surrounding transaction commits, so two coordinators never get the same number."""
+    with transaction.atomic():
+        ReferenceCounter.objects.get_or_create(year=year)
+        ReferenceCounter.objects.filter(year=year).update(last=F("last") + 1)
+        last = ReferenceCounter.objects.get(year=year).last
+    return f"NAV-{year}-{last:05d}"
+
+
+@transaction.atomic
+def case_create(
+    *,
+    patient: Patient,
+    actor,
+    indication: Indication | None = None,
+    coordinator=None,
+    priority: int = Case.Priority.ROUTINE,
+    inquiry_date: dt.date | None = None,
+    summary: str = "",
+    target_centres=(),
+) -> Case:
+    inquiry_date = inquiry_date or timezone.localdate()
+    if inquiry_date > timezone.localdate():
+        raise DomainError("The inquiry date cannot be in the future.", field="inquiry_date")
+    if coordinator is not None and not coordinator.is_coordinator:
+        raise DomainError(f"{coordinator} is not a coordinator.", field="coordinator")
+    indication = indication or Indication.objects.get(code=DEFAULT_INDICATION)
+    case = Case.objects.create(
+        reference=case_next_reference(year=inquiry_date.year),
+        patient=patient,
+        indication=indication,
+        coordinator=coordinator,
+        priority=priority,
+        inquiry_date=inquiry_date,
+        summary=summary,
+    )
+    if target_centres:
+        case.target_centres.set(target_centres)
+    StatusChange.objects.create(
+        case=case, from_status="", to_status=case.status, changed_by=_user(actor), reason="Case opened"
+    )
+    audit_record(actor=actor, action="create", obj=case)
+    return case
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+def case_transition(*, case: Case, to_status: str, actor, reason: str = "") -> StatusChange:
+    """Move a case to another status if the workflow allows it; record who, when and why.
+
+    The case row is locked so two coordinators moving it at once cannot both succeed
+    from the same starting status.
+    """
+    with transaction.atomic():
+        locked = Case.objects.select_for_update().get(pk=case.pk)
+        decision = workflow.check_transition(locked.status, to_status, reason)
+        if not decision.allowed:
+            raise DomainError(
+                decision.reason,
+                field="status" if "reason" not in decision.reason else "reason",
+                code="transition_not_allowed",
+            )
+        change = StatusChange.objects.create(
+            case=locked, from_status=locked.status, to_status=to_status, changed_by=_user(actor), reason=reason.strip()
+        )
+        now = timezone.now()
+        Case.objects.filter(pk=locked.pk).update(status=to_status, last_activity_at=now, updated_at=now)
+        audit_record(
+            actor=actor,
+            action="transition",
+            obj=locked,
+            detail={"from": change.from_status, "to": to_status, "reason": change.reason},
+        )
+    case.status = to_status
+    case.last_activity_at = now
+    _notify_status_changed(case=case, change=change)
+    return change
+
+
+# Other apps react to status changes (e.g. scheduling); they register here instead of
+# cases importing them.
+STATUS_CHANGE_HANDLERS: list = []
+
+
+def _notify_status_changed(*, case: Case, change: StatusChange) -> None:
+    for handler in STATUS_CHANGE_HANDLERS:
+        handler(case=case, change=change)
+
+
+@transaction.atomic
+def case_assign(*, case: Case, coordinator, actor, reason: str = "") -> Case:
+    """Give a case to a coordinator. Taking an unassigned case is anyone's; moving a
+    case away from its coordinator is a supervisor's decision."""
+    if coordinator is None or not coordinator.is_coordinator:
+        raise DomainError("Choose an active coordinator to assign the case to.", field="coordinator")
+    locked = Case.objects.select_for_update().get(pk=case.pk)
+    if locked.coordinator_id not in (None, coordinator.pk) and not actor.is_supervisor:
+        raise DomainError(
+            "Only a supervising coordinator can reassign a case that already has a coordinator.",
+            field="coordinator",
+            code="permission_denied",
+        )
+    previous = locked.coordinator
+    locked.coordinator = coordinator
+    locked.last_activity_at = timezone.now()
+    locked.save(update_fields=["coordinator", "last_activity_at", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=locked,
+        detail={
+            "coordinator": {"from": getattr(previous, "username", None), "to": coordinator.username},
+            "reason": reason,
+        },
+    )
+    return locked
+
+
+def case_touch(*, case_id: int, when: dt.datetime | None = None) -> None:
+    """Mark activity on a case (a document, a message, a result): drives "last activity"."""
+    Case.objects.filter(pk=case_id).update(last_activity_at=when or timezone.now())
+
+
+def case_set_next_due(*, case_id: int, due_at: dt.datetime | None, title: str = "") -> None:
+    """Store the case's earliest open milestone or deadline (maintained by scheduling)."""
+    Case.objects.filter(pk=case_id).update(next_due_at=due_at, next_due_title=title[:200] if due_at else "")

@@ -1,0 +1,32 @@
+"""Fixtures shared by every app's tests: named people in each role.
+
+Alice and Bob coordinate (Sam supervises); the Ivanov family owns case A; the Chen
+family owns case B and must never see case A; Dr Li works at PKUPH, Dr Wang at Ruijin.
+"""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings, tmp_path):
+    # Production settings redirect to HTTPS; the test client speaks plain HTTP.
+    settings.SECURE_SSL_REDIRECT = False
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
+        },
+    }
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Throttle counters live in the cache: a per-test local cache keeps tests independent.
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
+    }
+
+
+@pytest.fixture
+def world(db):
+    from navigator.testing import make_world
+
+    return make_world()

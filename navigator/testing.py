@@ -1,0 +1,97 @@
+"""A small world of named people for tests in every app.
+
+- alice, bob: coordinators; sam: supervising coordinator
+- ivanova: family member of case_a (patient Misha Ivanov)
+- chen: family member of case_b (patient Chen Xiaoming); must never see case_a
+- dr_li: hospital user at PKUPH, to which case_a was referred (sent)
+- dr_wang: hospital user at Ruijin, which has seen nothing
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from accounts.models import User
+from cases.factories import (
+    CaseFactory,
+    ContactFactory,
+    HospitalFactory,
+    PatientFactory,
+    ReferralFactory,
+    UserFactory,
+)
+from cases.models import Case, FamilyContact, Patient
+from hospitals.models import Hospital, Referral
+
+
+@dataclass
+class World:
+    alice: User
+    bob: User
+    sam: User
+    ivanova: User
+    chen: User
+    dr_li: User
+    dr_wang: User
+    pkuph: Hospital
+    ruijin: Hospital
+    case_a: Case
+    case_b: Case
+    patient_a: Patient
+    patient_b: Patient
+    contact_a: FamilyContact
+    contact_b: FamilyContact
+    referral_a: Referral
+
+
+def make_world() -> World:
+    alice = UserFactory(username="alice", role=User.Role.COORDINATOR, is_staff=True)
+    bob = UserFactory(username="bob", role=User.Role.COORDINATOR, is_staff=True)
+    sam = UserFactory(username="sam", role=User.Role.SUPERVISOR, is_staff=True)
+    pkuph = HospitalFactory(code="pkuph", name_en="Peking University People's Hospital", name_zh="北京大学人民医院")
+    ruijin = HospitalFactory(code="ruijin", name_en="Ruijin Hospital", name_zh="瑞金医院", city="Shanghai")
+    dr_li = UserFactory(username="dr_li", role=User.Role.HOSPITAL, hospital=pkuph)
+    dr_wang = UserFactory(username="dr_wang", role=User.Role.HOSPITAL, hospital=ruijin)
+    ivanova = UserFactory(username="ivanova", role=User.Role.FAMILY, preferred_language="ru", time_zone="Asia/Almaty")
+    chen = UserFactory(username="chen", role=User.Role.FAMILY, preferred_language="zh-hans", time_zone="Asia/Shanghai")
+
+    patient_a = PatientFactory(given_name="Misha", family_name="Ivanov", native_name="Миша Иванов")
+    patient_b = PatientFactory(
+        given_name="Xiaoming",
+        family_name="Chen",
+        native_name="陈小明",
+        country="SG",
+        preferred_language="zh-hans",
+        time_zone="Asia/Singapore",
+    )
+    contact_a = ContactFactory(patient=patient_a, name="Olga Ivanova", user=ivanova, is_primary=True)
+    contact_b = ContactFactory(
+        patient=patient_b,
+        name="Chen Li",
+        user=chen,
+        language="zh-hans",
+        time_zone="Asia/Singapore",
+        phone="+6591234567",
+        is_primary=True,
+    )
+    case_a = CaseFactory(patient=patient_a, coordinator=alice)
+    case_b = CaseFactory(patient=patient_b, coordinator=bob)
+    referral_a = ReferralFactory(case=case_a, hospital=pkuph)
+    return World(
+        alice,
+        bob,
+        sam,
+        ivanova,
+        chen,
+        dr_li,
+        dr_wang,
+        pkuph,
+        ruijin,
+        case_a,
+        case_b,
+        patient_a,
+        patient_b,
+        contact_a,
+        contact_b,
+        referral_a,
+    )

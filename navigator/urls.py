@@ -1,0 +1,23 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from navigator.health import healthz
+
+api_v1 = [
+    path("", include("cases.api.urls")),
+    path("", include("documents.api.urls")),
+    path("", include("eligibility.api.urls")),
+    path("", include("scheduling.api.urls")),
+    path("", include("hospitals.api.urls")),
+    path("", include("travel.api.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("portal/", include("portal.urls")),
+    path("healthz", healthz, name="healthz"),
+]
