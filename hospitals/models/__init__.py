@@ -1,0 +1,31 @@
+"""Treating centres, what is shared with them, and how they are told.
+
+- ``centres``: hospitals, their international-department contacts, required records, API credentials
+- ``referrals``: a case sent to a centre, its status history and appointment slots proposed by the centre
+- ``packets``: immutable, versioned snapshots of what a centre was sent
+- ``webhooks``: endpoints registered by a centre, events and their deliveries
+"""
+
+from .centres import ApiCredential, Hospital, HospitalContact, HospitalQuerySet, RequiredRecord
+from .packets import PacketImmutable, PacketVersion, PacketView
+from .referrals import AppointmentSlot, Referral, ReferralEvent, ReferralQuerySet
+from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+
+__all__ = [
+    "ApiCredential",
+    "AppointmentSlot",
+    "Hospital",
+    "HospitalContact",
+    "HospitalQuerySet",
+    "PacketImmutable",
+    "PacketVersion",
+    "PacketView",
+    "Referral",
+    "ReferralEvent",
+    "ReferralQuerySet",
+    "RequiredRecord",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
+]

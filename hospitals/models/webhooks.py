@@ -1,0 +1,179 @@
+"""Webhooks: endpoints a centre registers, the events it is sent, and every delivery attempt."""
+
+from __future__ import annotations
+
+import base64
+import secrets
+import uuid
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from .centres import Hospital
+
+EVENT_TYPES = [
+    ("referral.sent", _("A referral (or a new packet version) was sent")),
+    ("packet.updated", _("A new packet version is available")),
+    ("message.posted", _("The coordinator posted a message")),
+    ("deadline.near", _("A response deadline is near")),
+]
+EVENT_TYPE_VALUES = [value for value, _label in EVENT_TYPES]
+
+
+def new_signing_secret() -> str:
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def validate_endpoint_url(value: str) -> None:
+    """HTTPS only. Plain http is allowed to 127.0.0.1/localhost in development and tests."""
+    parts = urlsplit(value)
+    if not parts.hostname:
+        raise ValidationError(_("Enter a full URL, e.g. https://his.example.cn/navigator/webhooks."), code="invalid")
+    if parts.username or parts.password:
+        raise ValidationError(_("Do not put credentials in the URL; verify our signature instead."), code="invalid")
+    if parts.scheme == "https":
+        return
+    insecure_ok = settings.DEBUG or getattr(settings, "WEBHOOKS_ALLOW_INSECURE_LOCALHOST", False)
+    if parts.scheme == "http" and insecure_ok and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+        return
+    raise ValidationError(_("The endpoint must use https:// (patient data never travels unencrypted)."), code="https")
+
+
+class WebhookEndpointQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_coordinator:
+            return self
+        if user.is_hospital:
+            return self.filter(hospital_id=user.hospital_id)
+        return self.none()
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS URL of a centre that receives signed events."""
+
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    url = models.URLField(max_length=500, validators=[validate_endpoint_url])
+    description = models.CharField(max_length=200, blank=True)
+    secret = models.CharField(max_length=100, default=new_signing_secret, editable=False)
+    event_types = models.JSONField(default=list, blank=True, help_text=_("Empty means every event type."))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = WebhookEndpointQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["hospital", "id"]
+        constraints = [models.UniqueConstraint(fields=["hospital", "url"], name="one_endpoint_per_url")]
+
+    def __str__(self) -> str:
+        return f"{self.hospital.code}: {self.url}"
+
+    def clean(self) -> None:
+        super().clean()
+        unknown = [t for t in self.event_types or [] if t not in EVENT_TYPE_VALUES]
+        if unknown:
+            raise ValidationError(
+                {"event_types": _("Unknown event types: %(u)s.") % {"u": ", ".join(map(str, unknown))}}
+            )
+
+    def wants(self, event_type: str) -> bool:
+        return not self.event_types or event_type in self.event_types
+
+
+def new_event_id() -> str:
+    return "msg_" + uuid.uuid4().hex
+
+
+class WebhookEvent(models.Model):
+    """Something a centre is told about. Its id is the ``webhook-id`` receivers deduplicate on."""
+
+    id = models.CharField(primary_key=True, max_length=40, default=new_event_id, editable=False)
+    hospital = models.ForeignKey(Hospital, on_delete=models.CASCADE, related_name="webhook_events")
+    type = models.CharField(max_length=40, choices=EVENT_TYPES)
+    payload = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # Events that must happen once per thing (e.g. "deadline near" per referral and deadline).
+    dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.id}"
+
+
+class WebhookDeliveryQuerySet(models.QuerySet):
+    def due(self, now=None):
+        return self.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
+
+    def visible_to(self, user):
+        if not user.is_authenticated:
+            return self.none()
+        if user.is_coordinator:
+            return self
+        if user.is_hospital:
+            return self.filter(endpoint__hospital_id=user.hospital_id)
+        return self.none()
+
+
+class WebhookDelivery(models.Model):
+    """One event to one endpoint, attempted until it succeeds or the retry schedule runs out."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SUCCEEDED = "succeeded", _("Delivered")
+        FAILED = "failed", _("Failed (retries exhausted)")
+
+    event = models.ForeignKey(WebhookEvent, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.CharField(max_length=500, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = _("webhook deliveries")
+        constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="one_delivery_per_event_endpoint")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.event_id} → {self.endpoint_id} ({self.status})"
+
+
+class WebhookAttempt(models.Model):
+    """One HTTP request of a delivery: the log a coordinator reads when a centre says it got nothing."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempt_log")
+    number = models.PositiveSmallIntegerField()
+    at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+    response_excerpt = models.CharField(max_length=500, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_number_per_delivery")]
+
+    def __str__(self) -> str:
+        return f"attempt {self.number} of {self.delivery_id}: {self.status_code or self.error}"
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
