@@ -1,1 +1,445 @@
-from django.contrib import admin  # noqa: F401
+"""The coordinator's workplace: caseload, overdue items, contacts and history on one page."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.paginator import Paginator
+from django.db import connection
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import format_html, format_html_join
+from simple_history.admin import SimpleHistoryAdmin
+
+from accounts.models import User
+from audit.mixins import AuditedAdminMixin
+from audit.models import AuditEvent
+from navigator.errors import DomainError
+
+from . import services, workflow
+from .models import Case, FamilyContact, Indication, Patient, StatusChange
+
+
+class EstimatedCountPaginator(Paginator):
+    """On PostgreSQL an unfiltered changelist uses the planner's row estimate instead of
+    COUNT(*), which reads the whole table; filtered lists count exactly."""
+
+    @cached_property
+    def count(self):
+        query = getattr(self.object_list, "query", None)
+        if query is not None and not query.where and connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
+                )
+                row = cursor.fetchone()
+            if row and row[0] > 10_000:
+                return row[0]
+        return super().count
+
+
+class CaseloadFilter(admin.SimpleListFilter):
+    title = "caseload"
+    parameter_name = "caseload"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "My caseload"), ("unassigned", "Unassigned")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(coordinator=request.user)
+        if self.value() == "unassigned":
+            return queryset.filter(coordinator__isnull=True)
+        return queryset
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("week", "Due within 7 days"), ("none", "Nothing due")]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "overdue":
+            return queryset.filter(next_due_at__lt=now)
+        if self.value() == "week":
+            return queryset.filter(next_due_at__gte=now, next_due_at__lt=now + timezone.timedelta(days=7))
+        if self.value() == "none":
+            return queryset.filter(next_due_at__isnull=True)
+        return queryset
+
+
+class StatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return [("active", "All active")] + [(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS]
+
+    def queryset(self, request, queryset):
+        if self.value() == "active":
+            return queryset.filter(status__in=workflow.ACTIVE)
+        if self.value():
+            return queryset.filter(status=self.value())
+        return queryset
+
+
+class CoordinatorFilter(admin.SimpleListFilter):
+    title = "coordinator"
+    parameter_name = "coordinator"
+
+    def lookups(self, request, model_admin):
+        return [
+            (str(u.pk), u.get_full_name() or u.username)
+            for u in User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True)
+        ]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(coordinator_id=self.value()) if self.value() else queryset
+
+
+class CountryFilter(admin.SimpleListFilter):
+    title = "country"
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = Patient.objects.order_by().values_list("country", flat=True).distinct()
+        from django_countries import countries
+
+        return sorted(((c, countries.name(c)) for c in codes if c), key=lambda pair: pair[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(patient__country=self.value()) if self.value() else queryset
+
+
+class ContactInline(admin.TabularInline):
+    """Family contacts belong to the patient; shown and edited on the case page too."""
+
+    model = FamilyContact
+    fk_name = "patient"
+    extra = 0
+    fields = (
+        "name",
+        "native_name",
+        "relationship",
+        "language",
+        "time_zone",
+        "email",
+        "phone",
+        "is_primary",
+        "receives_reminders",
+        "user",
+    )
+    raw_id_fields = ("user",)
+
+    def __init__(self, parent_model, admin_site):
+        # The formset's parent is the case's patient (see CaseAdmin.get_formset_kwargs).
+        super().__init__(Patient, admin_site)
+
+
+class StatusChangeInline(admin.TabularInline):
+    model = StatusChange
+    extra = 0
+    fields = ("changed_at", "from_label", "to_label", "changed_by", "reason")
+    readonly_fields = fields
+    ordering = ("-changed_at", "-id")
+    verbose_name = "status change"
+    verbose_name_plural = "status history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class TransitionForm(forms.Form):
+    to_status = forms.ChoiceField(
+        choices=[(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS], label="New status"
+    )
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="Required for side exits and for moving a case back.",
+    )
+
+
+class AssignForm(forms.Form):
+    coordinator = forms.ModelChoiceField(
+        queryset=User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True)
+    )
+    reason = forms.CharField(required=False)
+
+
+@admin.register(Case)
+class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = (
+        "reference",
+        "patient_name",
+        "age",
+        "status_badge",
+        "coordinator",
+        "priority",
+        "last_activity_at",
+        "next_due",
+    )
+    list_select_related = ("patient", "coordinator")
+    list_filter = (CaseloadFilter, StatusFilter, OverdueFilter, CoordinatorFilter, CountryFilter, "priority")
+    search_fields = ("=reference", "patient__family_name", "patient__given_name", "patient__native_name")
+    search_help_text = "Reference (exact, e.g. NAV-2026-00042) or any part of the patient's name."
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+    list_per_page = 50
+    ordering = ("-id",)
+    autocomplete_fields = ("patient", "coordinator", "target_centres")
+    readonly_fields = (
+        "reference",
+        "status_display",
+        "created_at",
+        "updated_at",
+        "last_activity_at",
+        "next_due",
+        "audit_trail",
+    )
+    fieldsets = (
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "patient",
+                    "indication",
+                    "status_display",
+                    "coordinator",
+                    "priority",
+                    "inquiry_date",
+                    "target_centres",
+                    "summary",
+                )
+            },
+        ),
+        ("Activity", {"fields": ("last_activity_at", "next_due", "created_at", "updated_at")}),
+        ("Audit trail", {"classes": ("collapse",), "fields": ("audit_trail",)}),
+    )
+    inlines = [ContactInline, StatusChangeInline]
+    actions = ["action_assign", "action_transition"]
+
+    # --- list columns -------------------------------------------------------------
+    @admin.display(description="Patient", ordering="patient__family_name")
+    def patient_name(self, obj):
+        if obj.patient.native_name:
+            return format_html("{}<br><small>{}</small>", obj.patient.full_name, obj.patient.native_name)
+        return obj.patient.full_name
+
+    @admin.display(description="Age")
+    def age(self, obj):
+        return obj.patient.age()
+
+    @admin.display(description="Status", ordering="status")
+    def status_badge(self, obj):
+        return obj.status_label
+
+    @admin.display(description="Next due", ordering="next_due_at")
+    def next_due(self, obj):
+        if not obj.next_due_at:
+            return "—"
+        when = timezone.localtime(obj.next_due_at).strftime("%Y-%m-%d")
+        if obj.is_overdue:
+            return format_html(
+                '<strong style="color:#b00020">OVERDUE {}</strong><br><small>{}</small>', when, obj.next_due_title
+            )
+        return format_html("{}<br><small>{}</small>", when, obj.next_due_title)
+
+    @admin.display(description="Status")
+    def status_display(self, obj):
+        if obj is None or obj.pk is None:
+            return workflow.LABELS[workflow.INQUIRY]
+        allowed = ", ".join(
+            workflow.LABELS[s]
+            for s in workflow.MAIN_PATH + workflow.SIDE_EXITS
+            if s in workflow.TRANSITIONS[obj.status]
+        )
+        return format_html(
+            "<strong>{}</strong><br><small>Can move to: {}. Use the “Change status” action on the case list.</small>",
+            obj.status_label,
+            allowed or "nothing (final)",
+        )
+
+    @admin.display(description="Recent audit events")
+    def audit_trail(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        events = AuditEvent.objects.filter(case_id=obj.pk).order_by("-at", "-id")[:25]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    e.actor_label,
+                    e.actor_role,
+                    e.action,
+                    e.object_type,
+                    e.client_ip or "",
+                )
+                for e in events
+            ),
+        )
+        link = reverse("admin:audit_auditevent_changelist") + f"?case_id={obj.pk}"
+        return format_html(
+            "<table><tr><th>When</th><th>Who</th><th>Role</th><th>Action</th><th>Object</th>"
+            '<th>Address</th></tr>{}</table><a href="{}">Full trail</a>',
+            rows,
+            link,
+        )
+
+    # --- data -----------------------------------------------------------------------
+    def get_queryset(self, request):
+        return Case.objects.visible_to(request.user).select_related("patient", "coordinator")
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        return obj
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return [i for i in self.inlines if i not in (ContactInline, StatusChangeInline)]
+        return self.inlines
+
+    def get_formset_kwargs(self, request, obj, inline, prefix):
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ContactInline):
+            kwargs["instance"] = obj.patient
+        return kwargs
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("coordinator", request.user.pk if request.user.is_coordinator else None)
+        initial.setdefault("indication", Indication.objects.filter(code=services.DEFAULT_INDICATION).first())
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            if "coordinator" in form.changed_data and not request.user.is_supervisor:
+                original = Case.objects.get(pk=obj.pk)
+                if original.coordinator_id and original.coordinator_id != obj.coordinator_id:
+                    obj.coordinator = original.coordinator
+                    messages.error(
+                        request, "Only a supervising coordinator can reassign a case; the coordinator was not changed."
+                    )
+            super().save_model(request, obj, form, change)
+            return
+        case = services.case_create(
+            patient=form.cleaned_data["patient"],
+            actor=request.user,
+            indication=form.cleaned_data.get("indication"),
+            coordinator=form.cleaned_data.get("coordinator"),
+            priority=form.cleaned_data.get("priority"),
+            inquiry_date=form.cleaned_data.get("inquiry_date"),
+            summary=form.cleaned_data.get("summary", ""),
+        )
+        obj.pk = case.pk
+        obj.reference = case.reference
+        obj._state.adding = False
+        obj._state.db = case._state.db
+
+    # --- actions ----------------------------------------------------------------------
+    @admin.action(description="Assign to a coordinator")
+    def action_assign(self, request, queryset):
+        if "apply" in request.POST:
+            form = AssignForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for case in queryset:
+                    try:
+                        services.case_assign(case=case, actor=request.user, **form.cleaned_data)
+                        done += 1
+                    except DomainError as exc:
+                        messages.error(request, f"{case.reference}: {exc.message}")
+                if done:
+                    messages.success(request, f"Assigned {done} case(s) to {form.cleaned_data['coordinator']}.")
+                return None
+        else:
+            form = AssignForm()
+        return self._intermediate(request, queryset, form, "Assign to a coordinator", "action_assign")
+
+    @admin.action(description="Change status (with a reason)")
+    def action_transition(self, request, queryset):
+        if "apply" in request.POST:
+            form = TransitionForm(request.POST)
+            if form.is_valid():
+                done = 0
+                for case in queryset:
+                    try:
+                        services.case_transition(case=case, actor=request.user, **form.cleaned_data)
+                        done += 1
+                    except DomainError as exc:
+                        messages.error(request, f"{case.reference}: {exc.message}")
+                if done:
+                    label = workflow.LABELS[form.cleaned_data["to_status"]]
+                    messages.success(request, f"Moved {done} case(s) to “{label}”.")
+                return None
+        else:
+            form = TransitionForm()
+        return self._intermediate(request, queryset, form, "Change status", "action_transition")
+
+    def _intermediate(self, request, queryset, form, title, action):
+        return TemplateResponse(
+            request,
+            "admin/cases/case/action_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": title,
+                "opts": self.model._meta,
+                "cases": queryset.select_related("patient"),
+                "form": form,
+                "action": action,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+@admin.register(Patient)
+class PatientAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = ("full_name", "native_name", "date_of_birth", "sex", "country", "preferred_language")
+    search_fields = ("family_name", "given_name", "native_name")
+    list_filter = ("sex", "country")
+    show_full_result_count = False
+    paginator = EstimatedCountPaginator
+
+    class ContactInlineOnPatient(admin.TabularInline):
+        model = FamilyContact
+        extra = 0
+        raw_id_fields = ("user",)
+
+    inlines = [ContactInlineOnPatient]
+
+    def get_queryset(self, request):
+        return Patient.objects.visible_to(request.user)
+
+
+@admin.register(FamilyContact)
+class FamilyContactAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+    list_display = ("name", "relationship", "patient", "language", "email", "phone", "is_primary")
+    list_select_related = ("patient",)
+    search_fields = ("name", "native_name", "email", "patient__family_name")
+    autocomplete_fields = ("patient",)
+    raw_id_fields = ("user",)
+
+    def get_queryset(self, request):
+        return FamilyContact.objects.visible_to(request.user).select_related("patient")
+
+
+@admin.register(Indication)
+class IndicationAdmin(admin.ModelAdmin):
+    list_display = ("code", "name", "is_active")

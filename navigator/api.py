@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, status, viewsets
+from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
@@ -82,9 +82,77 @@ class VisibleReadOnlyViewSet(AuditedViewSetMixin, viewsets.ReadOnlyModelViewSet)
         return super().get_queryset().visible_to(self.request.user)
 
 
+class IsCoordinator(permissions.BasePermission):
+    message = "Only coordinators may do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_coordinator)
+
+
+class IsCoordinatorOrReadOnly(permissions.BasePermission):
+    """Anyone signed in may read what ``visible_to`` lets them see; only coordinators write."""
+
+    message = "Only coordinators may change this."
+
+    def has_permission(self, request, view):
+        if not (request.user and request.user.is_authenticated):
+            return False
+        return request.method in permissions.SAFE_METHODS or request.user.is_coordinator
+
+
+class ErrorSerializer(serializers.Serializer):
+    """The one error shape of the API."""
+
+    code = serializers.CharField()
+    detail = serializers.CharField()
+    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+
+
 ERROR_STATUSES = {
     status.HTTP_400_BAD_REQUEST: "Invalid input; `fields` names each field and the fix.",
     status.HTTP_401_UNAUTHORIZED: "Not authenticated.",
     status.HTTP_403_FORBIDDEN: "Authenticated, but this role may not perform the operation.",
     status.HTTP_404_NOT_FOUND: "No such object, or not visible to the caller.",
+    status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests; retry after the time in Retry-After.",
 }
+
+
+def add_error_responses(result, generator, request, public):
+    """drf-spectacular post-processing hook: document the error shape on every operation.
+
+    Every operation can answer 401/403; those with a path parameter 404; those with a
+    body 400. The body is always ``Error``.
+    """
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "Error",
+        {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "detail": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+            },
+            "required": ["code", "detail", "fields"],
+        },
+    )
+    ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    for path, operations in result.get("paths", {}).items():
+        for method, operation in operations.items():
+            if method not in {"get", "post", "put", "patch", "delete", "head", "options"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            wanted = [401, 403]
+            if "{" in path:
+                wanted.append(404)
+            if method in {"post", "put", "patch"} or any(
+                p.get("in") == "query" for p in operation.get("parameters", [])
+            ):
+                wanted.append(400)
+            if method == "post":
+                wanted.append(429)
+            for code in wanted:
+                responses.setdefault(
+                    str(code), {"content": ref, "description": ERROR_STATUSES.get(code, "Too many requests.")}
+                )
+    return result

@@ -123,7 +123,7 @@ PASSWORD_HASHERS = [
 ]
 # Sign-in lock-out (django-axes): after AXES_FAILURE_LIMIT failures for one user name from one
 # address, that pair is locked out for AXES_COOLOFF_HOURS. The portal adds a per-address rate limit.
-AUTHENTICATION_BACKENDS = ["portal.backends.RequestAxesBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["portal.backends.RequestAxesBackend", "accounts.backends.RoleBackend"]
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_HOURS", default=0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
@@ -217,7 +217,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    "ENUM_NAME_OVERRIDES": {},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "navigator.api.add_error_responses",
+    ],
 }
 
 # --- Cache -------------------------------------------------------------------

@@ -1,0 +1,57 @@
+"""Permissions follow roles, so a new coordinator can work the moment the account exists.
+
+Coordinators may view, add, change and delete Navigator records, except that cases,
+patients, documents and records of what happened are never deleted by them; managing
+accounts and editing periodic tasks is for supervisors. Nobody gets
+write access to the audit trail (its admin refuses regardless).
+"""
+
+from django.contrib.auth.backends import ModelBackend
+
+WORK_APPS = {
+    "cases",
+    "documents",
+    "eligibility",
+    "scheduling",
+    "notifications",
+    "hospitals",
+    "messaging",
+    "travel",
+    "portal",
+    "audit",
+}
+KEPT_RECORDS = {
+    "delete_case",
+    "delete_patient",
+    "delete_document",
+    "delete_statuschange",
+    "delete_auditevent",
+    "delete_packetversion",
+    "delete_assessment",
+    "delete_message",
+}
+SUPERVISOR_APPS = WORK_APPS | {"accounts", "authtoken", "django_celery_beat", "axes", "otp_totp", "auth"}
+
+
+class RoleBackend(ModelBackend):
+    def _allowed(self, user_obj, perm: str) -> bool:
+        if not user_obj.is_active or not getattr(user_obj, "is_coordinator", False):
+            return False
+        app_label, _, codename = perm.partition(".")
+        if user_obj.is_supervisor:
+            return app_label in SUPERVISOR_APPS
+        if app_label in ("django_celery_beat", "accounts"):
+            return codename.startswith("view_")
+        if app_label not in WORK_APPS:
+            return False
+        return codename not in KEPT_RECORDS and codename != "reassign_case"
+
+    def has_perm(self, user_obj, perm, obj=None):
+        return self._allowed(user_obj, perm) or super().has_perm(user_obj, perm, obj)
+
+    def has_module_perms(self, user_obj, app_label):
+        if getattr(user_obj, "is_coordinator", False) and user_obj.is_active:
+            apps = SUPERVISOR_APPS if user_obj.is_supervisor else WORK_APPS | {"django_celery_beat", "accounts"}
+            if app_label in apps:
+                return True
+        return super().has_module_perms(user_obj, app_label)

@@ -1,0 +1,204 @@
+from __future__ import annotations
+
+from django.utils import timezone
+from rest_framework import serializers
+
+from accounts.models import User
+from hospitals.models import Hospital
+
+from .. import workflow
+from ..models import Case, FamilyContact, Indication, Patient, StatusChange
+
+
+class PatientSerializer(serializers.ModelSerializer):
+    age = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Patient
+        fields = [
+            "id",
+            "given_name",
+            "family_name",
+            "native_name",
+            "date_of_birth",
+            "age",
+            "sex",
+            "country",
+            "preferred_language",
+            "time_zone",
+            "home_haematologist",
+            "home_centre",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = ["created_at", "updated_at"]
+
+    def get_age(self, obj: Patient) -> int:
+        return obj.age()
+
+    def validate_date_of_birth(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError("The date of birth cannot be in the future.")
+        if value.year < 1900:
+            raise serializers.ValidationError("The date of birth must be after 1900.")
+        return value
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+
+    class Meta:
+        model = FamilyContact
+        fields = [
+            "id",
+            "patient",
+            "name",
+            "native_name",
+            "relationship",
+            "language",
+            "time_zone",
+            "email",
+            "phone",
+            "is_primary",
+            "receives_reminders",
+            "created_at",
+        ]
+        read_only_fields = ["created_at"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None:
+            # A caller can only attach contacts to patients it can see.
+            self.fields["patient"].queryset = Patient.objects.visible_to(request.user)
+
+    def validate(self, attrs):
+        email = attrs.get("email", getattr(self.instance, "email", ""))
+        phone = attrs.get("phone", getattr(self.instance, "phone", ""))
+        if not email and not phone:
+            raise serializers.ValidationError({"email": "Give an email address or a phone number."})
+        if attrs.get("is_primary"):
+            patient = attrs.get("patient") or self.instance.patient
+            others = FamilyContact.objects.filter(patient=patient, is_primary=True)
+            if self.instance is not None:
+                others = others.exclude(pk=self.instance.pk)
+            if others.exists():
+                raise serializers.ValidationError(
+                    {"is_primary": "This patient already has a primary contact; unset it first."}
+                )
+        return attrs
+
+
+class StatusChangeSerializer(serializers.ModelSerializer):
+    changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = StatusChange
+        fields = ["from_status", "to_status", "changed_by", "changed_at", "reason"]
+
+
+class CaseListSerializer(serializers.ModelSerializer):
+    """The caseload row: everything comes from the case row and two joined rows."""
+
+    patient_name = serializers.CharField(source="patient.full_name", read_only=True)
+    patient_native_name = serializers.CharField(source="patient.native_name", read_only=True)
+    patient_age = serializers.SerializerMethodField()
+    country = serializers.CharField(source="patient.country.code", read_only=True)
+    coordinator = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    status_label = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "patient",
+            "patient_name",
+            "patient_native_name",
+            "patient_age",
+            "country",
+            "status",
+            "status_label",
+            "priority",
+            "coordinator",
+            "inquiry_date",
+            "last_activity_at",
+            "next_due_at",
+            "next_due_title",
+        ]
+
+    def get_patient_age(self, obj: Case) -> int:
+        return obj.patient.age()
+
+
+class CaseDetailSerializer(CaseListSerializer):
+    status_history = StatusChangeSerializer(source="status_changes", many=True, read_only=True)
+    target_centres = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
+    indication = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta(CaseListSerializer.Meta):
+        fields = CaseListSerializer.Meta.fields + [
+            "indication",
+            "summary",
+            "target_centres",
+            "created_at",
+            "status_history",
+        ]
+
+
+class CaseWriteSerializer(serializers.ModelSerializer):
+    """Creating or editing a case (coordinators only). Status moves go through /transition/."""
+
+    patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
+    indication = serializers.SlugRelatedField(
+        slug_field="code", queryset=Indication.objects.filter(is_active=True), required=False
+    )
+    coordinator = serializers.SlugRelatedField(
+        slug_field="username",
+        queryset=User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True),
+        required=False,
+        allow_null=True,
+    )
+    target_centres = serializers.SlugRelatedField(
+        slug_field="code", many=True, queryset=Hospital.objects.filter(is_active=True), required=False
+    )
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "reference",
+            "patient",
+            "indication",
+            "coordinator",
+            "priority",
+            "inquiry_date",
+            "summary",
+            "target_centres",
+            "status",
+        ]
+        read_only_fields = ["id", "reference", "status"]
+
+    def validate_inquiry_date(self, value):
+        if value > timezone.localdate():
+            raise serializers.ValidationError("The inquiry date cannot be in the future.")
+        return value
+
+    def validate(self, attrs):
+        if self.instance is not None and "patient" in attrs and attrs["patient"] != self.instance.patient:
+            raise serializers.ValidationError({"patient": "A case cannot be moved to another patient."})
+        if self.instance is not None and "coordinator" in attrs and attrs["coordinator"] != self.instance.coordinator:
+            raise serializers.ValidationError({"coordinator": "Use the assign action to change the coordinator."})
+        return attrs
+
+
+class TransitionSerializer(serializers.Serializer):
+    to_status = serializers.ChoiceField(choices=[(s, workflow.LABELS[s]) for s in workflow.TRANSITIONS])
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AssignSerializer(serializers.Serializer):
+    coordinator = serializers.SlugRelatedField(
+        slug_field="username", queryset=User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True)
+    )
+    reason = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)

@@ -1,0 +1,156 @@
+"""The coordinator's workplace in the admin."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from audit.models import AuditEvent
+from cases.factories import CaseFactory, ContactFactory
+from cases.models import Case, StatusChange
+
+
+@pytest.fixture
+def alice_client(client, world):
+    client.force_login(world.alice)
+    return client
+
+
+def test_the_caseload_shows_reference_patient_status_and_next_due(alice_client, world):
+    response = alice_client.get(reverse("admin:cases_case_changelist"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for text in (world.case_a.reference, "Misha Ivanov", "Миша Иванов", "Inquiry", "alice"):
+        assert text in page
+
+
+@pytest.mark.parametrize("query", ["caseload=mine", "due=overdue", "status=active", "q=Ivanov", "country=KZ"])
+def test_the_caseload_filters_work(alice_client, world, query):
+    response = alice_client.get(reverse("admin:cases_case_changelist") + "?" + query)
+    assert response.status_code == 200
+
+
+def test_my_caseload_shows_only_my_cases(alice_client, world):
+    page = alice_client.get(reverse("admin:cases_case_changelist") + "?caseload=mine").content.decode()
+    assert world.case_a.reference in page and world.case_b.reference not in page
+
+
+def _changelist_queries(client, cases):
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(reverse("admin:cases_case_changelist"))
+    assert response.status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_changelist_costs_the_same_at_5_and_200_cases(alice_client, world):
+    CaseFactory.create_batch(3)
+    small = _changelist_queries(alice_client, 5)
+    for _ in range(39):
+        CaseFactory.create_batch(5)
+    assert Case.objects.count() >= 200
+    large = _changelist_queries(alice_client, 200)
+    assert small == large
+
+
+def test_the_change_form_shows_contacts_and_history_and_is_audited(alice_client, world):
+    ContactFactory(patient=world.patient_a, name="Ivan Ivanov", relationship="father")
+    url = reverse("admin:cases_case_change", args=[world.case_a.pk])
+    page = alice_client.get(url).content.decode()
+    assert "Olga Ivanova" in page and "Ivan Ivanov" in page and "status history" in page.lower()
+    assert AuditEvent.objects.filter(action="view", case_id=world.case_a.pk, actor=world.alice).exists()
+
+
+def test_the_status_action_needs_a_reason_for_a_side_exit(alice_client, world):
+    url = reverse("admin:cases_case_changelist")
+    data = {
+        "action": "action_transition",
+        "_selected_action": [world.case_a.pk],
+        "apply": "1",
+        "to_status": "withdrawn",
+        "reason": "",
+    }
+    alice_client.post(url, data)
+    world.case_a.refresh_from_db()
+    assert world.case_a.status == "inquiry"
+    data["reason"] = "Family decided to stay home"
+    alice_client.post(url, data)
+    world.case_a.refresh_from_db()
+    assert world.case_a.status == "withdrawn"
+    assert StatusChange.objects.filter(
+        case=world.case_a, to_status="withdrawn", reason="Family decided to stay home"
+    ).exists()
+
+
+def test_the_assign_action_is_for_supervisors_when_the_case_has_a_coordinator(client, world):
+    client.force_login(world.bob)
+    url = reverse("admin:cases_case_changelist")
+    client.post(
+        url,
+        {"action": "action_assign", "_selected_action": [world.case_a.pk], "apply": "1", "coordinator": world.bob.pk},
+    )
+    world.case_a.refresh_from_db()
+    assert world.case_a.coordinator == world.alice
+    client.force_login(world.sam)
+    client.post(
+        url,
+        {"action": "action_assign", "_selected_action": [world.case_a.pk], "apply": "1", "coordinator": world.bob.pk},
+    )
+    world.case_a.refresh_from_db()
+    assert world.case_a.coordinator == world.bob
+
+
+def test_editing_a_contact_from_the_case_page(alice_client, world):
+    url = reverse("admin:cases_case_change", args=[world.case_a.pk])
+    page = alice_client.get(url)
+    form = page.context["adminform"].form
+    data = {k: v for k, v in form.initial.items() if v is not None}
+    data.update(
+        {
+            "patient": world.patient_a.pk,
+            "indication": world.case_a.indication_id,
+            "priority": 1,
+            "inquiry_date": world.case_a.inquiry_date.isoformat(),
+            "coordinator": world.alice.pk,
+            "summary": "x",
+            "contacts-TOTAL_FORMS": "1",
+            "contacts-INITIAL_FORMS": "1",
+            "contacts-MIN_NUM_FORMS": "0",
+            "contacts-MAX_NUM_FORMS": "1000",
+            "contacts-0-id": world.contact_a.pk,
+            "contacts-0-patient": world.patient_a.pk,
+            "contacts-0-name": "Olga Ivanova",
+            "contacts-0-relationship": "mother",
+            "contacts-0-language": "ru",
+            "contacts-0-time_zone": "Asia/Almaty",
+            "contacts-0-email": "olga@example.org",
+            "contacts-0-phone": "not a phone",
+            "contacts-0-is_primary": "on",
+            "contacts-0-receives_reminders": "on",
+            "status_changes-TOTAL_FORMS": "0",
+            "status_changes-INITIAL_FORMS": "0",
+            "status_changes-MIN_NUM_FORMS": "0",
+            "status_changes-MAX_NUM_FORMS": "0",
+        }
+    )
+    data.pop("target_centres", None)
+    bad = alice_client.post(url, data)
+    assert bad.status_code == 200  # the form comes back with the error
+    assert "phone" in str(bad.context["inline_admin_formsets"][0].formset.errors)
+    data["contacts-0-phone"] = "+7 701 765 43 21"
+    good = alice_client.post(url, data)
+    assert good.status_code == 302, good.context and good.context["errors"]
+    world.contact_a.refresh_from_db()
+    assert world.contact_a.phone.as_e164 == "+77017654321"
+
+
+def test_families_and_hospitals_cannot_open_the_admin(client, world):
+    for user in (world.ivanova, world.dr_li):
+        client.force_login(user)
+        response = client.get(reverse("admin:cases_case_changelist"))
+        assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_audit_trail_is_read_only_in_admin(alice_client, world):
+    page = alice_client.get(reverse("admin:audit_auditevent_changelist") + f"?case_id={world.case_a.pk}")
+    assert page.status_code == 200
+    assert alice_client.get(reverse("admin:audit_auditevent_add")).status_code == 403
