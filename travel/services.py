@@ -1,0 +1,55 @@
+"""Writing travel data: the one path the API and the admin share.
+
+Every write validates the whole row (``full_clean``: unknown airports, arrival before
+departure in absolute time, past dates for a new booking...), saves it, records the audit
+event and moves the case's travel milestones, all in one transaction: a refused write
+leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import models, transaction
+
+from audit.services import audit_record
+from cases.services import case_touch
+
+from .models import VisaApplication
+from .reminders import travel_milestones_sync
+
+
+def _case_id(obj: models.Model) -> int | None:
+    return getattr(obj, "case_id", None)
+
+
+@transaction.atomic
+def travel_save(*, obj: models.Model, actor, via: str = "api", fields: Iterable[str] = ()) -> models.Model:
+    """Validate and save any travel row; audit it and move the case's travel milestones."""
+    adding = obj._state.adding
+    if isinstance(obj, VisaApplication):
+        obj.fill_step_date()
+    obj.full_clean()
+    obj.save()
+    audit_record(
+        actor=actor,
+        action="create" if adding else "update",
+        obj=obj,
+        detail={"via": via, **({"fields": sorted(fields)} if fields else {})},
+    )
+    travel_after_change(case=obj.case)
+    return obj
+
+
+@transaction.atomic
+def travel_delete(*, obj: models.Model, actor, via: str = "api") -> None:
+    case = obj.case
+    audit_record(actor=actor, action="delete", obj=obj, detail={"via": via})
+    obj.delete()
+    travel_after_change(case=case)
+
+
+def travel_after_change(*, case) -> None:
+    """What follows any change of a case's travel data (also after admin inline saves)."""
+    travel_milestones_sync(case=case)
+    case_touch(case_id=case.pk)
