@@ -1,0 +1,272 @@
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import permissions, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.response import Response
+
+from audit.services import audit_record
+from cases.models import Case
+from navigator.api import ErrorSerializer, VisibleModelViewSet
+
+from .. import selectors, services
+from ..models import Document, DocumentRequest
+from ..storage import document_response
+from .filters import DocumentFilter, DocumentRequestFilter
+from .serializers import (
+    AcceptSerializer,
+    BetterCopySerializer,
+    CancelSerializer,
+    ChecklistItemSerializer,
+    DocumentRequestSerializer,
+    DocumentSerializer,
+    DocumentUpdateSerializer,
+    DocumentUploadSerializer,
+    RejectSerializer,
+)
+
+COORDINATOR_ACTIONS = {
+    "partial_update",
+    "update",
+    "accept",
+    "reject",
+    "start_review",
+    "request_better_copy",
+    "mark_for_translation",
+}
+
+
+class DocumentPermission(permissions.BasePermission):
+    """Everyone signed in reads what ``visible_to`` shows; families and coordinators upload;
+    only coordinators describe and review."""
+
+    message = "Only coordinators may review or change documents."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        if view.action == "create":
+            return user.is_coordinator or user.is_family
+        if view.action in COORDINATOR_ACTIONS:
+            return user.is_coordinator
+        return request.method in permissions.SAFE_METHODS
+
+
+ERRORS = {
+    400: OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` names each field and the fix."),
+    403: OpenApiResponse(ErrorSerializer, description="This role may not do this."),
+    404: OpenApiResponse(ErrorSerializer, description="No such document, or not visible to the caller."),
+}
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="documents_list", summary="List the documents the caller may see"),
+    retrieve=extend_schema(operation_id="documents_retrieve", summary="Read one document's description"),
+    partial_update=extend_schema(
+        operation_id="documents_partial_update",
+        summary="Correct type, date, language, title, packet flag or notes",
+        request=DocumentUpdateSerializer,
+        responses={200: DocumentSerializer, **ERRORS},
+    ),
+)
+class DocumentViewSet(VisibleModelViewSet):
+    """Medical records. Families read and upload their own case's; centres read what goes into
+    packets of the cases shared with them; coordinators everything, and they review."""
+
+    queryset = Document.objects.select_related("case", "uploaded_by", "superseded_by")
+    serializer_class = DocumentSerializer
+    filterset_class = DocumentFilter
+    permission_classes = [DocumentPermission]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_serializer_class(self):
+        if self.action == "partial_update":
+            return DocumentUpdateSerializer
+        return super().get_serializer_class()
+
+    def _out(self, document, code=status.HTTP_200_OK):
+        document = self.get_queryset().get(pk=document.pk) if self.request.user.is_coordinator else document
+        return Response(DocumentSerializer(document, context=self.get_serializer_context()).data, status=code)
+
+    @extend_schema(
+        operation_id="documents_upload",
+        summary="Upload a document (multipart)",
+        description="For files over a few hundred MB, or on poor connections, use the resumable /uploads/.",
+        request={"multipart/form-data": DocumentUploadSerializer},
+        responses={
+            201: DocumentSerializer,
+            409: OpenApiResponse(ErrorSerializer, description="The same file is already in this case."),
+            **ERRORS,
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        serializer = DocumentUploadSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        upload = data["file"]
+        try:
+            document = services.document_create(
+                case=data["case"],
+                file=upload,
+                filename=data.get("filename") or upload.name,
+                doc_type=data["doc_type"],
+                clinical_date=data.get("clinical_date"),
+                language=data.get("language", ""),
+                title=data.get("title", ""),
+                supersedes=data.get("supersedes"),
+                translation_of=data.get("translation_of"),
+                translator=data.get("translator", ""),
+                request=data.get("request"),
+                include_in_packets=data.get("include_in_packets", False) and request.user.is_coordinator,
+                actor=request.user,
+                via="api",
+            )
+        finally:
+            upload.close()
+        return Response(DocumentSerializer(document, context=self.get_serializer_context()).data, status=201)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.document_update(
+            document=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    def update(self, request, *args, **kwargs):
+        super().update(request, *args, **kwargs)
+        return self._out(self.get_object())
+
+    @extend_schema(
+        operation_id="documents_download",
+        summary="Download the file (audited)",
+        parameters=[
+            OpenApiParameter("inline", OpenApiTypes.BOOL, description="Show in the browser instead of saving.")
+        ],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERRORS[404]},
+    )
+    @action(detail=True, methods=["get"])
+    def download(self, request, pk=None):
+        self.audit_reads = False  # recorded below as a download or a view of the content
+        document = self.get_object()
+        inline = request.query_params.get("inline") in ("1", "true", "yes")
+        audit_record(
+            actor=request.user,
+            action="view" if inline else "download",
+            obj=document,
+            detail={"via": "api", "content": True, "sha256": document.sha256},
+        )
+        return document_response(document, inline=inline)
+
+    @extend_schema(
+        operation_id="documents_checklist",
+        summary="Records a centre needs for review, and their state in one case",
+        parameters=[OpenApiParameter("case", int, required=True)],
+        responses={200: ChecklistItemSerializer(many=True), 404: ERRORS[404]},
+    )
+    @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    def checklist(self, request):
+        case_id = request.query_params.get("case", "")
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id if case_id.isdigit() else 0)
+        items = selectors.checklist_for(case)
+        audit_record(actor=request.user, action="view", obj=case, detail={"via": "api", "checklist": True})
+        return Response(ChecklistItemSerializer(items, many=True).data)
+
+    def _review(self, request, func, serializer_class=None, **extra):
+        document = self.get_object()
+        data = {}
+        if serializer_class is not None:
+            serializer = serializer_class(data=request.data)
+            serializer.is_valid(raise_exception=True)
+            data = serializer.validated_data
+        return func(document=document, actor=request.user, **data, **extra)
+
+    @extend_schema(
+        operation_id="documents_accept", request=AcceptSerializer, responses={200: DocumentSerializer, **ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def accept(self, request, pk=None):
+        return self._out(self._review(request, services.document_accept, AcceptSerializer))
+
+    @extend_schema(
+        operation_id="documents_reject", request=RejectSerializer, responses={200: DocumentSerializer, **ERRORS}
+    )
+    @action(detail=True, methods=["post"])
+    def reject(self, request, pk=None):
+        return self._out(self._review(request, services.document_reject, RejectSerializer))
+
+    @extend_schema(operation_id="documents_start_review", request=None, responses={200: DocumentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="start-review")
+    def start_review(self, request, pk=None):
+        return self._out(self._review(request, services.document_start_review))
+
+    @extend_schema(
+        operation_id="documents_mark_for_translation", request=None, responses={200: DocumentSerializer, **ERRORS}
+    )
+    @action(detail=True, methods=["post"], url_path="mark-for-translation")
+    def mark_for_translation(self, request, pk=None):
+        return self._out(self._review(request, services.document_mark_for_translation))
+
+    @extend_schema(
+        operation_id="documents_request_better_copy",
+        request=BetterCopySerializer,
+        responses={201: DocumentRequestSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], url_path="request-better-copy")
+    def request_better_copy(self, request, pk=None):
+        req = self._review(request, services.document_request_better_copy, BetterCopySerializer)
+        return Response(DocumentRequestSerializer(req, context=self.get_serializer_context()).data, status=201)
+
+
+class RequestPermission(permissions.BasePermission):
+    message = "Only coordinators may request records."
+
+    def has_permission(self, request, view):
+        user = request.user
+        if not (user and user.is_authenticated):
+            return False
+        return request.method in permissions.SAFE_METHODS or user.is_coordinator
+
+
+@extend_schema_view(
+    list=extend_schema(operation_id="document_requests_list", summary="Records requested (families: from them)"),
+    retrieve=extend_schema(operation_id="document_requests_retrieve"),
+    create=extend_schema(
+        operation_id="document_requests_create",
+        summary="Request a record from the family",
+        responses={201: DocumentRequestSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        operation_id="document_requests_partial_update", responses={200: DocumentRequestSerializer, **ERRORS}
+    ),
+)
+class DocumentRequestViewSet(VisibleModelViewSet):
+    queryset = DocumentRequest.objects.select_related("case", "asked_contact", "asked_user")
+    serializer_class = DocumentRequestSerializer
+    filterset_class = DocumentRequestFilter
+    permission_classes = [RequestPermission]
+    http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def perform_create(self, serializer):
+        serializer.instance = services.document_request_create(actor=self.request.user, **serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.document_request_update(
+            request=serializer.instance, actor=self.request.user, **serializer.validated_data
+        )
+
+    @extend_schema(
+        operation_id="document_requests_cancel",
+        request=CancelSerializer,
+        responses={200: DocumentRequestSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request, pk=None):
+        req = self.get_object()
+        serializer = CancelSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.document_request_cancel(request=req, actor=request.user, **serializer.validated_data)
+        req.refresh_from_db()
+        return Response(DocumentRequestSerializer(req, context=self.get_serializer_context()).data)
