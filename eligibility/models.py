@@ -1,1 +1,494 @@
-"""eligibility."""
+"""The structured clinical profile of a case, the pre-screen assessments run on it, centre
+variations of the rules, coordinator overrides and the summaries published to the family.
+
+Every fact carries the document that proves it (``source_document``) and, where there is
+one, its clinical date. Profiles keep their history (django-simple-history); assessments
+are never changed once stored.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from simple_history.models import HistoricalRecords
+
+from . import rules
+
+
+def _choices(values, labels: dict[str, str] | None = None):
+    labels = labels or {}
+    return [(v, labels.get(v, v.replace("_", " ").capitalize())) for v in values]
+
+
+LINEAGE_CHOICES = _choices(
+    rules.LINEAGES,
+    {
+        "b_all": _("B-cell precursor ALL"),
+        "t_all": _("T-ALL"),
+        "aml": _("AML"),
+        "other": _("Other"),
+        "unknown": _("Not known"),
+    },
+)
+LINEAGE_METHOD_CHOICES = _choices(rules.LINEAGE_METHODS)
+CD19_STATUS_CHOICES = _choices(
+    rules.CD19_STATUSES, {"positive": _("CD19+"), "dim": _("CD19 dim / partial"), "negative": _("CD19-negative")}
+)
+CD19_SAMPLE_CHOICES = _choices(rules.CD19_SAMPLE_TYPES, {"csf": _("CSF")})
+CD19_METHOD_CHOICES = _choices(rules.CD19_METHODS)
+DONOR_TYPE_CHOICES = _choices(rules.DONOR_TYPES)
+CNS_CHOICES = _choices(
+    rules.CNS_STATUSES,
+    {
+        "cns1": _("CNS1 (no blasts in CSF)"),
+        "cns2": _("CNS2 (blasts, < 5 WBC/µL)"),
+        "cns3": _("CNS3 (active CNS disease)"),
+    },
+)
+PH_CHOICES = [("", _("Not known")), ("positive", _("Ph+ (BCR::ABL1 detected)")), ("negative", _("Ph-negative"))]
+FITNESS_CHOICES = [("ecog", "ECOG"), ("karnofsky", "Karnofsky"), ("lansky", "Lansky")]
+CNS2_POLICY_CHOICES = [
+    ("review", _("Needs review (base rule)")),
+    ("accept", _("Accepted with intrathecal prophylaxis")),
+    ("exclude", _("Excluded")),
+]
+OUTCOME_CHOICES = [
+    (rules.MET, _("Met")),
+    (rules.NOT_MET, _("Not met")),
+    (rules.NEEDS_REVIEW, _("Needs review")),
+    (rules.MISSING, _("Missing information")),
+]
+VERDICT_CHOICES = [
+    (rules.LIKELY_ELIGIBLE, _("Likely eligible")),
+    (rules.NEEDS_SPECIALIST_REVIEW, _("Needs specialist review")),
+    (rules.NOT_ELIGIBLE, _("Not eligible")),
+    (rules.INCOMPLETE, _("Incomplete")),
+]
+CRITERION_CHOICES = [
+    ("diagnosis", _("Diagnosis")),
+    ("cd19", _("CD19 expression")),
+    ("age", _("Age")),
+    ("disease_status", _("Disease status (relapsed / refractory)")),
+    ("post_transplant", _("After allogeneic transplant")),
+    ("cns", _("CNS disease")),
+    ("philadelphia", _("Philadelphia chromosome")),
+]
+
+
+class ClinicalQuerySet(models.QuerySet):
+    """Clinical data: coordinators see all, hospitals the cases shared with them, families none
+    (a family reads only the summary a coordinator published)."""
+
+    case_path = "case"
+
+    def visible_to(self, user):
+        from cases.access import restrict
+
+        if getattr(user, "is_family", False):
+            return self.none()
+        return restrict(self, user, self.case_path)
+
+
+class FactQuerySet(ClinicalQuerySet):
+    case_path = "profile__case"
+
+
+def _source_document():
+    return models.ForeignKey(
+        "documents.Document",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("source document"),
+        help_text=_("The record that proves this fact."),
+    )
+
+
+class ClinicalProfile(models.Model):
+    """The facts of one case that the pre-screen reads, each with the document that proves it."""
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="clinical_profile")
+
+    diagnosis_lineage = models.CharField(max_length=20, choices=LINEAGE_CHOICES, default="unknown")
+    diagnosis_method = models.CharField(
+        _("lineage confirmed by"), max_length=30, choices=LINEAGE_METHOD_CHOICES, default="unknown"
+    )
+    diagnosis_date = models.DateField(null=True, blank=True)
+    diagnosis_source = _source_document()
+
+    primary_refractory = models.BooleanField(
+        null=True, blank=True, help_text=_("Never reached remission after induction. Empty = not known.")
+    )
+    primary_refractory_source = _source_document()
+    reported_prior_lines = models.IntegerField(
+        null=True,
+        blank=True,
+        help_text=_("Number of prior lines as reported (e.g. in a referral letter) before the detailed history is in."),
+    )
+    prior_transplant = models.BooleanField(
+        _("has had a stem-cell transplant"), null=True, blank=True, help_text=_("Empty = not known.")
+    )
+
+    philadelphia_status = models.CharField(max_length=10, choices=PH_CHOICES, blank=True)
+    philadelphia_method = models.CharField(max_length=100, blank=True, help_text=_("e.g. karyotype, FISH, RT-PCR."))
+    philadelphia_date = models.DateField(null=True, blank=True)
+    current_tki = models.CharField(_("current TKI"), max_length=100, blank=True, help_text=_("e.g. ponatinib."))
+    philadelphia_source = _source_document()
+
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+    objects = ClinicalQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(reported_prior_lines__isnull=True) | Q(reported_prior_lines__gte=0),
+                name="profile_prior_lines_not_negative",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Clinical profile of {self.case}"
+
+
+class Fact(models.Model):
+    """A dated fact of a profile with its provenance."""
+
+    profile = models.ForeignKey(ClinicalProfile, on_delete=models.CASCADE)
+    source_document = _source_document()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = FactQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    @property
+    def case_id(self):
+        return self.profile.case_id
+
+
+class Cd19Result(Fact):
+    """One CD19 expression result (flow cytometry on marrow or blood, or other)."""
+
+    status = models.CharField(max_length=10, choices=CD19_STATUS_CHOICES)
+    sample_type = models.CharField(max_length=20, choices=CD19_SAMPLE_CHOICES, default="bone_marrow")
+    sample_date = models.DateField()
+    method = models.CharField(max_length=30, choices=CD19_METHOD_CHOICES, default="flow_cytometry")
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-sample_date", "-id"]
+        verbose_name = _("CD19 result")
+
+    def __str__(self) -> str:
+        return f"CD19 {self.status} ({self.sample_date})"
+
+
+class Relapse(Fact):
+    """A relapse and where (marrow, CNS, extramedullary)."""
+
+    date = models.DateField()
+    site = models.CharField(max_length=50, blank=True, help_text=_("e.g. marrow, CNS, testicular."))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"Relapse {self.date}"
+
+
+class TherapyLine(Fact):
+    """One prior line of therapy; CD19-directed lines (blinatumomab, CAR-T) make older CD19 results stale."""
+
+    regimen = models.CharField(max_length=200)
+    start = models.DateField(_("start date"))
+    end = models.DateField(_("end date"), null=True, blank=True)
+    best_response = models.CharField(
+        max_length=50, blank=True, help_text=_("e.g. CR, CR MRD-negative, PR, refractory.")
+    )
+    cd19_directed = models.BooleanField(
+        _("CD19-directed"), default=False, help_text=_("Blinatumomab, CD19 CAR-T. Not rituximab (anti-CD20).")
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["start", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.regimen} ({self.start})"
+
+
+class Transplant(Fact):
+    """A stem-cell transplant with the current immunosuppression and GvHD state."""
+
+    date = models.DateField()
+    donor_type = models.CharField(max_length=30, choices=DONOR_TYPE_CHOICES)
+    on_immunosuppression = models.BooleanField(_("currently on immunosuppression"), null=True, blank=True)
+    active_gvhd = models.BooleanField(_("active GvHD"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_donor_type_display()} transplant {self.date}"
+
+
+class CnsAssessment(Fact):
+    """CNS status from a CSF result."""
+
+    status = models.CharField(max_length=10, choices=CNS_CHOICES)
+    date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("CNS assessment")
+
+    def __str__(self) -> str:
+        return f"{self.status.upper()} {self.date}"
+
+
+class FitnessAssessment(Fact):
+    """Performance status: ECOG (0-5), Karnofsky (adults) or Lansky (children), 0-100."""
+
+    scale = models.CharField(max_length=10, choices=FITNESS_CHOICES)
+    score = models.SmallIntegerField()
+    date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_scale_display()} {self.score} ({self.date})"
+
+
+# Each kind of fact, by the name the API, the rules and the snapshots use.
+FACT_MODELS: dict[str, type[Fact]] = {
+    "cd19_results": Cd19Result,
+    "relapses": Relapse,
+    "therapy_lines": TherapyLine,
+    "transplants": Transplant,
+    "cns_assessments": CnsAssessment,
+    "fitness": FitnessAssessment,
+}
+FACT_FIELDS: dict[str, tuple[str, ...]] = {
+    "cd19_results": ("status", "sample_type", "sample_date", "method"),
+    "relapses": ("date", "site"),
+    "therapy_lines": ("regimen", "start", "end", "best_response", "cd19_directed"),
+    "transplants": ("date", "donor_type", "on_immunosuppression", "active_gvhd"),
+    "cns_assessments": ("status", "date"),
+    "fitness": ("scale", "score", "date"),
+}
+PROFILE_FIELDS = (
+    "diagnosis_lineage",
+    "diagnosis_method",
+    "diagnosis_date",
+    "primary_refractory",
+    "reported_prior_lines",
+    "prior_transplant",
+    "philadelphia_status",
+    "philadelphia_method",
+    "philadelphia_date",
+    "current_tki",
+)
+PROFILE_SOURCE_FIELDS = ("diagnosis_source", "primary_refractory_source", "philadelphia_source")
+
+
+class CentreCriteria(models.Model):
+    """A centre's own variations of the rule set (age limits, CNS2, line counts)."""
+
+    hospital = models.OneToOneField("hospitals.Hospital", on_delete=models.CASCADE, related_name="eligibility_criteria")
+    min_age_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Empty = base rule (1 year, review below).")
+    )
+    max_age_years = models.PositiveSmallIntegerField(null=True, blank=True, help_text=_("Empty = no upper limit."))
+    cns2_policy = models.CharField(_("CNS2"), max_length=10, choices=CNS2_POLICY_CHOICES, default="review")
+    min_prior_lines = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text=_("Empty = no minimum; relapsed/refractory status decides.")
+    )
+    notes = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("centre criteria")
+        verbose_name_plural = _("centre criteria")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(min_age_months__isnull=True) | Q(max_age_years__isnull=True) | Q(max_age_years__gte=1),
+                name="centre_criteria_max_age_positive",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Criteria of {self.hospital}"
+
+    def variation(self) -> rules.RuleVariation:
+        return rules.RuleVariation(
+            centre=self.hospital.name_en,
+            min_age_months=self.min_age_months,
+            max_age_years=self.max_age_years,
+            cns2_policy=self.cns2_policy,
+            min_prior_lines=self.min_prior_lines,
+        )
+
+
+class AssessmentQuerySet(ClinicalQuerySet):
+    def visible_to(self, user):
+        qs = super().visible_to(user)
+        if getattr(user, "is_hospital", False):
+            # A centre sees the base pre-screen and its own, not which other centres were considered.
+            qs = qs.filter(Q(centre__isnull=True) | Q(centre_id=user.hospital_id))
+        return qs
+
+    def update(self, **kwargs):
+        raise PermissionError("Assessments are never changed; run a new one.")
+
+
+class Assessment(models.Model):
+    """One run of the pre-screen: the rule-set version, the data it read, the outcome of each
+    criterion, the verdict, who or what ran it and when. Never changed once stored."""
+
+    class Trigger(models.TextChoices):
+        MANUAL = "manual", _("Run by a coordinator")
+        PROFILE_CHANGE = "profile_change", _("Clinical profile changed")
+        OVERRIDE = "override", _("Criterion overridden")
+        CENTRE_CRITERIA = "centre_criteria", _("Centre criteria changed")
+        TARGET_CENTRES = "target_centres", _("Target centres changed")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="eligibility_assessments")
+    centre = models.ForeignKey(
+        "hospitals.Hospital",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="eligibility_assessments",
+        help_text=_("Empty = the base rules."),
+    )
+    ruleset_version = models.CharField(max_length=40)
+    assessed_on = models.DateField(help_text=_("The date ages and recency were computed for."))
+    profile_snapshot = models.JSONField(help_text=_("The data the rules read."))
+    variation = models.JSONField(default=dict)
+    criteria = models.JSONField()
+    notes = models.JSONField(default=list)
+    verdict = models.CharField(max_length=30, choices=VERDICT_CHOICES, db_index=True)
+    overridden = models.BooleanField(default=False)
+    input_hash = models.CharField(max_length=64, help_text=_("Hash of everything the result depends on."))
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.MANUAL)
+    run_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    run_by_label = models.CharField(max_length=150, help_text=_("Who or what ran it."))
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    objects = AssessmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["case", "centre", "-created_at"])]
+
+    def __str__(self) -> str:
+        where = self.centre.name_en if self.centre_id else "base rules"
+        return f"{self.case} · {where} · {self.get_verdict_display()} ({self.created_at:%Y-%m-%d %H:%M})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise PermissionError("Assessments are never changed; run a new one.")
+        super().save(*args, **kwargs)
+
+    def criterion(self, name: str) -> dict:
+        return next(c for c in self.criteria if c["criterion"] == name)
+
+
+class OverrideQuerySet(ClinicalQuerySet):
+    def active(self):
+        return self.filter(lapsed_at__isnull=True, revoked_at__isnull=True)
+
+
+class CriterionOverride(models.Model):
+    """A coordinator's decision on one criterion, with the reason. It applies to later runs
+    until revoked, or until the computed outcome it replaced changes (then it lapses)."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="eligibility_overrides")
+    centre = models.ForeignKey("hospitals.Hospital", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    criterion = models.CharField(max_length=20, choices=CRITERION_CHOICES)
+    outcome = models.CharField(max_length=20, choices=OUTCOME_CHOICES)
+    base_outcome = models.CharField(
+        max_length=20, choices=OUTCOME_CHOICES, help_text=_("The computed outcome replaced.")
+    )
+    reason = models.TextField()
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="overrides_made")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    lapsed_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OverrideQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "centre", "criterion"],
+                condition=Q(lapsed_at__isnull=True, revoked_at__isnull=True),
+                nulls_distinct=False,
+                name="one_active_override_per_criterion",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} {self.criterion}: {self.base_outcome} → {self.outcome}"
+
+
+class FamilySummaryQuerySet(models.QuerySet):
+    def published(self):
+        return self.filter(published_at__isnull=False, withdrawn_at__isnull=True)
+
+    def visible_to(self, user):
+        """Families: only published summaries of their own case. Coordinators: all.
+        Hospitals: none (they read the assessments themselves)."""
+        from cases.access import restrict
+
+        if getattr(user, "is_hospital", False):
+            return self.none()
+        qs = restrict(self, user, "case")
+        if getattr(user, "is_family", False):
+            qs = qs.published()
+        return qs
+
+
+class FamilySummary(models.Model):
+    """A plain-language summary of an assessment for the family, in one language, that a
+    coordinator published on purpose. The stored text is what the family saw."""
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="family_summaries")
+    assessment = models.ForeignKey(Assessment, on_delete=models.PROTECT, related_name="family_summaries")
+    language = models.CharField(max_length=10, choices=settings.LANGUAGES)
+    text = models.TextField()
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    published_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True, help_text=_("Set when a newer summary replaces it."))
+
+    objects = FamilySummaryQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-published_at", "-id"]
+        verbose_name_plural = _("family summaries")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case", "language"],
+                condition=Q(published_at__isnull=False, withdrawn_at__isnull=True),
+                name="one_published_summary_per_language",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case} summary ({self.language})"

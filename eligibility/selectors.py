@@ -1,0 +1,29 @@
+"""Named read queries of eligibility coordination."""
+
+from __future__ import annotations
+
+from cases.models import Case
+
+from .models import Assessment, FamilySummary
+
+
+def latest_assessments(case: Case) -> list[Assessment]:
+    """The latest assessment for the base rules and for each centre, base rules first."""
+    latest = (
+        Assessment.objects.filter(case=case)
+        .select_related("centre", "run_by")
+        .order_by("centre_id", "-created_at", "-id")
+        .distinct("centre_id")
+    )
+    return sorted(latest, key=lambda a: (a.centre_id is not None, a.centre.name_en if a.centre_id else ""))
+
+
+def assessment_history(case: Case, centre=None):
+    """Every assessment of a case against one rule set (base when ``centre`` is None), newest first."""
+    qs = Assessment.objects.filter(case=case).select_related("centre", "run_by")
+    return qs.filter(centre__isnull=True) if centre is None else qs.filter(centre=centre)
+
+
+def family_summary_published(case: Case, language: str | None = None):
+    qs = FamilySummary.objects.published().filter(case=case).select_related("assessment")
+    return qs.filter(language=language) if language else qs
