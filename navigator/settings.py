@@ -63,6 +63,7 @@ INSTALLED_APPS = [
     "scheduling",
     "notifications",
     "hospitals",
+    "messaging",
     "travel",
     "portal",
     "axes",
