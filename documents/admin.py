@@ -1,0 +1,432 @@
+"""The coordinator's document desk: a review queue across cases, uploads, requests, and the
+inlines the case page shows (``DocumentInline``, ``DocumentRequestInline``)."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.forms.models import BaseInlineFormSet
+from django.shortcuts import get_object_or_404
+from django.template.defaultfilters import filesizeformat
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from audit.mixins import AuditedAdminMixin
+from audit.services import audit_record
+from cases.models import Case
+from navigator.errors import DomainError
+
+from . import services
+from .models import Document, DocumentRequest
+from .storage import document_response
+
+
+class DocumentAddForm(forms.ModelForm):
+    """Upload from the admin: the file goes through ``document_create`` during validation, so a
+    refused file shows as a form error and nothing is stored."""
+
+    upload = forms.FileField(label="File", allow_empty_file=True)
+
+    class Meta:
+        model = Document
+        fields = ["case", "doc_type", "title", "clinical_date", "language", "include_in_packets", "notes"]
+
+    def __init__(self, *args, request=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request = request
+        if request is not None:
+            self.fields["case"].queryset = Case.objects.visible_to(request.user)
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or self.request is None:
+            return data
+        upload = data["upload"]
+        try:
+            self.instance = services.document_create(
+                case=data["case"],
+                file=upload,
+                filename=upload.name,
+                doc_type=data["doc_type"],
+                clinical_date=data.get("clinical_date"),
+                language=data.get("language", ""),
+                title=data.get("title", ""),
+                include_in_packets=data.get("include_in_packets", False),
+                notes=data.get("notes", ""),
+                actor=self.request.user,
+                via="admin",
+            )
+        except DomainError as exc:
+            field = exc.field if exc.field in self.fields else "upload"
+            self.add_error(field if field != "file" else "upload", exc.message)
+        return data
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown to the family: say what is wrong and what to send."
+    )
+
+
+class ReviewQueueFilter(admin.SimpleListFilter):
+    title = "queue"
+    parameter_name = "queue"
+
+    def lookups(self, request, model_admin):
+        return [("waiting", "Waiting for review"), ("translation", "Needs translation")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "waiting":
+            return queryset.filter(review_status__in=[Document.ReviewStatus.RECEIVED, Document.ReviewStatus.IN_REVIEW])
+        if self.value() == "translation":
+            return queryset.filter(translation_status=Document.TranslationStatus.NEEDED)
+        return queryset
+
+
+@admin.register(Document)
+class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = (
+        "__str__",
+        "case_link",
+        "doc_type",
+        "clinical_date",
+        "review_status",
+        "source",
+        "size_display",
+        "include_in_packets",
+        "created_at",
+    )
+    list_select_related = ("case", "uploaded_by")
+    list_filter = (ReviewQueueFilter, "review_status", "doc_type", "source", "include_in_packets", "translation_status")
+    search_fields = ("=case__reference", "original_name", "title", "=sha256")
+    search_help_text = "Case reference (exact), file name, title, or SHA-256."
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    list_per_page = 50
+    ordering = ("-id",)
+    actions = ["action_accept", "action_reject", "action_start_review", "action_mark_for_translation"]
+    readonly_fields = (
+        "case",
+        "download_link",
+        "original_name",
+        "content_type",
+        "size_display",
+        "sha256",
+        "source",
+        "uploaded_by",
+        "review_status",
+        "rejection_reason",
+        "reviewed_by",
+        "reviewed_at",
+        "supersedes",
+        "translation_of",
+        "translation_status",
+        "request",
+        "created_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("case", "doc_type", "title", "clinical_date", "language", "include_in_packets", "notes")}),
+        ("File", {"fields": ("download_link", "original_name", "content_type", "size_display", "sha256")}),
+        (
+            "Review",
+            {"fields": ("review_status", "rejection_reason", "reviewed_by", "reviewed_at", "source", "uploaded_by")},
+        ),
+        ("Lineage", {"fields": ("supersedes", "translation_of", "translator", "translation_status", "request")}),
+    )
+
+    def get_queryset(self, request):
+        return Document.objects.visible_to(request.user).select_related("case", "uploaded_by")
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # medical records are kept; a newer version supersedes, a reviewer rejects
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            base = DocumentAddForm
+
+            class RequestBound(base):
+                def __init__(self, *args, **kw):
+                    super().__init__(*args, request=request, **kw)
+
+            kwargs["form"] = RequestBound
+            kwargs["fields"] = [*DocumentAddForm.Meta.fields, "upload"]
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return (
+                (
+                    None,
+                    {
+                        "fields": (
+                            "case",
+                            "upload",
+                            "doc_type",
+                            "title",
+                            "clinical_date",
+                            "language",
+                            "include_in_packets",
+                            "notes",
+                        )
+                    },
+                ),
+            )
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return () if obj is None else self.readonly_fields
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return  # created (and audited) by document_create while the form was validated
+        changes = {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data}
+        if changes:
+            try:
+                services.document_update(document=obj, actor=request.user, **changes)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+
+    def save_related(self, request, form, formsets, change):
+        if change:
+            super().save_related(request, form, formsets, change)
+
+    # --- columns --------------------------------------------------------------------------
+    @admin.display(description="Case", ordering="case__reference")
+    def case_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("admin:cases_case_change", args=[obj.case_id]), obj.case)
+
+    @admin.display(description="Size", ordering="size")
+    def size_display(self, obj):
+        return filesizeformat(obj.size) if obj and obj.size else "—"
+
+    @admin.display(description="File")
+    def download_link(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        url = reverse("admin:documents_document_download", args=[obj.pk])
+        return format_html(
+            '<a href="{}?inline=1" target="_blank" rel="noopener">View</a> · <a href="{}">Download</a> '
+            "<small>(recorded in the audit trail)</small>",
+            url,
+            url,
+        )
+
+    # --- download -------------------------------------------------------------------------
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="documents_document_download",
+            ),
+            *super().get_urls(),
+        ]
+
+    def download_view(self, request, pk):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        document = get_object_or_404(self.get_queryset(request), pk=pk)
+        inline = request.GET.get("inline") == "1"
+        audit_record(
+            actor=request.user,
+            action="view" if inline else "download",
+            obj=document,
+            detail={"via": "admin", "content": True, "sha256": document.sha256},
+        )
+        return document_response(document, inline=inline)
+
+    # --- actions --------------------------------------------------------------------------
+    def _each(self, request, queryset, func, done_message, **kwargs):
+        done = 0
+        for document in queryset:
+            try:
+                func(document=document, actor=request.user, **kwargs)
+                done += 1
+            except DomainError as exc:
+                messages.error(request, f"{document.case.reference} · {document}: {exc.message}")
+        if done:
+            messages.success(request, done_message.format(n=done))
+
+    @admin.action(description="Accept selected documents")
+    def action_accept(self, request, queryset):
+        self._each(request, queryset, services.document_accept, "Accepted {n} document(s).")
+
+    @admin.action(description="Start review of selected documents")
+    def action_start_review(self, request, queryset):
+        self._each(request, queryset, services.document_start_review, "{n} document(s) in review.")
+
+    @admin.action(description="Mark selected documents for translation")
+    def action_mark_for_translation(self, request, queryset):
+        self._each(request, queryset, services.document_mark_for_translation, "{n} document(s) marked for translation.")
+
+    @admin.action(description="Reject selected documents (with a reason)")
+    def action_reject(self, request, queryset):
+        if "apply" in request.POST:
+            form = RejectForm(request.POST)
+            if form.is_valid():
+                self._each(
+                    request, queryset, services.document_reject, "Rejected {n} document(s).", **form.cleaned_data
+                )
+                return None
+        else:
+            form = RejectForm()
+        return TemplateResponse(
+            request,
+            "admin/documents/document/reject_form.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": "Reject documents",
+                "opts": self.model._meta,
+                "documents": queryset.select_related("case"),
+                "form": form,
+                "action": "action_reject",
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            },
+        )
+
+
+class DocumentRequestForm(forms.ModelForm):
+    class Meta:
+        model = DocumentRequest
+        fields = ["case", "doc_type", "description", "due_date", "asked_contact", "asked_user"]
+
+
+def _request_changes(form) -> dict:
+    return {f: form.cleaned_data[f] for f in form.changed_data if f in form.cleaned_data and f != "case"}
+
+
+@admin.register(DocumentRequest)
+class DocumentRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = DocumentRequestForm
+    list_display = ("__str__", "case", "doc_type", "due_date", "status", "asked_contact", "created_at")
+    list_select_related = ("case", "asked_contact")
+    list_filter = ("status", "doc_type")
+    search_fields = ("=case__reference", "description")
+    raw_id_fields = ("case", "asked_contact", "asked_user")
+    readonly_fields = ("status", "replaces_document", "requested_by", "closed_at", "closed_reason")
+    actions = ["action_cancel"]
+
+    def get_queryset(self, request):
+        return DocumentRequest.objects.visible_to(request.user).select_related("case", "asked_contact")
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                saved = services.document_request_update(request=obj, actor=request.user, **_request_changes(form))
+            else:
+                data = form.cleaned_data
+                saved = services.document_request_create(
+                    case=data["case"],
+                    doc_type=data["doc_type"],
+                    description=data["description"],
+                    due_date=data.get("due_date"),
+                    asked_contact=data.get("asked_contact"),
+                    asked_user=data.get("asked_user"),
+                    actor=request.user,
+                )
+            obj.pk = saved.pk
+            obj._state.adding = False
+        except DomainError as exc:
+            messages.error(request, exc.message)
+
+    @admin.action(description="Cancel selected requests")
+    def action_cancel(self, request, queryset):
+        done = 0
+        for req in queryset.filter(status=DocumentRequest.Status.OPEN):
+            services.document_request_cancel(request=req, actor=request.user, reason="cancelled in admin")
+            done += 1
+        messages.success(request, f"Cancelled {done} request(s).")
+
+
+# --- Inlines for the case page (cases.admin.CaseAdmin includes them) --------------------------
+
+
+class DocumentInline(admin.TabularInline):
+    """The case's documents, read-only; review happens on the document page or in the queue."""
+
+    model = Document
+    fk_name = "case"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("doc_type", "original_name", "clinical_date", "review_status", "include_in_packets", "created_at")
+    readonly_fields = fields
+    ordering = ("-id",)
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).current()
+
+
+class DocumentRequestFormSet(BaseInlineFormSet):
+    """Requests added or changed on the case page go through the services (milestones, audit)."""
+
+    actor = None
+
+    def save_new(self, form, commit=True):
+        data = form.cleaned_data
+        return services.document_request_create(
+            case=self.instance,
+            doc_type=data["doc_type"],
+            description=data["description"],
+            due_date=data.get("due_date"),
+            asked_contact=data.get("asked_contact"),
+            actor=self.actor,
+        )
+
+    def save_existing(self, form, obj, commit=True):
+        changes = _request_changes(form)
+        if not changes:
+            return obj
+        return services.document_request_update(request=obj, actor=self.actor, **changes)
+
+    def clean(self):
+        super().clean()
+        # Check each new or changed request now, so a bad one is a form error and not a failed save.
+        for form in self.forms:
+            if not form.has_changed() or not hasattr(form, "cleaned_data") or form.cleaned_data.get("DELETE"):
+                continue
+            data = form.cleaned_data
+            if not data.get("doc_type"):
+                continue
+            try:
+                services._check_request(
+                    case=self.instance,
+                    doc_type=data["doc_type"],
+                    description=data.get("description", ""),
+                    due_date=data.get("due_date"),
+                    asked_contact=data.get("asked_contact"),
+                    asked_user=None,
+                )
+            except DomainError as exc:
+                form.add_error(exc.field if exc.field in form.fields else None, exc.message)
+
+
+class DocumentRequestInline(admin.TabularInline):
+    model = DocumentRequest
+    fk_name = "case"
+    formset = DocumentRequestFormSet
+    extra = 0
+    can_delete = False
+    fields = ("doc_type", "description", "due_date", "asked_contact", "status")
+    readonly_fields = ("status",)
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.actor = request.user
+        if obj is not None:
+            contacts = obj.patient.contacts.all()
+            formset.form.base_fields["asked_contact"].queryset = contacts
+        return formset
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "description":
+            kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
