@@ -124,7 +124,8 @@ def warnings_for(case, *, language: str | None = None, now: dt.datetime | None =
     return checks.run_all(facts)
 
 
-def _visible_case(case, viewer) -> Case:
+def travel_case_for(case, viewer) -> Case:
+    """The case if the viewer may see its travel (family and coordinators), else ``Http404``."""
     if viewer is None or not viewer.is_authenticated or viewer.is_hospital:
         raise Http404
     visible = Case.objects.visible_to(viewer).filter(pk=getattr(case, "pk", case)).first()
@@ -157,7 +158,7 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
     through the admissions API). Passport numbers are masked; the read of travellers'
     identity data is audited.
     """
-    case = _visible_case(case, viewer)
+    case = travel_case_for(case, viewer)
     travellers = list(Traveller.objects.filter(case=case))
     visas = list(VisaApplication.objects.filter(case=case).select_related("traveller").order_by("traveller_id", "-id"))
     journeys = list(Journey.objects.filter(case=case).prefetch_related("legs", "travellers"))
@@ -168,10 +169,6 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
     if audit:
         audit_record_many(actor=viewer, action="view", objects=travellers, detail={"via": "itinerary"})
         audit_record(actor=viewer, action="view", obj=case, object_type="travel.Itinerary", detail={"via": "itinerary"})
-
-    language = getattr(viewer, "preferred_language", None) or translation.get_language()
-    warnings = warnings_for(case, language=language)
-    for_family = viewer.is_family
 
     def leg_data(leg: Leg) -> dict:
         return {
@@ -280,13 +277,20 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
             }
             for a in admissions
         ],
-        "warnings": [
-            {
-                "code": w.code,
-                "level": w.level,
-                "subject": w.subject,
-                "text": w.family_text if for_family else w.coordinator_text,
-            }
-            for w in warnings
-        ],
+        "warnings": warnings_view_for(case, viewer),
     }
+
+
+def warnings_view_for(case, viewer) -> list[dict]:
+    """The warnings as the viewer reads them: plain words in the family's language, or the
+    coordinator's text. The caller has checked that the viewer may see the case."""
+    language = getattr(viewer, "preferred_language", None) or translation.get_language()
+    return [
+        {
+            "code": w.code,
+            "level": w.level,
+            "subject": w.subject,
+            "text": w.family_text if viewer.is_family else w.coordinator_text,
+        }
+        for w in warnings_for(case, language=language)
+    ]
