@@ -1,0 +1,123 @@
+"""What goes into a packet: the minimum necessary, frozen as plain JSON.
+
+Patient: names, date of birth, sex, country of residence, language. Never contacts,
+addresses or phone numbers: the centre talks to the coordinator.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from django.utils import timezone
+
+from .clinical import clinical_for, eligibility_for
+
+SCHEMA = "navigator.case-packet/1"
+
+
+def canonical_json(data) -> bytes:
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def content_hash(content: dict) -> str:
+    return hashlib.sha256(canonical_json(content)).hexdigest()
+
+
+def _document(doc) -> dict:
+    return {
+        "id": doc.pk,
+        "doc_type": doc.doc_type,
+        "doc_type_label": str(doc.get_doc_type_display()),
+        "title": doc.title,
+        "original_name": doc.original_name,
+        "clinical_date": doc.clinical_date.isoformat() if doc.clinical_date else None,
+        "language": doc.language,
+        "content_type": doc.content_type,
+        "size": doc.size,
+        "sha256": doc.sha256,
+        "review_status": doc.review_status,
+    }
+
+
+def _latest(items: list[dict], date_key: str) -> dict | None:
+    dated = [i for i in items if i.get(date_key)]
+    return max(dated, key=lambda i: i[date_key]) if dated else None
+
+
+def clinical_summary(clinical: dict) -> dict:
+    """The few facts a centre looks for first: CD19, CNS and Ph status, transplant history."""
+    cd19 = _latest(clinical.get("cd19_results") or [], "sample_date")
+    cns = _latest(clinical.get("cns_assessments") or [], "date")
+    ph = clinical.get("philadelphia") or {}
+    mrd = _latest(clinical.get("mrd_results") or [], "date")
+    transplants = clinical.get("transplants") or []
+    return {
+        "lineage": (clinical.get("diagnosis") or {}).get("lineage", "unknown"),
+        "cd19_status": cd19["status"] if cd19 else "unknown",
+        "cd19_date": cd19["sample_date"] if cd19 else None,
+        "cns_status": cns["status"] if cns else "unknown",
+        "ph_status": ph.get("status") or "unknown",
+        "current_tki": ph.get("current_tki", ""),
+        "latest_mrd": mrd,
+        "prior_lines": len(clinical.get("therapy_lines") or []) or clinical.get("reported_prior_lines"),
+        "prior_transplants": len(transplants),
+    }
+
+
+def build_content(*, referral, documents) -> dict:
+    """The packet's content (hashed): everything except when and by whom it was assembled."""
+    case = referral.case
+    patient = case.patient
+    hospital = referral.hospital
+    clinical = clinical_for(case)
+    originals = [d for d in documents if not d.translation_of_id]
+    translations: dict[int, list] = {}
+    for d in documents:
+        if d.translation_of_id:
+            translations.setdefault(d.translation_of_id, []).append(d)
+    docs = []
+    for doc in sorted(originals, key=lambda d: (d.doc_type, d.clinical_date or timezone.localdate(), d.pk)):
+        entry = _document(doc)
+        entry["translations"] = [_document(t) for t in sorted(translations.get(doc.pk, []), key=lambda t: t.pk)]
+        docs.append(entry)
+    return {
+        "schema": SCHEMA,
+        "case": {
+            "reference": case.reference,
+            "indication": {"code": case.indication.code, "name": case.indication.name},
+            "inquiry_date": case.inquiry_date.isoformat(),
+        },
+        "centre": {"code": hospital.code, "name_en": hospital.name_en, "name_zh": hospital.name_zh},
+        "patient": {
+            "given_name": patient.given_name,
+            "family_name": patient.family_name,
+            "native_name": patient.native_name,
+            "date_of_birth": patient.date_of_birth.isoformat(),
+            "age_years": patient.age(),
+            "sex": patient.sex,
+            "country_of_residence": str(patient.country),
+            "preferred_language": patient.preferred_language,
+        },
+        "cover_note": referral.cover_note,
+        "clinical": clinical,
+        "summary": clinical_summary(clinical),
+        "eligibility": eligibility_for(case),
+        "documents": docs,
+    }
+
+
+def with_assembly(content: dict, *, version: int, assembled_by, assembled_at, digest: str) -> dict:
+    return {
+        **content,
+        "packet": {
+            "version": version,
+            "assembled_at": assembled_at.isoformat(),
+            "assembled_by": assembled_by.get_username() if assembled_by else "system",
+            "content_hash": digest,
+        },
+    }
+
+
+def strip_assembly(snapshot: dict) -> dict:
+    return {k: v for k, v in snapshot.items() if k != "packet"}

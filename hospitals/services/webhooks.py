@@ -1,0 +1,184 @@
+"""Telling centres what happened: events, one delivery per endpoint, retried with backoff.
+
+A delivery is attempted by its own Celery task with short timeouts, so a slow or failing
+receiver only ever delays its own deliveries. Each attempt is claimed with a conditional
+UPDATE on (status, attempts), so a task delivered twice, or the sweeper racing the
+scheduled retry, sends an attempt once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import time
+
+import requests
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from audit.services import audit_record
+from navigator.errors import DomainError
+
+from ..models import Hospital, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from ..models.webhooks import EVENT_TYPE_VALUES
+from ..webhooks import headers_for
+
+log = logging.getLogger(__name__)
+
+# Seconds to wait after attempt n before attempt n+1: about 31 hours in all.
+DEFAULT_RETRY_SCHEDULE = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600]
+CONNECT_TIMEOUT = 3.05
+READ_TIMEOUT = 10
+# Retries further away than this are left to the periodic sweeper instead of a countdown
+# (a Redis broker redelivers far-future ETA tasks after its visibility timeout).
+MAX_COUNTDOWN = 10 * 60
+
+
+def retry_schedule() -> list[float]:
+    return list(getattr(settings, "WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE))
+
+
+def webhook_emit(*, hospital: Hospital, type: str, data: dict, dedupe_key: str | None = None) -> WebhookEvent | None:
+    """Record an event for a centre and queue one delivery per active endpoint that wants it.
+
+    Payloads carry identifiers and links only, never health data: the receiver fetches
+    the packet through the authenticated API. With ``dedupe_key`` an event happens once.
+    """
+    if type not in EVENT_TYPE_VALUES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    now = timezone.now()
+    payload = {"type": type, "timestamp": now.isoformat(), "data": {"hospital": hospital.code, **data}}
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                hospital=hospital, type=type, payload=payload, created_at=now, dedupe_key=dedupe_key
+            )
+    except IntegrityError:
+        return None  # already emitted
+    endpoints = [e for e in WebhookEndpoint.objects.filter(hospital=hospital, is_active=True) if e.wants(type)]
+    deliveries = WebhookDelivery.objects.bulk_create(
+        [WebhookDelivery(event=event, endpoint=e, next_attempt_at=now) for e in endpoints]
+    )
+    for delivery in deliveries:
+        _enqueue(delivery.pk)
+    return event
+
+
+def _enqueue(delivery_id: int, countdown: float = 0) -> None:
+    from ..tasks import webhook_deliver
+
+    transaction.on_commit(lambda: webhook_deliver.apply_async((delivery_id,), countdown=countdown))
+
+
+def webhook_attempt(*, delivery_id: int) -> str:
+    """Make the next attempt of a delivery if it is due. Returns what happened
+    ("delivered", "retry", "failed", or "skipped" when it was not ours to make)."""
+    delivery = WebhookDelivery.objects.select_related("event", "endpoint").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != WebhookDelivery.Status.PENDING:
+        return "skipped"
+    now = timezone.now()
+    if delivery.next_attempt_at and delivery.next_attempt_at > now + dt.timedelta(seconds=1):
+        return "skipped"
+    number = delivery.attempts + 1
+    claimed = WebhookDelivery.objects.filter(
+        pk=delivery.pk, status=WebhookDelivery.Status.PENDING, attempts=delivery.attempts
+    ).update(attempts=number, last_attempt_at=now)
+    if claimed != 1:
+        return "skipped"
+
+    endpoint, event = delivery.endpoint, delivery.event
+    body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = headers_for(secret=endpoint.secret, msg_id=event.id, timestamp=int(time.time()), body=body)
+    status_code, error, excerpt = None, "", ""
+    started = time.monotonic()
+    if not endpoint.is_active:
+        error = "endpoint disabled"
+    else:
+        try:
+            response = requests.post(
+                endpoint.url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False
+            )
+            status_code = response.status_code
+            excerpt = response.text[:500]
+        except requests.RequestException as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+    duration_ms = int((time.monotonic() - started) * 1000)
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        number=number,
+        at=now,
+        status_code=status_code,
+        error=error,
+        response_excerpt=excerpt,
+        duration_ms=duration_ms,
+    )
+
+    if status_code is not None and 200 <= status_code < 300:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.SUCCEEDED,
+            delivered_at=timezone.now(),
+            last_status_code=status_code,
+            last_error="",
+            next_attempt_at=None,
+        )
+        return "delivered"
+
+    schedule = retry_schedule()
+    failure = error or f"HTTP {status_code}"
+    retry_index = number - delivery.attempt_offset  # counts from the last replay
+    if retry_index > len(schedule) or not endpoint.is_active:
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.FAILED, last_status_code=status_code, last_error=failure, next_attempt_at=None
+        )
+        log.warning("webhook delivery %s failed for good after %s attempts", delivery.pk, number)
+        return "failed"
+    delay = schedule[retry_index - 1]
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        last_status_code=status_code, last_error=failure, next_attempt_at=timezone.now() + dt.timedelta(seconds=delay)
+    )
+    if delay <= MAX_COUNTDOWN:
+        from ..tasks import webhook_deliver
+
+        webhook_deliver.apply_async((delivery.pk,), countdown=delay)
+    return "retry"
+
+
+def webhook_dispatch_due(*, limit: int = 500) -> int:
+    """Queue every pending delivery whose time has come (the sweeper, run every minute)."""
+    from ..tasks import webhook_deliver
+
+    ids = list(WebhookDelivery.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    for pk in ids:
+        webhook_deliver.delay(pk)
+    return len(ids)
+
+
+def webhook_replay(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
+    """Send a delivery again from the start (after the centre fixed its receiver)."""
+    if not delivery.endpoint.is_active:
+        raise DomainError("The endpoint is disabled; enable it before replaying.", field="endpoint")
+    with transaction.atomic():
+        # Attempts keep counting so the log stays complete; the retry schedule restarts from the top.
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(
+            status=WebhookDelivery.Status.PENDING,
+            next_attempt_at=timezone.now(),
+            delivered_at=None,
+            attempt_offset=F("attempts"),
+        )
+        audit_record(actor=actor, action="update", obj=delivery, detail={"replay": True})
+        _enqueue(delivery.pk)
+    delivery.refresh_from_db()
+    return delivery
+
+
+def webhook_endpoint_create(*, hospital: Hospital, url: str, actor, event_types=(), description: str = ""):
+    endpoint = WebhookEndpoint(
+        hospital=hospital, url=url, event_types=list(event_types), description=description, created_by=actor
+    )
+    endpoint.full_clean()  # a ValidationError names the field (https, event types)
+    endpoint.save()
+    audit_record(actor=actor, action="create", obj=endpoint, detail={"url": url})
+    return endpoint
