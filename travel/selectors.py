@@ -8,7 +8,6 @@ viewer may see the case (404 otherwise) and audits the read of travellers' ident
 from __future__ import annotations
 
 import datetime as dt
-import zoneinfo
 
 from django.http import Http404
 from django.utils import timezone, translation
@@ -32,20 +31,14 @@ from .models import (
 
 
 def scheduled_infusion_date(case) -> dt.date | None:
-    """Day 0 as the scheduling app holds it (the infusion milestone), in the centre's time zone."""
-    from scheduling.models import Milestone, MilestoneKind
+    """Day 0 as the scheduling app records it (the infusion TreatmentEvent), planned or done."""
+    from scheduling.models import TreatmentEvent
 
-    milestone = (
-        Milestone.objects.filter(case_id=case.pk, kind=MilestoneKind.INFUSION)
-        .exclude(status=Milestone.Status.CANCELLED)
-        .select_related("hospital")
-        .order_by("-due_at")
+    return (
+        TreatmentEvent.objects.filter(case_id=case.pk, kind=TreatmentEvent.Kind.INFUSION)
+        .values_list("occurred_on", flat=True)
         .first()
     )
-    if milestone is None:
-        return None
-    zone = getattr(milestone.hospital, "time_zone", None) or "Asia/Shanghai"
-    return milestone.due_at.astimezone(zoneinfo.ZoneInfo(zone)).date()
 
 
 def current_admission(admissions) -> Admission | None:
