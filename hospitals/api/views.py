@@ -1,0 +1,293 @@
+"""The hospital API: a centre's referrals, packets in every format, documents, answers, slots.
+
+Every queryset is narrowed by ``visible_to`` (hospital A never learns of hospital B's
+referrals: 404), every read of medical data is audited.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.db.models import Max
+from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, permissions, status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from audit.services import audit_record
+from navigator.api import ERROR_STATUSES, VisibleReadOnlyViewSet
+from navigator.errors import DomainError
+
+from ..authentication import HospitalApiKeyAuthentication
+from ..models import PacketVersion, Referral, WebhookEndpoint
+from ..packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
+from ..services import referrals as referral_services
+from ..services.packets import packet_record_view
+from ..services.webhooks import webhook_endpoint_create
+from .serializers import (
+    AnswerSerializer,
+    PacketVersionSerializer,
+    ReferralSerializer,
+    SlotProposalSerializer,
+    SlotSerializer,
+    WebhookEndpointCreatedSerializer,
+    WebhookEndpointSerializer,
+)
+
+AUTHENTICATION = [HospitalApiKeyAuthentication, SessionAuthentication, TokenAuthentication]
+ERRORS = {code: OpenApiResponse(description=text) for code, text in ERROR_STATUSES.items()}
+
+
+class IsHospitalStaff(permissions.BasePermission):
+    message = "Only the centre's staff or API key can do this."
+
+    def has_permission(self, request, view):
+        return bool(request.user and request.user.is_authenticated and request.user.is_hospital)
+
+
+class IsHospitalOrCoordinator(permissions.BasePermission):
+    def has_permission(self, request, view):
+        u = request.user
+        return bool(u and u.is_authenticated and (u.is_hospital or u.is_coordinator))
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My centre's referrals", responses={200: ReferralSerializer, **ERRORS}),
+    retrieve=extend_schema(summary="One referral", responses={200: ReferralSerializer, **ERRORS}),
+)
+class ReferralViewSet(VisibleReadOnlyViewSet):
+    """Referrals shared with the caller's centre (coordinators see all)."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsHospitalOrCoordinator]
+    serializer_class = ReferralSerializer
+    queryset = Referral.objects.select_related("case", "hospital").annotate(
+        latest_packet_version=Max("packets__version")
+    )
+    filterset_fields = ["status"]
+    ordering = "-created_at"
+
+    def _referral(self) -> Referral:
+        # The lookup goes through visible_to: another centre's referral is a 404.
+        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+
+    # --- the centre's answers ---------------------------------------------------------------
+
+    @extend_schema(summary="Acknowledge receipt", request=None, responses={200: ReferralSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
+    def acknowledge(self, request, pk=None):
+        referral = referral_services.referral_acknowledge(referral=self._referral(), actor=request.user)
+        return Response(ReferralSerializer(self._reload(referral)).data)
+
+    @extend_schema(summary="Start the medical review", request=None, responses={200: ReferralSerializer, **ERRORS})
+    @action(detail=True, methods=["post"], url_path="start-review", permission_classes=[IsHospitalStaff])
+    def start_review(self, request, pk=None):
+        referral = referral_services.referral_start_review(referral=self._referral(), actor=request.user)
+        return Response(ReferralSerializer(self._reload(referral)).data)
+
+    @extend_schema(
+        summary="Answer: accept for screening, ask for more information, or decline",
+        request=AnswerSerializer,
+        responses={200: ReferralSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
+    def answer(self, request, pk=None):
+        referral = self._referral()
+        data = AnswerSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        referral_services.referral_answer(referral=referral, actor=request.user, **data.validated_data)
+        return Response(ReferralSerializer(self._reload(referral)).data)
+
+    @extend_schema(
+        summary="Propose appointment slots (tele-consultation or admission)",
+        request=SlotProposalSerializer,
+        responses={201: SlotSerializer(many=True), **ERRORS},
+        methods=["POST"],
+    )
+    @extend_schema(
+        summary="Slots proposed for this referral", responses={200: SlotSerializer(many=True)}, methods=["GET"]
+    )
+    @action(detail=True, methods=["get", "post"])
+    def slots(self, request, pk=None):
+        referral = self._referral()
+        if request.method == "GET":
+            return Response(SlotSerializer(referral.slots.all(), many=True).data)
+        if not request.user.is_hospital:
+            self.permission_denied(request, message=IsHospitalStaff.message)
+        data = SlotProposalSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = referral_services.slots_propose(referral=referral, actor=request.user, **data.validated_data)
+        return Response(SlotSerializer(created, many=True).data, status=status.HTTP_201_CREATED)
+
+    # --- packets ----------------------------------------------------------------------------
+
+    @extend_schema(summary="Packet versions sent to the centre", responses={200: PacketVersionSerializer(many=True)})
+    @action(detail=True, methods=["get"])
+    def packets(self, request, pk=None):
+        referral = self._referral()
+        packets = referral.packets.select_related("first_view").order_by("-version")
+        audit_record(actor=request.user, action="list", obj=referral, case=referral.case, detail={"packets": True})
+        return Response(PacketVersionSerializer(packets, many=True).data)
+
+    @extend_schema(
+        summary="Fetch a packet version: json, pdf, zip (streamed, with a checksum manifest) or fhir",
+        parameters=[
+            OpenApiParameter("version", str, OpenApiParameter.PATH, description="A version number or 'latest'."),
+            OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["json", "pdf", "zip", "fhir"]),
+        ],
+        responses={
+            (200, "application/json"): OpenApiTypes.OBJECT,
+            (200, "application/pdf"): OpenApiTypes.BINARY,
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            (200, "application/fhir+json"): OpenApiTypes.OBJECT,
+            **ERRORS,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=r"packets/(?P<version>latest|\d+)/(?P<fmt>json|pdf|zip|fhir)",
+        url_name="packet-render",
+    )
+    def packet(self, request, pk=None, version=None, fmt=None):
+        referral = self._referral()
+        packets = PacketVersion.objects.filter(referral=referral).select_related("referral__case", "referral__hospital")
+        packet = (
+            packets.order_by("-version").first() if version == "latest" else packets.filter(version=version).first()
+        )
+        if packet is None:
+            _not_found()
+        name = f"{referral.case.reference}-{referral.hospital.code}-v{packet.version}"
+        if fmt == "zip":
+            stream = packet_zip(packet)  # refuses before anything is sent
+            packet_record_view(packet=packet, user=request.user, fmt=fmt)
+            response = StreamingHttpResponse(iter(stream), content_type="application/zip")
+            response["Content-Length"] = str(len(stream))
+            response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
+            return response
+        packet_record_view(packet=packet, user=request.user, fmt=fmt)
+        if fmt == "pdf":
+            response = HttpResponse(packet_pdf(packet), content_type="application/pdf")
+            response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
+            return response
+        if fmt == "fhir":
+            body = json.dumps(packet_fhir(packet), ensure_ascii=False)
+            return HttpResponse(body, content_type="application/fhir+json; charset=utf-8")
+        return Response(packet_json(packet))
+
+    @extend_schema(
+        summary="Download a document of a packet sent to the centre",
+        parameters=[OpenApiParameter("document_id", int, OpenApiParameter.PATH)],
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
+    )
+    @action(detail=True, methods=["get"], url_path=r"documents/(?P<document_id>\d+)", url_name="document-download")
+    def document(self, request, pk=None, document_id=None):
+        from documents.models import Document
+
+        referral = self._referral()
+        document_id = int(document_id)
+        in_packets = any(document_id in p.document_ids for p in referral.packets.only("snapshot"))
+        if not in_packets:
+            return _not_found()
+        doc = Document.objects.filter(pk=document_id, case_id=referral.case_id).first()
+        if doc is None:
+            return _not_found()
+        audit_record(
+            actor=request.user,
+            action="download",
+            obj=doc,
+            case=referral.case,
+            detail={"via": "hospital-api", "referral": referral.pk},
+        )
+        response = FileResponse(
+            doc.file.storage.open(doc.file.name, "rb"),
+            content_type=doc.content_type or "application/octet-stream",
+            as_attachment=True,
+            filename=doc.original_name,
+        )
+        response["Content-Length"] = str(doc.size)
+        response["X-Content-SHA256"] = doc.sha256
+        return response
+
+    # --- messages ---------------------------------------------------------------------------
+
+    @extend_schema(
+        summary="Messages with the coordinator on this referral's case",
+        responses={200: OpenApiTypes.OBJECT},
+        methods=["GET"],
+    )
+    @extend_schema(summary="Post a message to the coordinator", methods=["POST"], responses={201: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
+        from messaging.models import Thread
+        from messaging.services import message_post, thread_get_or_create
+
+        referral = self._referral()
+        thread = thread_get_or_create(case=referral.case, kind=Thread.Kind.HOSPITAL, hospital=referral.hospital)
+        if request.method == "GET":
+            messages = list(thread.messages.select_related("thread").prefetch_related("attachments"))
+            from audit.services import audit_record_many
+
+            audit_record_many(actor=request.user, action="view", objects=messages)
+            return Response(MessageSerializer(messages, many=True).data)
+        data = MessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = message_post(author=request.user, thread=thread, **data.validated_data)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
+
+    def _reload(self, referral):
+        return self.get_queryset().get(pk=referral.pk)
+
+
+def _not_found():
+    from rest_framework.exceptions import NotFound
+
+    raise NotFound()
+
+
+@extend_schema_view(
+    list=extend_schema(summary="My centre's webhook endpoints"),
+    retrieve=extend_schema(summary="One webhook endpoint"),
+    create=extend_schema(
+        summary="Register an HTTPS endpoint (the signing secret is returned once)",
+        responses={201: WebhookEndpointCreatedSerializer, **ERRORS},
+    ),
+    destroy=extend_schema(summary="Remove an endpoint"),
+    partial_update=extend_schema(summary="Change an endpoint (URL, events, active)"),
+    update=extend_schema(summary="Change an endpoint"),
+)
+class WebhookEndpointViewSet(
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    mixins.DestroyModelMixin,
+    VisibleReadOnlyViewSet,
+):
+    """A centre registers where events are sent. The response to the creation shows the
+    signing secret ("whsec_…") once."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsHospitalStaff]
+    serializer_class = WebhookEndpointSerializer
+    queryset = WebhookEndpoint.objects.select_related("hospital")
+    ordering = "id"
+
+    def create(self, request, *args, **kwargs):
+        data = WebhookEndpointSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if WebhookEndpoint.objects.filter(
+            hospital_id=request.user.hospital_id, url=data.validated_data["url"]
+        ).exists():
+            raise DomainError("This URL is already registered.", field="url", code="conflict")
+        endpoint = webhook_endpoint_create(
+            hospital=request.user.hospital,
+            url=data.validated_data["url"],
+            actor=request.user,
+            event_types=data.validated_data.get("event_types", []),
+            description=data.validated_data.get("description", ""),
+        )
+        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,457 @@
+"""The packet as an HL7 FHIR R4 document Bundle, shaped after the International Patient Summary.
+
+Composition first (IPS sections: problems, results, procedures, medications, plus the
+attached records), then Patient, the authoring organisation, Condition, Observations for
+CD19, MRD, BCR::ABL1 and CNS status, Procedures for transplants, MedicationStatements for
+therapy lines and the current TKI, one DocumentReference per document (translations point
+at their original with relatesTo "transforms"), and a Provenance naming who assembled it.
+Every id is derived from the packet, so the same packet always gives the same Bundle.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+NAMESPACE = uuid.UUID("6b1d3f0e-6c57-4f7e-9a51-1c0f7e3a2b90")
+NAV = "https://navigator.health/fhir"
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+
+# Value sets the checks (and the tests) hold the Bundle to.
+REQUIRED_CODES = {
+    ("Composition", "status"): {"preliminary", "final", "amended", "entered-in-error"},
+    ("Observation", "status"): {
+        "registered",
+        "preliminary",
+        "final",
+        "amended",
+        "corrected",
+        "cancelled",
+        "entered-in-error",
+        "unknown",
+    },
+    ("Procedure", "status"): {
+        "preparation",
+        "in-progress",
+        "not-done",
+        "on-hold",
+        "stopped",
+        "completed",
+        "entered-in-error",
+        "unknown",
+    },
+    ("MedicationStatement", "status"): {
+        "active",
+        "completed",
+        "entered-in-error",
+        "intended",
+        "stopped",
+        "on-hold",
+        "unknown",
+        "not-taken",
+    },
+    ("DocumentReference", "status"): {"current", "superseded", "entered-in-error"},
+    ("Patient", "gender"): {"male", "female", "other", "unknown"},
+}
+CONDITION_CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
+CONDITION_CLINICAL_CODES = {"active", "recurrence", "relapse", "inactive", "remission", "resolved"}
+CONDITION_VERIFICATION = "http://terminology.hl7.org/CodeSystem/condition-ver-status"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+PROVENANCE_AGENT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
+
+RESULT_CODES = {
+    "positive": (SNOMED, "10828004", "Positive"),
+    "dim": (SNOMED, "10828004", "Positive (dim)"),
+    "negative": (SNOMED, "260385009", "Negative"),
+    "unknown": (SNOMED, "261665006", "Unknown"),
+}
+
+
+def _id(packet_key: str, *parts) -> str:
+    return str(uuid.uuid5(NAMESPACE, ":".join([packet_key, *map(str, parts)])))
+
+
+def _url(rid: str) -> str:
+    return f"urn:uuid:{rid}"
+
+
+def _result(status: str | None) -> dict:
+    system, code, display = RESULT_CODES.get(status or "unknown", RESULT_CODES["unknown"])
+    return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
+
+
+def _nav_code(code: str, display: str) -> dict:
+    return {"coding": [{"system": f"{NAV}/CodeSystem/observation", "code": code, "display": display}], "text": display}
+
+
+def _lab_category() -> list[dict]:
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory", "display": "Laboratory"}]}]
+
+
+def build_bundle(snapshot: dict) -> dict:
+    """A FHIR R4 document Bundle (plain JSON) for a packet snapshot."""
+    meta = snapshot.get("packet", {})
+    key = meta.get("content_hash") or snapshot["case"]["reference"]
+    version = meta.get("version", 0)
+    pkey = f"{key}:{version}"
+    assembled_at = meta.get("assembled_at")
+    clinical = snapshot.get("clinical") or {}
+    patient_id = _id(pkey, "patient")
+    patient_ref = {"reference": _url(patient_id)}
+    org_id = _id(pkey, "organization", "navigator")
+    centre_id = _id(pkey, "organization", snapshot["centre"]["code"])
+    assembler_id = _id(pkey, "practitioner", meta.get("assembled_by", "system"))
+    entries: list[dict] = []
+
+    def add(resource: dict) -> dict:
+        entries.append({"fullUrl": _url(resource["id"]), "resource": resource})
+        return {"reference": _url(resource["id"])}
+
+    p = snapshot["patient"]
+    patient = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [{"system": f"{NAV}/case-reference", "value": snapshot["case"]["reference"]}],
+        "name": [{"family": p["family_name"], "given": [p["given_name"]]}],
+        "gender": p["sex"] if p["sex"] in REQUIRED_CODES[("Patient", "gender")] else "unknown",
+        "birthDate": p["date_of_birth"],
+        "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": p["preferred_language"]}]}}],
+    }
+    if p.get("native_name"):
+        patient["name"].append({"text": p["native_name"], "use": "usual"})
+    navigator = {"resourceType": "Organization", "id": org_id, "name": "Navigator case management"}
+    centre = {
+        "resourceType": "Organization",
+        "id": centre_id,
+        "identifier": [{"system": f"{NAV}/centre", "value": snapshot["centre"]["code"]}],
+        "name": snapshot["centre"]["name_en"],
+        "alias": [snapshot["centre"]["name_zh"]] if snapshot["centre"].get("name_zh") else [],
+    }
+    if not centre["alias"]:
+        del centre["alias"]
+    assembler = {
+        "resourceType": "Practitioner",
+        "id": assembler_id,
+        "identifier": [{"system": f"{NAV}/user", "value": meta.get("assembled_by", "system")}],
+    }
+
+    diagnosis = clinical.get("diagnosis") or {}
+    relapsed = bool(clinical.get("relapses"))
+    condition = {
+        "resourceType": "Condition",
+        "id": _id(pkey, "condition"),
+        "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "relapse" if relapsed else "active"}]},
+        "verificationStatus": {
+            "coding": [
+                {
+                    "system": CONDITION_VERIFICATION,
+                    "code": "confirmed" if diagnosis.get("lineage") == "b_all" else "provisional",
+                }
+            ]
+        },
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                        "code": "problem-list-item",
+                    }
+                ]
+            }
+        ],
+        "code": {
+            "coding": [
+                {
+                    "system": "http://hl7.org/fhir/sid/icd-10",
+                    "code": "C91.0",
+                    "display": "Acute lymphoblastic leukaemia",
+                },
+                {
+                    "system": "http://terminology.hl7.org/CodeSystem/icd-o-3",
+                    "code": "9811/3",
+                    "display": "B lymphoblastic leukaemia/lymphoma, NOS",
+                },
+            ],
+            "text": "Relapsed/refractory B-cell precursor acute lymphoblastic leukaemia",
+        },
+        "subject": patient_ref,
+    }
+    if diagnosis.get("date"):
+        condition["onsetDateTime"] = diagnosis["date"]
+
+    observations = []
+    for i, r in enumerate(clinical.get("cd19_results") or []):
+        observations.append(
+            {
+                "resourceType": "Observation",
+                "id": _id(pkey, "cd19", i),
+                "status": "final",
+                "category": _lab_category(),
+                "code": _nav_code("cd19-expression", "CD19 expression on blasts"),
+                "subject": patient_ref,
+                "effectiveDateTime": r.get("sample_date"),
+                "valueCodeableConcept": _result(r.get("status")),
+                "method": {"text": str(r.get("method", "")).replace("_", " ") or "flow cytometry"},
+                "specimen": None,
+                "note": [{"text": f"Sample: {str(r.get('sample_type', '')).replace('_', ' ')}"}],
+            }
+        )
+    for i, r in enumerate(clinical.get("mrd_results") or []):
+        obs = {
+            "resourceType": "Observation",
+            "id": _id(pkey, "mrd", i),
+            "status": "final",
+            "category": _lab_category(),
+            "code": _nav_code("mrd", "Minimal residual disease"),
+            "subject": patient_ref,
+            "effectiveDateTime": r.get("date"),
+        }
+        if r.get("value") not in (None, ""):
+            obs["valueQuantity"] = {"value": float(r["value"]), "unit": r.get("unit") or "%"}
+        else:
+            obs["valueCodeableConcept"] = _result(r.get("result"))
+        if r.get("method"):
+            obs["method"] = {"text": str(r["method"])}
+        observations.append(obs)
+    ph = clinical.get("philadelphia") or {}
+    observations.append(
+        {
+            "resourceType": "Observation",
+            "id": _id(pkey, "bcr-abl1"),
+            "status": "final" if ph.get("status") else "unknown",
+            "category": _lab_category(),
+            "code": _nav_code("bcr-abl1", "BCR::ABL1 fusion (Philadelphia chromosome)"),
+            "subject": patient_ref,
+            **({"effectiveDateTime": ph["date"]} if ph.get("date") else {}),
+            "valueCodeableConcept": _result(ph.get("status")),
+        }
+    )
+    for i, c in enumerate(clinical.get("cns_assessments") or []):
+        observations.append(
+            {
+                "resourceType": "Observation",
+                "id": _id(pkey, "cns", i),
+                "status": "final",
+                "category": _lab_category(),
+                "code": _nav_code("cns-status", "CNS disease status"),
+                "subject": patient_ref,
+                "effectiveDateTime": c.get("date"),
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": f"{NAV}/CodeSystem/cns-status",
+                            "code": c.get("status"),
+                            "display": str(c.get("status", "")).upper(),
+                        }
+                    ]
+                },
+            }
+        )
+    for obs in observations:
+        for k in [k for k, v in obs.items() if v is None]:
+            del obs[k]
+
+    procedures = []
+    for i, t in enumerate(clinical.get("transplants") or []):
+        notes = [f"Donor: {str(t.get('donor_type', '')).replace('_', ' ')}"]
+        if t.get("active_gvhd") is not None:
+            notes.append(f"Active GvHD: {'yes' if t['active_gvhd'] else 'no'}")
+        if t.get("on_immunosuppression") is not None:
+            notes.append(f"On immunosuppression: {'yes' if t['on_immunosuppression'] else 'no'}")
+        procedures.append(
+            {
+                "resourceType": "Procedure",
+                "id": _id(pkey, "transplant", i),
+                "status": "completed",
+                "code": {
+                    "coding": [{"system": SNOMED, "code": "234336002", "display": "Hemopoietic stem cell transplant"}],
+                    "text": "Allogeneic stem-cell transplant"
+                    if t.get("donor_type") != "autologous"
+                    else "Autologous stem-cell transplant",
+                },
+                "subject": patient_ref,
+                "performedDateTime": t.get("date"),
+                "note": [{"text": "; ".join(notes)}],
+            }
+        )
+    medications = []
+    for i, line in enumerate(clinical.get("therapy_lines") or []):
+        period = {"start": line.get("start")}
+        if line.get("end"):
+            period["end"] = line["end"]
+        medications.append(
+            {
+                "resourceType": "MedicationStatement",
+                "id": _id(pkey, "therapy", i),
+                "status": "completed" if line.get("end") else "active",
+                "medicationCodeableConcept": {"text": line.get("regimen") or "Unspecified regimen"},
+                "subject": patient_ref,
+                "effectivePeriod": period,
+                "note": [
+                    {
+                        "text": f"Line {i + 1}"
+                        + (f"; best response: {line['best_response']}" if line.get("best_response") else "")
+                    }
+                ],
+            }
+        )
+    if ph.get("current_tki"):
+        medications.append(
+            {
+                "resourceType": "MedicationStatement",
+                "id": _id(pkey, "tki"),
+                "status": "active",
+                "medicationCodeableConcept": {"text": ph["current_tki"]},
+                "subject": patient_ref,
+                "note": [{"text": "Tyrosine kinase inhibitor for Ph+ disease; continues alongside or after CAR-T."}],
+            }
+        )
+
+    doc_refs = []
+    for doc in snapshot.get("documents", []):
+        original = _document_reference(pkey, doc, patient_ref, centre_id)
+        doc_refs.append(original)
+        for t in doc.get("translations", []):
+            translated = _document_reference(pkey, t, patient_ref, centre_id)
+            translated["relatesTo"] = [{"code": "transforms", "target": {"reference": _url(original["id"])}}]
+            doc_refs.append(translated)
+
+    def section(title, code, display, resources, empty_reason=True):
+        s = {"title": title, "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
+        if resources:
+            s["entry"] = [{"reference": _url(r["id"])} for r in resources]
+        elif empty_reason:
+            s["emptyReason"] = {
+                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
+            }
+        return s
+
+    composition = {
+        "resourceType": "Composition",
+        "id": _id(pkey, "composition"),
+        "status": "final",
+        "type": {"coding": [{"system": LOINC, "code": "60591-5", "display": "Patient summary Document"}]},
+        "subject": patient_ref,
+        "date": assembled_at,
+        "author": [{"reference": _url(org_id)}],
+        "title": f"Case packet {snapshot['case']['reference']} v{version} for {snapshot['centre']['name_en']}",
+        "custodian": {"reference": _url(org_id)},
+        "section": [
+            section("Problems", "11450-4", "Problem list - Reported", [condition]),
+            section("Results", "30954-2", "Relevant diagnostic tests/laboratory data Narrative", observations),
+            section("History of procedures", "47519-4", "History of Procedures Document", procedures),
+            section("Medication summary", "10160-0", "History of Medication use Narrative", medications),
+            section("Attached records", "55107-7", "Addendum Document", doc_refs),
+        ],
+    }
+    add(composition)
+    add(patient)
+    add(navigator)
+    add(centre)
+    add(assembler)
+    add(condition)
+    for r in observations + procedures + medications + doc_refs:
+        add(r)
+    provenance = {
+        "resourceType": "Provenance",
+        "id": _id(pkey, "provenance"),
+        "target": [{"reference": _url(composition["id"])}],
+        "recorded": assembled_at,
+        "agent": [
+            {
+                "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "assembler", "display": "Assembler"}]},
+                "who": {"reference": _url(assembler_id)},
+                "onBehalfOf": {"reference": _url(org_id)},
+            }
+        ],
+    }
+    add(provenance)
+    return {
+        "resourceType": "Bundle",
+        "id": _id(pkey, "bundle"),
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": _url(_id(pkey, "bundle-identifier"))},
+        "type": "document",
+        "timestamp": assembled_at,
+        "entry": entries,
+    }
+
+
+def _document_reference(pkey: str, doc: dict, patient_ref: dict, centre_id: str) -> dict:
+    attachment = {
+        "contentType": doc["content_type"],
+        "size": doc["size"],
+        "title": doc["original_name"],
+        "url": f"documents/{doc['id']}",
+    }
+    if doc.get("language"):
+        attachment["language"] = doc["language"]
+    ref = {
+        "resourceType": "DocumentReference",
+        "id": _id(pkey, "document", doc["id"]),
+        "identifier": [{"system": "urn:navigator:sha256", "value": doc["sha256"]}],
+        "status": "current",
+        "type": {
+            "coding": [
+                {"system": f"{NAV}/CodeSystem/document-type", "code": doc["doc_type"], "display": doc["doc_type_label"]}
+            ],
+            "text": doc["doc_type_label"],
+        },
+        "subject": patient_ref,
+        "description": doc.get("title") or doc["original_name"],
+        "content": [{"attachment": attachment}],
+    }
+    if doc.get("clinical_date"):
+        ref["context"] = {"period": {"start": doc["clinical_date"], "end": doc["clinical_date"]}}
+    return ref
+
+
+def bundle_problems(bundle: dict) -> list[str]:
+    """What the FHIR models do not enforce and a document Bundle must have. Empty means fine."""
+    problems = []
+    if bundle.get("resourceType") != "Bundle" or bundle.get("type") != "document":
+        problems.append("not a document Bundle")
+    ident = bundle.get("identifier") or {}
+    if not ident.get("system") or not ident.get("value"):
+        problems.append("Bundle.identifier needs a system and a value")
+    if not bundle.get("timestamp"):
+        problems.append("Bundle.timestamp is required for a document")
+    entries = bundle.get("entry") or []
+    if not entries or entries[0].get("resource", {}).get("resourceType") != "Composition":
+        problems.append("the first entry must be the Composition")
+    full_urls = [e.get("fullUrl") for e in entries]
+    if len(set(full_urls)) != len(full_urls) or None in full_urls:
+        problems.append("every entry needs a unique fullUrl")
+    known = set(full_urls)
+    for e in entries:
+        res = e.get("resource", {})
+        for ref in _references(res):
+            if ref not in known:
+                problems.append(f"{res.get('resourceType')}/{res.get('id')} refers to {ref}, not in the Bundle")
+        rtype = res.get("resourceType")
+        for (t, field), allowed in REQUIRED_CODES.items():
+            if t == rtype and field in res and res[field] not in allowed:
+                problems.append(f"{rtype}.{field} {res[field]!r} is not in its required value set")
+        if rtype == "Condition":
+            codes = [
+                c.get("code")
+                for c in res.get("clinicalStatus", {}).get("coding", [])
+                if c.get("system") == CONDITION_CLINICAL
+            ]
+            if not codes or any(c not in CONDITION_CLINICAL_CODES for c in codes):
+                problems.append("Condition.clinicalStatus must be coded from condition-clinical")
+        if rtype == "Composition":
+            if not res.get("author") or not res.get("title") or not res.get("date"):
+                problems.append("Composition needs author, title and date")
+    return problems
+
+
+def _references(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if k == "reference" and isinstance(v, str):
+                yield v
+            else:
+                yield from _references(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _references(v)

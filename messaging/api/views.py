@@ -1,0 +1,49 @@
+"""Threads and messages. Who sees which thread is ``Thread.objects.visible_to`` (404 otherwise)."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import status
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from audit.services import audit_record_many
+from hospitals.authentication import HospitalApiKeyAuthentication
+from navigator.api import VisibleReadOnlyViewSet
+
+from ..models import Thread
+from ..services import message_post
+from .serializers import MessageCreateSerializer, MessageSerializer, ThreadSerializer
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Threads I take part in"),
+    retrieve=extend_schema(summary="One thread"),
+)
+class ThreadViewSet(VisibleReadOnlyViewSet):
+    authentication_classes = [HospitalApiKeyAuthentication, SessionAuthentication, TokenAuthentication]
+    serializer_class = ThreadSerializer
+    queryset = Thread.objects.select_related("case", "hospital")
+    filterset_fields = ["kind"]
+    ordering = "-id"
+
+    @extend_schema(summary="Messages of a thread", responses={200: MessageSerializer(many=True)}, methods=["GET"])
+    @extend_schema(
+        summary="Post a message (attachments are document ids of the same case)",
+        request=MessageCreateSerializer,
+        responses={201: MessageSerializer},
+        methods=["POST"],
+    )
+    @action(detail=True, methods=["get", "post"])
+    def messages(self, request, pk=None):
+        thread = get_object_or_404(self.get_queryset(), pk=pk)
+        if request.method == "GET":
+            messages = list(thread.messages.prefetch_related("attachments"))
+            audit_record_many(actor=request.user, action="view", objects=messages)
+            return Response(MessageSerializer(messages, many=True).data)
+        data = MessageCreateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        message = message_post(author=request.user, thread=thread, **data.validated_data)
+        return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED)
