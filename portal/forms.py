@@ -1,0 +1,99 @@
+"""Portal forms. Every label and message goes through translation; errors name the field."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.forms import AuthenticationForm
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class PortalLoginForm(AuthenticationForm):
+    username = forms.CharField(
+        label=_("User name or email"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
+    )
+    error_messages = {
+        "invalid_login": _("The user name or password is not right. Please check them and try again."),
+        "inactive": _("This account is switched off. Please contact your coordinator."),
+        "not_family": _("This sign-in is for families. Staff sign in through the coordinators' workplace."),
+    }
+
+    def clean_username(self):
+        # Families may type their email; the account's user name is looked up from it.
+        from accounts.models import User
+
+        value = self.cleaned_data["username"].strip()
+        if "@" in value:
+            match = User.objects.filter(email__iexact=value, role=User.Role.FAMILY).values_list("username", flat=True)
+            if len(match) == 1:
+                return match[0]
+        return value
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.is_family:
+            raise forms.ValidationError(self.error_messages["not_family"], code="not_family")
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=_("6-digit code from your authenticator app"),
+        min_length=6,
+        max_length=10,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "pattern": "[0-9 ]*"}),
+    )
+
+
+class AcceptInvitationForm(forms.Form):
+    username = forms.CharField(
+        label=_("User name"),
+        max_length=150,
+        help_text=_("You will use it to sign in. Your email address works too."),
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autocapitalize": "none"}),
+    )
+    password1 = forms.CharField(
+        label=_("New password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+        help_text=_("At least 10 characters; not a common password and not only numbers."),
+    )
+    password2 = forms.CharField(
+        label=_("New password again"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "new-password"})
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("password1") and data.get("password2") and data["password1"] != data["password2"]:
+            self.add_error("password2", _("The two passwords are not the same. Please type them again."))
+        return data
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(
+        label=_("Your message"),
+        max_length=5000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": _("Write a message before sending.")},
+    )
+
+
+class UploadDetailsForm(forms.Form):
+    """Validated in the browser before the upload starts; the server validates again."""
+
+    doc_type = forms.ChoiceField(label=_("What is this record?"))
+    clinical_date = forms.DateField(
+        label=_("Date of the report or sample"),
+        required=False,
+        help_text=_("The date printed on the report, not today's date. Leave empty if you are not sure."),
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+    def __init__(self, *args, doc_types=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["doc_type"].choices = [("", _("Choose the type of record"))] + list(doc_types)
+        self.fields["clinical_date"].widget.attrs["max"] = timezone.localdate().isoformat()

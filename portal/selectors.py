@@ -1,0 +1,296 @@
+"""What the portal pages read. Each page makes a fixed number of queries, whatever the case holds.
+
+Other apps own the data; the portal reads it only through their querysets' ``visible_to``
+(or selectors), so the case rule in ``cases.access`` applies here as everywhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cases import workflow
+from cases.models import Case
+
+from . import copy
+
+
+def family_cases(user):
+    return Case.objects.visible_to(user).select_related("patient", "coordinator").order_by("-id")
+
+
+def status_text(case: Case) -> dict:
+    title, meaning, default_step = copy.STATUS_TEXT.get(case.status, (case.status_label, "", ""))
+    return {"title": title, "meaning": meaning, "default_step": default_step}
+
+
+def journey(case: Case) -> list[dict]:
+    """The main steps, each marked done, current or to come (a side exit marks none current)."""
+    rank = workflow.MAIN_PATH.index(case.status) if case.status in workflow.MAIN_PATH else None
+    starts = [workflow.MAIN_PATH.index(status) for status, _label in copy.JOURNEY]
+    steps = []
+    for i, (_status, label) in enumerate(copy.JOURNEY):
+        end = starts[i + 1] if i + 1 < len(starts) else len(workflow.MAIN_PATH) - 1
+        if rank is None:
+            state = "todo"
+        elif rank >= end:
+            state = "done"
+        elif rank >= starts[i] or i == 0:
+            state = "current"
+        else:
+            state = "todo"
+        steps.append({"label": label, "state": state})
+    return steps
+
+
+def doc_type_choices() -> list[tuple[str, str]]:
+    from documents.models import DocType
+
+    return [(value, copy.DOC_TYPE_LABELS.get(value, label)) for value, label in DocType.choices]
+
+
+@dataclass
+class ChecklistRow:
+    key: str
+    label: str
+    hint: str
+    state: str
+    state_label: str
+    what_to_do: str
+    required: bool
+    doc_type: str
+    due_date: dt.date | None
+    rejection_reason: str
+
+    @property
+    def needs_action(self) -> bool:
+        return self.state in ("requested", "overdue", "rejected") or (self.state == "missing" and self.required)
+
+
+def checklist(case: Case) -> list[ChecklistRow]:
+    from documents.selectors import checklist_for
+
+    rows = []
+    for item in checklist_for(case):
+        label, hint = copy.REQUIREMENT_TEXT.get(item.key, (item.label, item.note))
+        state_label, what = copy.CHECKLIST_STATE_TEXT.get(item.state, (item.state, ""))
+        if item.state == "missing" and not item.required:
+            state_label, what = copy.OPTIONAL_MISSING_TEXT
+        rows.append(
+            ChecklistRow(
+                key=item.key,
+                label=str(label),
+                hint=str(hint),
+                state=item.state,
+                state_label=str(state_label),
+                what_to_do=str(what),
+                required=item.required,
+                doc_type=item.doc_types[0] if item.doc_types else "other",
+                due_date=item.due_date,
+                rejection_reason=item.rejection_reason if item.state == "rejected" else "",
+            )
+        )
+    return rows
+
+
+def case_documents(case: Case, user):
+    """The case's current documents the family may see, newest first (one query)."""
+    from documents.models import Document
+
+    documents = list(
+        Document.objects.visible_to(user)
+        .filter(case=case)
+        .current()
+        .only("id", "doc_type", "clinical_date", "review_status", "rejection_reason", "original_name", "created_at")
+        .order_by("-id")[:200]
+    )
+    types = dict(doc_type_choices())
+    for d in documents:
+        d.type_label = types.get(d.doc_type, d.doc_type)
+        d.status_label = copy.REVIEW_STATUS_TEXT.get(d.review_status, d.review_status)
+    return documents
+
+
+def upcoming_milestones(case: Case, user, *, limit: int = 50) -> list:
+    """Open dates the family should know about (those marked as concerning the family)."""
+    try:
+        from scheduling.models import Milestone
+    except ImportError:  # scheduling not deployed
+        return []
+    since = timezone.now() - dt.timedelta(days=1)
+    return list(
+        Milestone.objects.visible_to(user)
+        .open()
+        .filter(case=case, concerns_family=True, due_at__gte=since)
+        .select_related("hospital")
+        .order_by("due_at", "id")[:limit]
+    )
+
+
+@dataclass
+class NextStep:
+    text: str
+    detail: str = ""
+    url: str = ""
+    link_text: str = ""
+
+
+def next_step(case: Case, rows: list[ChecklistRow], milestones: list, unread_messages: int = 0) -> NextStep:
+    """The ONE thing the family should do now, most urgent first."""
+    upload = reverse("portal:upload", args=[case.pk])
+    for state in ("rejected", "overdue", "requested"):
+        row = next((r for r in rows if r.state == state), None)
+        if row is None:
+            continue
+        if state == "rejected":
+            return NextStep(
+                _("Send a new copy of: %(record)s") % {"record": row.label},
+                _("Why we could not use the last one: %(reason)s") % {"reason": row.rejection_reason},
+                f"{upload}?type={row.doc_type}",
+                _("Send it now"),
+            )
+        detail = row.hint
+        if row.due_date:
+            detail = _("Please send it by %(date)s.") % {"date": _date(row.due_date)}
+        return NextStep(
+            _("Send: %(record)s") % {"record": row.label}, detail, f"{upload}?type={row.doc_type}", _("Send it now")
+        )
+    if unread_messages:
+        return NextStep(
+            _("Read the new message from your coordinator."),
+            "",
+            reverse("portal:messages", args=[case.pk]),
+            _("Open messages"),
+        )
+    if case.status in (workflow.INQUIRY, workflow.RECORDS):
+        row = next((r for r in rows if r.state == "missing" and r.required), None)
+        if row is not None:
+            return NextStep(
+                _("Send: %(record)s") % {"record": row.label},
+                row.hint,
+                f"{upload}?type={row.doc_type}",
+                _("Send it now"),
+            )
+    soon = timezone.now() + dt.timedelta(days=14)
+    milestone = next((m for m in milestones if m.due_at <= soon), None)
+    if milestone is not None:
+        return NextStep(
+            _("Get ready for: %(title)s") % {"title": milestone.title},
+            _("On %(when)s.") % {"when": _datetime(milestone.due_at)},
+            reverse("portal:schedule", args=[case.pk]),
+            _("See all dates"),
+        )
+    return NextStep(str(status_text(case)["default_step"]))
+
+
+def _date(value: dt.date) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(value, "DATE_FORMAT")
+
+
+def _datetime(value: dt.datetime) -> str:
+    from django.utils.formats import date_format
+
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT")
+
+
+def upload_endpoint() -> str:
+    """The documents app's tus endpoint (its creation URL)."""
+    from django.urls import NoReverseMatch
+
+    for name in ("upload-list", "documents:upload-list", "uploads"):
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return "/api/v1/uploads/"
+
+
+# --- Messages with the coordinator ------------------------------------------------------------
+
+
+def unread_message_count(case: Case, user) -> int:
+    return 0
+
+
+def message_context(case: Case, user) -> dict:
+    return {"thread_messages": [], "messaging_available": False}
+
+
+def message_send(case: Case, user, body: str) -> bool:
+    return False
+
+
+# --- Travel -----------------------------------------------------------------------------------
+
+
+def travel_items(case: Case, user) -> list:
+    return []
+
+
+# --- Calendar ---------------------------------------------------------------------------------
+
+
+@dataclass
+class CalendarItem:
+    uid: str
+    title: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime | None = None
+    location: str = ""
+    all_day: bool = False
+
+
+def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list[CalendarItem]:
+    items = []
+    for m in upcoming_milestones(case, user, limit=500):
+        if milestone_id is not None and m.pk != int(milestone_id):
+            continue
+        items.append(
+            CalendarItem(
+                uid=f"milestone-{m.pk}@navigator",
+                title=m.title,
+                starts_at=m.due_at,
+                location=(m.hospital.name_en if m.hospital_id else ""),
+            )
+        )
+    if milestone_id is None:
+        for item in travel_items(case, user):
+            items.append(item.calendar_item)
+    return items
+
+
+def ics_for(case: Case, items: list[CalendarItem]) -> bytes:
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//Navigator//Family portal//EN")
+    cal.add("version", "2.0")
+    cal.add("x-wr-calname", _("Navigator: %(reference)s") % {"reference": case.reference})
+    stamp = timezone.now()
+    for item in items:
+        event = icalendar.Event()
+        event.add("uid", item.uid)
+        event.add("dtstamp", stamp)
+        event.add("summary", item.title)
+        if item.all_day:
+            event.add("dtstart", timezone.localtime(item.starts_at).date())
+        else:
+            event.add("dtstart", item.starts_at.astimezone(dt.UTC))
+            event.add("dtend", (item.ends_at or item.starts_at + dt.timedelta(hours=1)).astimezone(dt.UTC))
+        if item.location:
+            event.add("location", item.location)
+        cal.add_component(event)
+    return cal.to_ical()
+
+
+# --- Eligibility --------------------------------------------------------------------------------
+
+
+def eligibility_summary(case: Case, user):
+    return None

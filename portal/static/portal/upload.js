@@ -1,0 +1,468 @@
+// Navigator family portal: sending records over tus 1.0.0 (resumable uploads).
+//
+// A small tus client of our own (creation, HEAD to resume, PATCH in chunks, termination):
+// - each file is created once (POST) and its upload URL kept in localStorage under
+//   "navigator-upload:<case>:<name>:<size>:<lastModified>", so after a dropped connection or a
+//   page reload, adding the same file again asks the server for its offset (HEAD) and continues;
+// - chunks go by XMLHttpRequest, whose upload progress events drive the per-file progress bar;
+// - network failures are retried with back-off, and resume when the browser is online again;
+// - all texts come translated from the page (json_script "upload-messages").
+(function () {
+  "use strict";
+
+  var form = document.getElementById("upload-form");
+  if (!form) return;
+
+  var M = JSON.parse(document.getElementById("upload-messages").textContent);
+  var endpoint = form.getAttribute("data-endpoint");
+  var caseId = form.getAttribute("data-case");
+  var chunkSize = parseInt(form.getAttribute("data-chunk-size"), 10) || 4 * 1024 * 1024;
+  var maxBytes = parseInt(form.getAttribute("data-max-bytes"), 10) || 0;
+  var checklistUrl = form.getAttribute("data-checklist-url");
+  var csrf = form.querySelector("input[name=csrfmiddlewaretoken]").value;
+  var input = document.getElementById("upload-files");
+  var dropzone = document.getElementById("dropzone");
+  var list = document.getElementById("upload-list");
+  var empty = document.getElementById("upload-empty");
+  var formError = document.getElementById("upload-error");
+  var announcer = document.getElementById("upload-announcer");
+  var typeSelect = document.getElementById("id_doc_type");
+  var dateInput = document.getElementById("id_clinical_date");
+  var RETRY_SECONDS = [1, 2, 4, 8, 15, 30];
+  var queue = [];
+  var running = false;
+  var pending = 0;
+
+  function fmt(template, values) {
+    return template
+      .replace(/%\((\w+)\)s/g, function (_m, key) {
+        return values && key in values ? String(values[key]) : "";
+      })
+      .replace(/%%/g, "%");
+  }
+
+  function b64(text) {
+    // Base64 of the UTF-8 bytes, as tus metadata requires (file names may be Chinese or Arabic).
+    var bytes = new TextEncoder().encode(text);
+    var binary = "";
+    for (var i = 0; i < bytes.length; i++) binary += String.fromCharCode(bytes[i]);
+    return btoa(binary);
+  }
+
+  function storageKey(file) {
+    return ["navigator-upload", caseId, file.name, file.size, file.lastModified].join(":");
+  }
+
+  function remember(file, url) {
+    try {
+      localStorage.setItem(storageKey(file), url);
+    } catch (e) {
+      /* private mode or full storage: resuming after reload is then not possible */
+    }
+  }
+
+  function recall(file) {
+    try {
+      return localStorage.getItem(storageKey(file));
+    } catch (e) {
+      return null;
+    }
+  }
+
+  function forget(file) {
+    try {
+      localStorage.removeItem(storageKey(file));
+    } catch (e) {
+      /* nothing to forget */
+    }
+  }
+
+  function showFormError(text) {
+    formError.textContent = text;
+    formError.hidden = !text;
+  }
+
+  // --- One file ------------------------------------------------------------------------------
+
+  function Item(file, docType, clinicalDate) {
+    this.file = file;
+    this.docType = docType;
+    this.clinicalDate = clinicalDate;
+    this.url = null;
+    this.offset = 0;
+    this.attempt = 0;
+    this.xhr = null;
+    this.cancelled = false;
+    this.lastAnnounced = -1;
+
+    var li = document.createElement("li");
+    li.className = "upload-item";
+    var name = document.createElement("p");
+    name.className = "name";
+    name.textContent = file.name;
+    var progress = document.createElement("progress");
+    progress.max = 100;
+    progress.value = 0;
+    progress.setAttribute("aria-label", file.name);
+    var status = document.createElement("p");
+    status.className = "status";
+    status.textContent = M.waiting;
+    var cancel = document.createElement("button");
+    cancel.type = "button";
+    cancel.className = "small secondary";
+    cancel.textContent = M.cancel;
+    var self = this;
+    cancel.addEventListener("click", function () {
+      self.cancel();
+    });
+    li.appendChild(name);
+    li.appendChild(progress);
+    li.appendChild(status);
+    li.appendChild(cancel);
+    this.li = li;
+    this.progress = progress;
+    this.status = status;
+    this.cancelButton = cancel;
+    list.appendChild(li);
+    empty.hidden = true;
+  }
+
+  // Visible status changes often; screen readers hear it through one polite live region,
+  // only for changes worth announcing (start, each quarter, retry, done, error).
+  Item.prototype.setStatus = function (text, quiet) {
+    this.status.textContent = text;
+    if (!quiet && announcer) announcer.textContent = this.file.name + ": " + text;
+  };
+
+  Item.prototype.setProgress = function (sent) {
+    var percent = this.file.size ? Math.floor((sent / this.file.size) * 100) : 100;
+    this.progress.value = percent;
+    this.li.setAttribute("data-offset", String(sent));
+    // Screen readers hear every quarter, not every packet.
+    var quarter = Math.floor(percent / 25);
+    var quiet = quarter === this.lastAnnounced;
+    this.lastAnnounced = quarter;
+    this.setStatus(fmt(M.uploading, { percent: percent }), quiet);
+  };
+
+  Item.prototype.finish = function (ok, text) {
+    this.li.classList.add(ok ? "done" : "failed");
+    this.li.setAttribute("data-state", ok ? "done" : "failed");
+    this.setStatus(text);
+    this.cancelButton.hidden = true;
+    if (ok) this.progress.value = 100;
+  };
+
+  Item.prototype.request = function (method, url, headers, body, onProgress) {
+    var self = this;
+    return new Promise(function (resolve) {
+      var xhr = new XMLHttpRequest();
+      self.xhr = xhr;
+      xhr.open(method, url, true);
+      xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+      xhr.setRequestHeader("Accept", "application/json");
+      if (method !== "HEAD") xhr.setRequestHeader("X-CSRFToken", csrf);
+      Object.keys(headers || {}).forEach(function (key) {
+        xhr.setRequestHeader(key, headers[key]);
+      });
+      if (onProgress && xhr.upload) {
+        xhr.upload.addEventListener("progress", function (event) {
+          onProgress(event.loaded);
+        });
+      }
+      xhr.onload = function () {
+        resolve({ status: xhr.status, xhr: xhr });
+      };
+      xhr.onerror = xhr.ontimeout = xhr.onabort = function () {
+        resolve({ status: 0, xhr: xhr });
+      };
+      xhr.send(body === undefined ? null : body);
+    });
+  };
+
+  Item.prototype.errorText = function (response) {
+    var data = {};
+    try {
+      data = JSON.parse(response.xhr.responseText || "{}");
+    } catch (e) {
+      data = {};
+    }
+    var code = data.code || "";
+    var fields = data.fields || {};
+    if (code === "duplicate") return M.duplicate;
+    if (response.status === 413 || code === "too_large" || code === "too_long") return M.too_large;
+    if (code === "empty" || code === "empty_file") return M.empty;
+    if (fields.clinical_date) return M.bad_date;
+    if (fields.doc_type) return M.need_type;
+    if (response.status === 415 || fields.file || code === "file_type" || code === "unsupported_type") {
+      return data.detail ? fmt(M.failed, { reason: data.detail }) : M.bad_type;
+    }
+    if (data.detail) return fmt(M.failed, { reason: data.detail });
+    return M.generic;
+  };
+
+  Item.prototype.waitToRetry = function () {
+    var self = this;
+    var seconds = RETRY_SECONDS[Math.min(this.attempt, RETRY_SECONDS.length - 1)];
+    this.attempt += 1;
+    return new Promise(function (resolve) {
+      if (!navigator.onLine) {
+        self.setStatus(M.offline);
+        window.addEventListener("online", function again() {
+          window.removeEventListener("online", again);
+          resolve();
+        });
+        return;
+      }
+      self.setStatus(fmt(M.retrying, { seconds: seconds }));
+      setTimeout(resolve, seconds * 1000);
+    });
+  };
+
+  // Ask the server how much it has (after a reload or a dropped connection).
+  Item.prototype.head = async function () {
+    while (!this.cancelled) {
+      var response = await this.request("HEAD", this.url, {});
+      if (response.status === 200) {
+        this.offset = parseInt(response.xhr.getResponseHeader("Upload-Offset"), 10) || 0;
+        return true;
+      }
+      if (response.status === 404 || response.status === 410) {
+        return false; // gone or expired: start afresh
+      }
+      if (response.status === 401 || response.status === 403) {
+        this.finish(false, M.session);
+        throw new Error("session");
+      }
+      await this.waitToRetry();
+    }
+    return false;
+  };
+
+  Item.prototype.create = async function () {
+    var meta = [
+      "case " + b64(String(caseId)),
+      "doc_type " + b64(this.docType),
+      "filename " + b64(this.file.name),
+    ];
+    if (this.clinicalDate) meta.push("clinical_date " + b64(this.clinicalDate));
+    while (!this.cancelled) {
+      var response = await this.request("POST", endpoint, {
+        "Upload-Length": String(this.file.size),
+        "Upload-Metadata": meta.join(","),
+      });
+      if (response.status === 201) {
+        this.url = response.xhr.getResponseHeader("Location");
+        this.offset = 0;
+        remember(this.file, this.url);
+        return;
+      }
+      if (response.status === 0 || response.status >= 500 || response.status === 429) {
+        await this.waitToRetry();
+        continue;
+      }
+      if (response.status === 401 || response.status === 403) {
+        this.finish(false, M.session);
+        throw new Error("session");
+      }
+      this.finish(false, this.errorText(response));
+      throw new Error("refused");
+    }
+  };
+
+  Item.prototype.run = async function () {
+    var file = this.file;
+    this.setStatus(M.starting);
+    var stored = recall(file);
+    if (stored) {
+      this.url = stored;
+      var known = await this.head();
+      if (known) {
+        this.setProgress(this.offset);
+        this.setStatus(fmt(M.resuming, { percent: Math.floor((this.offset / file.size) * 100) }));
+      } else {
+        forget(file);
+        this.url = null;
+      }
+    }
+    if (!this.url) await this.create();
+    var self = this;
+    while (!this.cancelled) {
+      if (this.offset >= file.size && file.size > 0) break;
+      var end = Math.min(this.offset + chunkSize, file.size);
+      var start = this.offset;
+      var response = await this.request(
+        "PATCH",
+        this.url,
+        { "Content-Type": "application/offset+octet-stream", "Upload-Offset": String(start) },
+        file.slice(start, end),
+        function (loaded) {
+          self.setProgress(Math.min(start + loaded, file.size));
+        }
+      );
+      if (this.cancelled) return;
+      if (response.status === 204) {
+        this.attempt = 0;
+        this.offset = parseInt(response.xhr.getResponseHeader("Upload-Offset"), 10);
+        this.setProgress(this.offset);
+        if (response.xhr.getResponseHeader("Navigator-Document-Id")) {
+          forget(file);
+          this.finish(true, M.done);
+          refreshChecklist();
+          return;
+        }
+        if (this.offset >= file.size) this.setStatus(M.processing);
+        continue;
+      }
+      if (response.status === 409 || response.status === 423) {
+        var body = {};
+        try {
+          body = JSON.parse(response.xhr.responseText || "{}");
+        } catch (e) {
+          body = {};
+        }
+        if (body.code === "duplicate") {
+          forget(file);
+          this.finish(false, M.duplicate);
+          return;
+        }
+        // Someone (an earlier tab, a retried request) moved the offset: ask and continue.
+        if (!(await this.head())) {
+          forget(file);
+          this.url = null;
+          await this.create();
+        }
+        continue;
+      }
+      if (response.status === 404 || response.status === 410) {
+        forget(file);
+        this.url = null;
+        await this.create();
+        continue;
+      }
+      if (response.status === 0 || response.status >= 500 || response.status === 429) {
+        await this.waitToRetry();
+        if (!(await this.head())) {
+          forget(file);
+          this.url = null;
+          await this.create();
+        }
+        continue;
+      }
+      if (response.status === 401 || response.status === 403) {
+        this.finish(false, M.session);
+        return;
+      }
+      // Refused when complete (type, corrupt file...): the server has discarded it.
+      forget(file);
+      this.finish(false, this.errorText(response));
+      return;
+    }
+  };
+
+  Item.prototype.cancel = function () {
+    this.cancelled = true;
+    if (this.xhr) this.xhr.abort();
+    if (this.url) {
+      var xhr = new XMLHttpRequest();
+      xhr.open("DELETE", this.url, true);
+      xhr.setRequestHeader("Tus-Resumable", "1.0.0");
+      xhr.setRequestHeader("X-CSRFToken", csrf);
+      xhr.send();
+    }
+    forget(this.file);
+    this.finish(false, M.cancelled);
+  };
+
+  // --- The queue: one file at a time, kinder to a weak connection ------------------------------
+
+  async function drain() {
+    if (running) return;
+    running = true;
+    while (queue.length) {
+      var item = queue.shift();
+      try {
+        await item.run();
+      } catch (e) {
+        /* the item shows its own error */
+      }
+      pending -= 1;
+    }
+    running = false;
+  }
+
+  function addFiles(files) {
+    showFormError("");
+    var docType = typeSelect.value;
+    var clinicalDate = dateInput.value;
+    if (!docType) {
+      showFormError(M.need_type);
+      typeSelect.focus();
+      return;
+    }
+    if (clinicalDate && dateInput.max && clinicalDate > dateInput.max) {
+      showFormError(M.bad_date);
+      dateInput.focus();
+      return;
+    }
+    Array.prototype.forEach.call(files, function (file) {
+      var item = new Item(file, docType, clinicalDate);
+      if (file.size === 0) {
+        item.finish(false, M.empty);
+        return;
+      }
+      if (maxBytes && file.size > maxBytes) {
+        item.finish(false, M.too_large);
+        return;
+      }
+      pending += 1;
+      queue.push(item);
+    });
+    drain();
+  }
+
+  function refreshChecklist() {
+    var region = document.getElementById("checklist-region");
+    if (!region || !checklistUrl) return;
+    fetch(checklistUrl, { credentials: "same-origin", headers: { Accept: "text/html" } })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .then(function (html) {
+        if (html) region.innerHTML = html;
+      })
+      .catch(function () {
+        /* the checklist refreshes on the next page load */
+      });
+  }
+
+  input.addEventListener("change", function () {
+    if (input.files && input.files.length) addFiles(input.files);
+    input.value = "";
+  });
+
+  ["dragenter", "dragover"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  });
+  ["dragleave", "drop"].forEach(function (name) {
+    dropzone.addEventListener(name, function (event) {
+      event.preventDefault();
+      dropzone.classList.remove("dragging");
+    });
+  });
+  dropzone.addEventListener("drop", function (event) {
+    if (event.dataTransfer && event.dataTransfer.files.length) addFiles(event.dataTransfer.files);
+  });
+
+  window.addEventListener("beforeunload", function (event) {
+    if (pending > 0) {
+      event.preventDefault();
+      event.returnValue = fmt(M.left, { count: pending });
+      return event.returnValue;
+    }
+    return undefined;
+  });
+})();

@@ -1,0 +1,250 @@
+"""The family's pages: their case at a glance, records, sending records, dates, account."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import HttpResponse
+from django.shortcuts import redirect
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.generic import TemplateView
+
+from audit.services import audit_record
+
+from .. import selectors, services
+from ..forms import TokenForm, UploadDetailsForm
+from ..mixins import CaseMixin, FamilyRequiredMixin
+
+
+class AuditedCasePage(CaseMixin, TemplateView):
+    """A case page showing medical data: every view is in the audit log (ids only)."""
+
+    audit_page = ""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        if self.audit_page:
+            case = self.get_case()
+            audit_record(actor=request.user, action="view", obj=case, detail={"via": "portal", "page": self.audit_page})
+        return response
+
+
+class HomeView(FamilyRequiredMixin, TemplateView):
+    template_name = "portal/home.html"
+    section = "home"
+
+    def get(self, request, *args, **kwargs):
+        cases = list(selectors.family_cases(request.user)[:20])
+        if len(cases) == 1:
+            return redirect("portal:case", cases[0].pk)
+        return self.render_to_response(self.get_context_data(cases=cases))
+
+
+class CaseView(AuditedCasePage):
+    template_name = "portal/case.html"
+    section = "overview"
+    audit_page = "overview"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.get_case()
+        rows = selectors.checklist(case)
+        milestones = selectors.upcoming_milestones(case, self.request.user, limit=5)
+        unread = selectors.unread_message_count(case, self.request.user)
+        context.update(
+            status=selectors.status_text(case),
+            journey=selectors.journey(case),
+            next_step=selectors.next_step(case, rows, milestones, unread),
+            needed_count=sum(1 for r in rows if r.needs_action),
+            accepted_count=sum(1 for r in rows if r.state == "satisfied"),
+            total_count=sum(1 for r in rows if r.required),
+            milestones=milestones[:3],
+            unread=unread,
+        )
+        return context
+
+
+class RecordsView(AuditedCasePage):
+    template_name = "portal/records.html"
+    section = "records"
+    audit_page = "records"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.get_case()
+        context["rows"] = selectors.checklist(case)
+        context["documents"] = selectors.case_documents(case, self.request.user)
+        return context
+
+
+class ChecklistFragmentView(RecordsView):
+    """The checklist alone, fetched by the upload page after each file to show the change."""
+
+    template_name = "portal/_checklist.html"
+    audit_page = "records"
+
+
+class UploadView(CaseMixin, TemplateView):
+    template_name = "portal/upload.html"
+    section = "upload"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.get_case()
+        choices = selectors.doc_type_choices()
+        wanted = self.request.GET.get("type", "")
+        initial = {"doc_type": wanted} if wanted in dict(choices) else {}
+        context["form"] = UploadDetailsForm(doc_types=choices, initial=initial)
+        context["rows"] = selectors.checklist(case)
+        context["chunk_size"] = getattr(settings, "PORTAL_UPLOAD_CHUNK_BYTES", 4 * 1024 * 1024)
+        context["max_bytes"] = getattr(settings, "DOCUMENT_MAX_BYTES", 0)
+        context["upload_endpoint"] = selectors.upload_endpoint()
+        context["checklist_url"] = reverse("portal:checklist", args=[case.pk])
+        context["upload_messages"] = upload_messages()
+        return context
+
+
+def upload_messages() -> dict:
+    """Texts the upload script shows, translated here so the script has no strings of its own."""
+    return {
+        "waiting": _("Waiting to start"),
+        "starting": _("Starting…"),
+        "uploading": _("Sending: %(percent)s%%"),
+        "resuming": _("Continuing where it stopped (%(percent)s%%)"),
+        "retrying": _("Connection lost. Trying again in %(seconds)s seconds…"),
+        "offline": _("You are offline. The upload continues when the connection is back."),
+        "processing": _("Checking the file…"),
+        "done": _("Received. Thank you."),
+        "failed": _("Not sent: %(reason)s"),
+        "duplicate": _("This file is already in your records; there is no need to send it again."),
+        "too_large": _("This file is too large. Please send a smaller file or ask your coordinator."),
+        "bad_type": _("This kind of file cannot be used. Please send a PDF, a photo (JPEG, PNG, HEIC) or a scan."),
+        "empty": _("This file is empty."),
+        "need_type": _("Choose what kind of record this is before sending."),
+        "bad_date": _("The date of the report cannot be in the future."),
+        "session": _("Your session has ended. Please sign in again; the upload will continue after that."),
+        "generic": _("Something went wrong. Please try again, or write to your coordinator."),
+        "cancelled": _("Cancelled."),
+        "cancel": _("Cancel"),
+        "left": _("%(count)s file(s) still sending. Leaving this page pauses them; you can continue later."),
+    }
+
+
+class MessagesView(AuditedCasePage):
+    template_name = "portal/messages.html"
+    section = "messages"
+    audit_page = "messages"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(selectors.message_context(self.get_case(), self.request.user))
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from ..forms import MessageForm
+
+        case = self.get_case()
+        form = MessageForm(request.POST)
+        if form.is_valid():
+            sent = selectors.message_send(case, request.user, form.cleaned_data["body"])
+            if sent:
+                messages.success(request, _("Your message is sent. Your coordinator will answer as soon as possible."))
+                return redirect("portal:messages", case.pk)
+            form.add_error(None, _("Messages cannot be sent from the portal yet. Please email your coordinator."))
+        context = self.get_context_data(form=form)
+        return self.render_to_response(context, status=400)
+
+
+class ScheduleView(AuditedCasePage):
+    template_name = "portal/schedule.html"
+    section = "schedule"
+    audit_page = "schedule"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        case = self.get_case()
+        context["milestones"] = selectors.upcoming_milestones(case, self.request.user)
+        context["travel"] = selectors.travel_items(case, self.request.user)
+        context["time_zone"] = timezone.get_current_timezone_name()
+        return context
+
+
+class CalendarView(CaseMixin, TemplateView):
+    """The family's dates as an iCalendar file (all of them, or one)."""
+
+    def get(self, request, *args, **kwargs):
+        case = self.get_case()
+        items = selectors.calendar_items(case, request.user, milestone_id=kwargs.get("milestone_id"))
+        if kwargs.get("milestone_id") and not items:
+            from django.http import Http404
+
+            raise Http404
+        body = selectors.ics_for(case, items)
+        audit_record(
+            actor=request.user,
+            action="download",
+            obj=case,
+            detail={"via": "portal", "page": "calendar", "items": len(items)},
+        )
+        name = (
+            f"navigator-{case.pk}.ics"
+            if not kwargs.get("milestone_id")
+            else f"navigator-{case.pk}-{kwargs['milestone_id']}.ics"
+        )
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        response["Cache-Control"] = "no-store"
+        return response
+
+
+class EligibilityView(AuditedCasePage):
+    template_name = "portal/eligibility.html"
+    section = "eligibility"
+    audit_page = "eligibility"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["summary"] = selectors.eligibility_summary(self.get_case(), self.request.user)
+        return context
+
+
+class AccountView(FamilyRequiredMixin, TemplateView):
+    template_name = "portal/account.html"
+    section = "account"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        context["two_factor"] = services.two_factor_enabled(user)
+        pending = services.totp_device_for(user, confirmed=False)
+        if pending is not None and not context["two_factor"]:
+            context["pending_secret"] = services.totp_secret_base32(pending)
+            context["pending_uri"] = pending.config_url
+        context.setdefault("token_form", TokenForm())
+        context["time_zone"] = timezone.get_current_timezone_name()
+        context["now"] = timezone.now()
+        return context
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action")
+        user = request.user
+        form = TokenForm(request.POST)
+        if action == "2fa-start":
+            services.two_factor_start(user=user)
+            messages.info(request, _("Add the key below to your authenticator app, then enter the code it shows."))
+            return redirect("portal:account")
+        if action == "2fa-confirm" and form.is_valid():
+            if services.two_factor_confirm(user=user, token=form.cleaned_data["token"]):
+                messages.success(request, _("Two-step sign-in is on. You will need a code from your app to sign in."))
+                return redirect("portal:account")
+            form.add_error("token", _("This code is not right or has expired. Enter the newest code from your app."))
+        elif action == "2fa-disable" and form.is_valid():
+            if services.two_factor_disable(user=user, token=form.cleaned_data["token"]):
+                messages.success(request, _("Two-step sign-in is off."))
+                return redirect("portal:account")
+            form.add_error("token", _("This code is not right or has expired. Enter the newest code from your app."))
+        elif action not in ("2fa-confirm", "2fa-disable"):
+            return redirect("portal:account")
+        return self.render_to_response(self.get_context_data(token_form=form, token_action=action), status=400)
