@@ -146,6 +146,9 @@ class CoordinatorTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="coordinator_tasks"
     )
     milestone = models.ForeignKey(Milestone, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    mrd_result = models.ForeignKey(
+        "scheduling.MRDResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
     due_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -162,3 +165,246 @@ class CoordinatorTask(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == self.Status.OPEN
+
+
+class TreatmentEvent(models.Model):
+    """A dated step of treatment recorded by a coordinator (planned or done); milestones derive from these.
+
+    One row per kind per case: a moved infusion is the same row with a new date.
+    """
+
+    class Kind(models.TextChoices):
+        APHERESIS = "apheresis", _("Apheresis (T-cell collection)")
+        MANUFACTURING_START = "manufacturing_start", _("CAR-T manufacturing started")
+        LYMPHODEPLETION = "lymphodepletion", _("Lymphodepletion (fludarabine + cyclophosphamide)")
+        INFUSION = "infusion", _("CAR-T infusion (day 0)")
+        PH_POSITIVE = "ph_positive", _("Ph+ (BCR::ABL1) confirmed")
+        TRANSPLANT = "transplant", _("Allogeneic transplant")
+
+    class Status(models.TextChoices):
+        PLANNED = "planned", _("Planned")
+        DONE = "done", _("Took place")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="treatment_events")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    occurred_on = models.DateField(_("date"), help_text=_("The date at the treating centre (planned or actual)."))
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PLANNED)
+    hospital = models.ForeignKey(
+        "hospitals.Hospital", null=True, blank=True, on_delete=models.SET_NULL, related_name="treatment_events"
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseDataQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["case", "kind"], name="one_treatment_event_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.occurred_on:%Y-%m-%d}"
+
+
+class MRDResult(models.Model):
+    """A measurable residual disease result (pathway.md steps 5-7)."""
+
+    class Checkpoint(models.TextChoices):
+        DAY_28 = "day28", _("Day 28")
+        DAY_60 = "day60", _("Day 60")
+        OTHER = "other", _("Other")
+
+    class Sample(models.TextChoices):
+        BONE_MARROW = "bone_marrow", _("Bone marrow aspirate")
+        PERIPHERAL_BLOOD = "peripheral_blood", _("Peripheral blood")
+
+    class Method(models.TextChoices):
+        FLOW = "flow", _("Flow cytometry (sensitivity 10^-4)")
+        PCR_5 = "pcr_1e5", _("PCR (sensitivity 10^-5)")
+        PCR_6 = "pcr_1e6", _("PCR / NGS (sensitivity 10^-6)")
+
+    SENSITIVITY = {Method.FLOW: 1e-4, Method.PCR_5: 1e-5, Method.PCR_6: 1e-6}
+
+    class Result(models.TextChoices):
+        NEGATIVE = "negative", _("MRD-negative")
+        POSITIVE = "positive", _("MRD-positive")
+
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="mrd_results")
+    checkpoint = models.CharField(max_length=10, choices=Checkpoint.choices)
+    sample_date = models.DateField()
+    sample = models.CharField(max_length=20, choices=Sample.choices, default=Sample.BONE_MARROW)
+    method = models.CharField(max_length=10, choices=Method.choices)
+    value = models.DecimalField(
+        max_digits=12,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text=_("Fraction of leukaemic cells, e.g. 0.0003 for 3 × 10^-4. Blank when undetectable."),
+    )
+    result = models.CharField(max_length=10, choices=Result.choices)
+    complete_remission = models.BooleanField(
+        default=True, help_text=_("Morphological complete remission (CR/CRi) at this assessment.")
+    )
+    document = models.ForeignKey(
+        "documents.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="mrd_results"
+    )
+    notes = models.TextField(blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CaseDataQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-sample_date", "-id"]
+        indexes = [models.Index(fields=["case", "-sample_date"])]
+        verbose_name = _("MRD result")
+
+    def __str__(self) -> str:
+        return f"{self.get_checkpoint_display()} {self.get_result_display()} ({self.sample_date:%Y-%m-%d})"
+
+    @property
+    def is_negative(self) -> bool:
+        return self.result == self.Result.NEGATIVE
+
+
+class ReminderRule(models.Model):
+    """When reminders of a kind of milestone go out, and to whom. Edited by administrators.
+
+    ``offset_days`` is relative to the due date: -7 a week before, 0 on the day, +3 three
+    days late. An escalation rule fires only while the milestone is still open, and also
+    escalates the milestone itself (an urgent coordinator task).
+    """
+
+    class FamilyChannels(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+        BOTH = "both", _("Email and SMS")
+
+    kind = models.CharField(max_length=30, choices=MilestoneKind.choices)
+    offset_days = models.SmallIntegerField(help_text=_("Days relative to the due date: -7, -1, 0, or +3 when late."))
+    is_escalation = models.BooleanField(
+        default=False, help_text=_("Sent only if the milestone is still open; escalates it to an urgent task.")
+    )
+    to_coordinator = models.BooleanField(default=True)
+    to_family = models.BooleanField(default=True, help_text=_("Only for milestones that concern the family."))
+    to_hospital = models.BooleanField(default=False, help_text=_("Staff of the milestone's centre, if shared."))
+    family_channels = models.CharField(max_length=10, choices=FamilyChannels.choices, default=FamilyChannels.BOTH)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["kind", "offset_days"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "offset_days", "is_escalation"], name="one_reminder_rule_per_slot"),
+            models.CheckConstraint(
+                condition=Q(is_escalation=False) | Q(offset_days__gt=0), name="escalation_rule_is_after_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.slot}"
+
+    @property
+    def slot(self) -> str:
+        label = "on the day" if self.offset_days == 0 else f"{self.offset_days:+d}d"
+        return f"{label} escalation" if self.is_escalation else label
+
+
+class ReminderQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return restrict(self, user, "milestone__case")
+
+
+class Reminder(models.Model):
+    """One message to one recipient on one channel about one milestone.
+
+    Lifecycle: pending -> queued (claimed by the sweep) -> sending (leased by one worker)
+    -> sent; or failed after the last retry; cancelled/skipped when the milestone no longer
+    needs it. Every step is a conditional UPDATE, so the database decides who sends.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+        CANCELLED = "cancelled", _("Cancelled")
+        SKIPPED = "skipped", _("Skipped (no longer needed)")
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", _("Email")
+        SMS = "sms", _("SMS")
+
+    class Audience(models.TextChoices):
+        COORDINATOR = "coordinator", _("Coordinator")
+        FAMILY = "family", _("Family")
+        HOSPITAL = "hospital", _("Hospital")
+
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="reminders")
+    rule = models.ForeignKey(ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders")
+    slot = models.CharField(max_length=40, help_text=_("Which rule slot, e.g. -7d or +3d escalation."))
+    is_escalation = models.BooleanField(default=False)
+    audience = models.CharField(max_length=12, choices=Audience.choices)
+    recipient = models.CharField(max_length=40, help_text=_("user:<id> or contact:<id>."))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    contact = models.ForeignKey(
+        "cases.FamilyContact", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(max_length=10, default="en")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    send_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    provider_ref = models.CharField(max_length=200, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ReminderQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["send_at", "id"]
+        constraints = [
+            # Deferred: re-planning moves several rows of a milestone at once inside one
+            # transaction (serialised by a lock on the milestone); uniqueness holds at commit.
+            models.UniqueConstraint(
+                fields=["milestone", "recipient", "channel", "send_at"],
+                name="reminder_unique_per_recipient_time",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+            models.UniqueConstraint(
+                fields=["milestone", "recipient", "channel", "slot"],
+                name="reminder_unique_per_slot",
+                deferrable=models.Deferrable.DEFERRED,
+            ),
+        ]
+        indexes = [
+            # The sweep reads only due pending rows: its cost does not grow with future reminders.
+            models.Index(fields=["send_at"], name="reminder_pending_send_at", condition=Q(status="pending")),
+            models.Index(fields=["lease_until"], name="reminder_sending_lease", condition=Q(status="sending")),
+            models.Index(fields=["claimed_at"], name="reminder_queued_claimed", condition=Q(status="queued")),
+            models.Index(fields=["updated_at"], name="reminder_failed", condition=Q(status="failed")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.milestone} → {self.recipient} ({self.channel}, {self.slot})"
+
+    @property
+    def idempotency_key(self) -> str:
+        """Given to the provider so a retried send of the same reminder is not delivered twice."""
+        return f"navigator-reminder-{self.pk}"

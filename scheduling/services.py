@@ -9,16 +9,21 @@ pending reminders in the same transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from cases.services import case_set_next_due
+from audit.services import audit_record
+from cases.models import Case
+from cases.services import case_set_next_due, case_touch
 from navigator.errors import DomainError
 
-from .models import Milestone, MilestoneKind
+from . import pathway
+from .models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, ReminderRule, TreatmentEvent
 
 
 @dataclass(frozen=True)
@@ -29,6 +34,7 @@ class MilestoneChange:
     created: bool
     previous_due_at: dt.datetime | None
     reopened: bool = False
+    reminders: dict | None = None
 
     @property
     def moved(self) -> bool:
@@ -101,8 +107,8 @@ def milestone_apply(
                 if existing is None:
                     raise
             else:
-                change = MilestoneChange(milestone=milestone, created=True, previous_due_at=None)
-                reminders_sync(milestone=milestone)
+                counts = reminders_sync(milestone=milestone)
+                change = MilestoneChange(milestone=milestone, created=True, previous_due_at=None, reminders=counts)
                 if refresh_case:
                     case_refresh_next_due(case=case)
                 return change
@@ -176,7 +182,7 @@ def milestone_cancel(*, case, key: str, refresh_case: bool = True) -> Milestone 
     return milestone
 
 
-def milestone_complete(*, milestone: Milestone, when: dt.datetime | None = None) -> bool:
+def milestone_complete(*, milestone: Milestone, when: dt.datetime | None = None, refresh_case: bool = True) -> bool:
     """Mark an open milestone done (e.g. its MRD result arrived). True if this call did it."""
     from .reminders import reminders_cancel_pending
 
@@ -190,7 +196,8 @@ def milestone_complete(*, milestone: Milestone, when: dt.datetime | None = None)
         if done:
             milestone.refresh_from_db()
             reminders_cancel_pending(milestone=milestone)
-            case_refresh_next_due(case=milestone.case)
+            if refresh_case:
+                case_refresh_next_due(case=milestone.case)
     return done
 
 
@@ -201,3 +208,396 @@ def case_refresh_next_due(*, case) -> None:
         case_set_next_due(case_id=case.pk, due_at=None, title="")
     else:
         case_set_next_due(case_id=case.pk, due_at=first["due_at"], title=first["title"])
+
+
+# --- The pathway: events and MRD results in, milestones out -----------------------------
+
+DEFAULT_CENTRE_TIME_ZONE = "Asia/Shanghai"  # CAR-T centres of the service are in China
+DUE_TIME = dt.time(9, 0)  # a pathway date is due at 09:00 at the treating centre
+PATHWAY_PREFIX = "pathway:"
+
+
+def pathway_due_at(on: dt.date, hospital=None) -> dt.datetime:
+    """A pathway date as a moment: 09:00 in the treating centre's time zone."""
+    tz_name = getattr(hospital, "time_zone", "") or DEFAULT_CENTRE_TIME_ZONE
+    try:
+        tz = ZoneInfo(tz_name)
+    except (KeyError, ValueError):
+        tz = ZoneInfo(DEFAULT_CENTRE_TIME_ZONE)
+    return dt.datetime.combine(on, DUE_TIME, tzinfo=tz)
+
+
+@dataclass
+class PathwayChanges:
+    """What one re-derivation of the pathway did; recorded in the audit trail."""
+
+    created: list[str] = field(default_factory=list)
+    moved: list[dict] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    cancelled: list[str] = field(default_factory=list)
+    reminders_moved: int = 0
+    reminders_created: int = 0
+    reminders_removed: int = 0
+
+    @property
+    def any(self) -> bool:
+        return bool(self.created or self.moved or self.completed or self.cancelled)
+
+    def as_dict(self) -> dict:
+        return {
+            "created": self.created,
+            "moved": self.moved,
+            "completed": self.completed,
+            "cancelled": self.cancelled,
+            "reminders": {
+                "moved": self.reminders_moved,
+                "created": self.reminders_created,
+                "removed": self.reminders_removed,
+            },
+        }
+
+
+def _pathway_inputs(case) -> tuple[dict[str, pathway.Event], list[pathway.Mrd]]:
+    events = {
+        e.kind: pathway.Event(
+            kind=e.kind, on=e.occurred_on, done=e.status == TreatmentEvent.Status.DONE, hospital_id=e.hospital_id
+        )
+        for e in TreatmentEvent.objects.filter(case_id=case.pk)
+    }
+    results = [
+        pathway.Mrd(
+            checkpoint=r.checkpoint, on=r.sample_date, negative=r.is_negative, complete_remission=r.complete_remission
+        )
+        for r in MRDResult.objects.filter(case_id=case.pk)
+    ]
+    return events, results
+
+
+def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
+    """Re-derive the case's pathway milestones from its events and MRD results.
+
+    All in one transaction, the case row locked so two recorders of events on the same
+    case take turns: every dependent milestone and its pending reminders move together.
+    """
+    from hospitals.models import Hospital
+
+    changes = PathwayChanges()
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case.pk)
+        events, results = _pathway_inputs(case)
+        planned = pathway.plan(events=events, mrd_results=results)
+        hospital_ids = {p.hospital_id for p in planned if p.hospital_id}
+        hospitals = Hospital.objects.in_bulk(hospital_ids) if hospital_ids else {}
+        for p in planned:
+            hospital = hospitals.get(p.hospital_id)
+            change = milestone_apply(
+                case=case,
+                key=p.key,
+                kind=p.kind,
+                due_at=pathway_due_at(p.on, hospital),
+                title=p.title,
+                concerns_family=p.concerns_family,
+                hospital=hospital,
+                source=f"pathway: {p.trigger}",
+                refresh_case=False,
+            )
+            m = change.milestone
+            if change.created:
+                changes.created.append(p.key)
+            elif change.moved:
+                changes.moved.append(
+                    {
+                        "key": p.key,
+                        "title": m.title,
+                        "from": change.previous_due_at.isoformat(),
+                        "to": m.due_at.isoformat(),
+                    }
+                )
+            counts = change.reminders or {}
+            changes.reminders_created += counts.get("created", 0)
+            changes.reminders_moved += counts.get("moved", 0)
+            changes.reminders_removed += counts.get("removed", 0)
+            if p.done and m.is_open and milestone_complete(milestone=m, refresh_case=False):
+                changes.completed.append(p.key)
+        wanted = {p.key for p in planned}
+        for m in Milestone.objects.filter(case=case, key__startswith=PATHWAY_PREFIX).open():
+            if m.key not in wanted:
+                milestone_cancel(case=case, key=m.key, refresh_case=False)
+                changes.cancelled.append(m.key)
+        case_refresh_next_due(case=case)
+        if changes.any:
+            audit_record(
+                actor=actor or "scheduling",
+                action="pathway_changed",
+                obj=case,
+                detail={**changes.as_dict(), "reason": reason},
+            )
+    return changes
+
+
+def _check_date(value, *, field_name: str, allow_future: bool) -> None:
+    if not isinstance(value, dt.date) or isinstance(value, dt.datetime):
+        raise DomainError("Give a date (YYYY-MM-DD).", field=field_name)
+    today = timezone.localdate()
+    if not allow_future and value > today:
+        raise DomainError("This date is in the future; record it as planned, or correct the date.", field=field_name)
+    if abs((value - today).days) > 3 * 365:
+        raise DomainError("This date is more than three years away from today; check the year.", field=field_name)
+
+
+def event_record(
+    *,
+    case,
+    kind: str,
+    occurred_on: dt.date,
+    actor,
+    status: str = TreatmentEvent.Status.PLANNED,
+    hospital=None,
+    notes: str = "",
+) -> tuple[TreatmentEvent, PathwayChanges]:
+    """Record (or move) a treatment event and re-derive every milestone that depends on it.
+
+    Returns the event and what moved; both the event and the moves commit together.
+    """
+    if kind not in TreatmentEvent.Kind.values:
+        raise DomainError(f"Unknown event {kind!r}; use one of {', '.join(TreatmentEvent.Kind.values)}.", field="kind")
+    if status not in TreatmentEvent.Status.values:
+        raise DomainError("Status must be planned or done.", field="status")
+    _check_date(occurred_on, field_name="occurred_on", allow_future=status == TreatmentEvent.Status.PLANNED)
+    with transaction.atomic():
+        event, created = TreatmentEvent.objects.select_for_update().get_or_create(
+            case=case,
+            kind=kind,
+            defaults={
+                "occurred_on": occurred_on,
+                "status": status,
+                "hospital": hospital,
+                "notes": notes,
+                "recorded_by": _user(actor),
+            },
+        )
+        before = None if created else {"date": event.occurred_on.isoformat(), "status": event.status}
+        if not created:
+            event.occurred_on = occurred_on
+            event.status = status
+            event.hospital = hospital or event.hospital
+            event.notes = notes or event.notes
+            event.recorded_by = _user(actor) or event.recorded_by
+            event.save()
+        audit_record(
+            actor=actor,
+            action="create" if created else "update",
+            obj=event,
+            detail={"kind": kind, "from": before, "to": {"date": occurred_on.isoformat(), "status": status}},
+        )
+        changes = pathway_sync(case=case, actor=actor, reason=f"{kind} recorded")
+    case_touch(case_id=case.pk)
+    return event, changes
+
+
+def event_delete(*, event: TreatmentEvent, actor) -> PathwayChanges:
+    """Remove a wrongly recorded event; its derived milestones are cancelled with their reminders."""
+    with transaction.atomic():
+        audit_record(actor=actor, action="delete", obj=event, detail={"kind": event.kind})
+        case = event.case
+        event.delete()
+        return pathway_sync(case=case, actor=actor, reason=f"{event.kind} removed")
+
+
+def _user(actor):
+    return actor if getattr(actor, "is_authenticated", False) else None
+
+
+# --- MRD results and coordinator tasks --------------------------------------------------
+
+CHECKPOINT_MILESTONE = {
+    MRDResult.Checkpoint.DAY_28: "pathway:mrd_day28",
+    MRDResult.Checkpoint.DAY_60: "pathway:mrd_day60",
+}
+
+
+def mrd_result_record(
+    *,
+    case,
+    actor,
+    checkpoint: str,
+    sample_date: dt.date,
+    method: str,
+    result: str,
+    sample: str = MRDResult.Sample.BONE_MARROW,
+    value: Decimal | None = None,
+    complete_remission: bool = True,
+    document=None,
+    notes: str = "",
+) -> MRDResult:
+    """Record an MRD result; close its checkpoint; act on it (pathway.md steps 5-7).
+
+    MRD-positive at day 28 opens an urgent coordinator task at once; an MRD-negative
+    complete remission opens transplant planning.
+    """
+    if checkpoint not in MRDResult.Checkpoint.values:
+        raise DomainError("Checkpoint must be day28, day60 or other.", field="checkpoint")
+    if method not in MRDResult.Method.values:
+        raise DomainError("Method must be flow (10^-4), pcr_1e5 or pcr_1e6.", field="method")
+    if sample not in MRDResult.Sample.values:
+        raise DomainError("Sample must be bone_marrow or peripheral_blood.", field="sample")
+    if result not in MRDResult.Result.values:
+        raise DomainError("Result must be negative or positive.", field="result")
+    _check_date(sample_date, field_name="sample_date", allow_future=False)
+    if value is not None:
+        try:
+            value = Decimal(str(value))
+        except (InvalidOperation, ValueError):
+            raise DomainError("Give the MRD level as a number between 0 and 1, e.g. 0.0003.", field="value")
+        if not (Decimal(0) <= value <= Decimal(1)):
+            raise DomainError("Give the MRD level as a fraction between 0 and 1 (3 × 10^-4 is 0.0003).", field="value")
+        sensitivity = Decimal(str(MRDResult.SENSITIVITY[method]))
+        if result == MRDResult.Result.NEGATIVE and value >= sensitivity:
+            raise DomainError(
+                f"A level of {value} is at or above this method's sensitivity ({sensitivity}); that is MRD-positive.",
+                field="value",
+            )
+    if document is not None and document.case_id != case.pk:
+        raise DomainError(
+            "The linked document belongs to another case; choose one of this case's documents.", field="document"
+        )
+
+    with transaction.atomic():
+        mrd = MRDResult.objects.create(
+            case=case,
+            checkpoint=checkpoint,
+            sample_date=sample_date,
+            sample=sample,
+            method=method,
+            value=value,
+            result=result,
+            complete_remission=complete_remission,
+            document=document,
+            notes=notes,
+            recorded_by=_user(actor),
+        )
+        audit_record(actor=actor, action="create", obj=mrd, detail={"checkpoint": checkpoint, "result": result})
+        key = CHECKPOINT_MILESTONE.get(checkpoint)
+        if key:
+            milestone = Milestone.objects.filter(case=case, key=key).first()
+            if milestone is not None:
+                milestone_complete(milestone=milestone, refresh_case=False)
+        if pathway.is_positive_at_day_28(
+            pathway.Mrd(
+                checkpoint=checkpoint, on=sample_date, negative=mrd.is_negative, complete_remission=complete_remission
+            )
+        ):
+            task_open(
+                case=case,
+                key=f"mrd-positive:{mrd.pk}",
+                title="Day-28 MRD-positive: arrange additional assessment and discuss transplant timing",
+                detail=(
+                    f"MRD-positive ({mrd.get_method_display()}, level {value if value is not None else 'not given'}) "
+                    f"on {sample_date:%Y-%m-%d}. Ask the centre for additional assessment and discuss the timing "
+                    "of allogeneic transplant with the treating team and the family."
+                ),
+                priority=CoordinatorTask.Priority.URGENT,
+                mrd_result=mrd,
+                due_at=timezone.now() + dt.timedelta(days=1),
+            )
+        pathway_sync(case=case, actor=actor, reason=f"MRD result ({checkpoint}, {result})")
+    case_touch(case_id=case.pk)
+    return mrd
+
+
+def task_open(
+    *,
+    case,
+    key: str,
+    title: str,
+    detail: str = "",
+    priority: int = CoordinatorTask.Priority.NORMAL,
+    milestone: Milestone | None = None,
+    mrd_result: MRDResult | None = None,
+    due_at: dt.datetime | None = None,
+) -> tuple[CoordinatorTask, bool]:
+    """Open a task for the case's coordinator, once per ``key`` (a second call returns the first task)."""
+    try:
+        with transaction.atomic():
+            task = CoordinatorTask.objects.create(
+                case=case,
+                key=key,
+                title=title[:200],
+                detail=detail,
+                priority=priority,
+                assignee_id=case.coordinator_id,
+                milestone=milestone,
+                mrd_result=mrd_result,
+                due_at=due_at,
+            )
+    except IntegrityError:
+        return CoordinatorTask.objects.get(case=case, key=key), False
+    audit_record(actor="scheduling", action="task_opened", obj=task, case=case, detail={"key": key})
+    return task, True
+
+
+def task_complete(*, task: CoordinatorTask, actor) -> bool:
+    done = (
+        CoordinatorTask.objects.filter(pk=task.pk, status=CoordinatorTask.Status.OPEN).update(
+            status=CoordinatorTask.Status.DONE, completed_at=timezone.now(), completed_by=_user(actor)
+        )
+        == 1
+    )
+    if done:
+        audit_record(actor=actor, action="task_done", obj=task)
+    return done
+
+
+def milestones_escalate(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Escalate open milestones left without a result past their kind's escalation rule.
+
+    Each escalation is a conditional UPDATE (pending -> escalated), so two sweeps escalate a
+    milestone once; the task is keyed by the milestone, so it is opened once too.
+    """
+    now = now or timezone.now()
+    delays: dict[str, int] = {}
+    for rule in ReminderRule.objects.filter(is_escalation=True, is_active=True):
+        delays[rule.kind] = min(rule.offset_days, delays.get(rule.kind, rule.offset_days))
+    escalated = 0
+    for kind, days in delays.items():
+        ids = list(
+            Milestone.objects.filter(
+                kind=kind, status=Milestone.Status.PENDING, due_at__lte=now - dt.timedelta(days=days)
+            )
+            .order_by("due_at")
+            .values_list("pk", flat=True)[:limit]
+        )
+        for pk in ids:
+            with transaction.atomic():
+                if (
+                    Milestone.objects.filter(pk=pk, status=Milestone.Status.PENDING).update(
+                        status=Milestone.Status.ESCALATED, escalated_at=now, updated_at=now
+                    )
+                    != 1
+                ):
+                    continue
+                m = Milestone.objects.select_related("case").get(pk=pk)
+                task_open(
+                    case=m.case,
+                    key=f"overdue:{m.pk}",
+                    title=f"Overdue: {m.title}"[:200],
+                    detail=f"Due {m.due_at:%Y-%m-%d %H:%M} UTC and still without a result after {days} days.",
+                    priority=CoordinatorTask.Priority.URGENT,
+                    milestone=m,
+                    due_at=now,
+                )
+                audit_record(actor="scheduling", action="milestone_escalated", obj=m, case=m.case)
+                escalated += 1
+    return escalated
+
+
+def case_closed_cancel_milestones(*, case, change) -> None:
+    """When a case leaves the active workflow (closed, withdrawn, deceased...), nobody is reminded again."""
+    from cases import workflow
+
+    if change.to_status in workflow.ACTIVE:
+        return
+    with transaction.atomic():
+        for m in Milestone.objects.filter(case_id=case.pk).open():
+            milestone_cancel(case=case, key=m.key, refresh_case=False)
+        case_refresh_next_due(case=case)

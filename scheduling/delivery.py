@@ -1,0 +1,223 @@
+"""Sending reminders exactly once: the sweep that claims due reminders, and the send.
+
+The database decides who sends what, never timing or luck:
+
+- The sweep claims due reminders (pending -> queued) with SELECT ... FOR UPDATE SKIP
+  LOCKED, so two sweeps never claim the same row, and enqueues one send task per
+  reminder when its transaction commits.
+- A send leases the reminder (queued -> sending, attempts + 1) with a conditional
+  UPDATE; only the worker whose UPDATE matched proceeds. ``attempts`` is the fencing
+  token: the final sending -> sent UPDATE matches only the lease it took.
+- The provider gets the reminder's idempotency key, so a send repeated after a worker
+  died between the provider call and the 'sent' UPDATE is not delivered twice.
+- A worker killed mid-send leaves the row 'sending'; once its lease has expired the sweep
+  puts it back to 'queued' and enqueues it again. Nothing is lost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db import transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+
+from audit.services import audit_record
+from notifications.rendering import render_message
+from notifications.services import message_send
+
+from . import conf
+from .models import Milestone, Reminder
+from .services import milestones_escalate
+
+log = logging.getLogger(__name__)
+
+
+def _enqueue(ids: list[int]) -> None:
+    from .tasks import reminder_send
+
+    for pk in ids:
+        reminder_send.delay(pk)
+
+
+def _claim(qs, *, now: dt.datetime, limit: int, **update) -> list[int]:
+    ids = list(qs.order_by().select_for_update(skip_locked=True).values_list("pk", flat=True)[:limit])
+    if ids:
+        Reminder.objects.filter(pk__in=ids).update(updated_at=now, **update)
+    return ids
+
+
+def reminders_sweep(*, now: dt.datetime | None = None, batch: int | None = None) -> dict:
+    """Escalate overdue milestones, claim due reminders, recover stale ones; enqueue sends on commit.
+
+    The due-reminder query walks the partial index on send_at WHERE status = 'pending'
+    from its start up to ``now``: its cost depends on the due rows, not on the future ones.
+    """
+    now = now or timezone.now()
+    batch = batch or conf.sweep_batch()
+    escalated = milestones_escalate(now=now)
+    with transaction.atomic():
+        due = _claim(
+            Reminder.objects.filter(status=Reminder.Status.PENDING, send_at__lte=now).order_by("send_at"),
+            now=now,
+            limit=batch,
+            status=Reminder.Status.QUEUED,
+            claimed_at=now,
+        )
+        # A worker died mid-send: its lease ran out. Hand the reminder to another worker.
+        stale = _claim(
+            Reminder.objects.filter(status=Reminder.Status.SENDING, lease_until__lt=now),
+            now=now,
+            limit=batch,
+            status=Reminder.Status.QUEUED,
+            claimed_at=now,
+            lease_until=None,
+        )
+        # Queued but never picked up (the message was lost before reaching the broker).
+        lost = _claim(
+            Reminder.objects.filter(
+                status=Reminder.Status.QUEUED, claimed_at__lt=now - dt.timedelta(seconds=conf.requeue_after_seconds())
+            ),
+            now=now,
+            limit=batch,
+            claimed_at=now,
+        )
+        ids = due + stale + lost
+        if ids:
+            transaction.on_commit(lambda: _enqueue(ids))
+    if stale:
+        log.warning("reminders recovered from expired leases", extra={"count": len(stale)})
+    return {"claimed": len(due), "recovered": len(stale), "requeued": len(lost), "escalated": escalated}
+
+
+def retry_countdown(attempts: int) -> int:
+    """Seconds before the next attempt: 2, 4, 8, 16... capped at an hour."""
+    return min(2 ** max(attempts, 1), 3600)
+
+
+def _address(reminder: Reminder) -> str | None:
+    """The recipient's current address: a changed phone number is used, a withdrawn consent is honoured."""
+    if reminder.user_id:
+        user = reminder.user
+        return user.email if user.is_active and user.email else None
+    contact = reminder.contact
+    if contact is None or not contact.receives_reminders:
+        return None
+    if reminder.channel == Reminder.Channel.SMS:
+        return str(contact.phone) if contact.phone else None
+    return contact.email or None
+
+
+def _render(reminder: Reminder):
+    milestone = reminder.milestone
+    case = milestone.case
+    is_staff = reminder.audience != Reminder.Audience.FAMILY
+    name = reminder.user.get_full_name() or reminder.user.username if reminder.user_id else reminder.contact.name
+    link = ""
+    if reminder.audience == Reminder.Audience.COORDINATOR:
+        from django.conf import settings
+
+        link = settings.SITE_URL.rstrip("/") + reverse("admin:cases_case_change", args=[case.pk])
+    return render_message(
+        template="reminder",
+        language=reminder.language,
+        time_zone=reminder.time_zone,
+        context={
+            "name": name,
+            "patient": case.patient.given_name,
+            "reference": case.reference,
+            "kind_label": milestone.get_kind_display() if milestone.kind != "other" else milestone.title,
+            "title": milestone.title,
+            "due_at": milestone.due_at,
+            "is_escalation": reminder.is_escalation,
+            "show_detail": is_staff,
+            "link": link,
+        },
+    )
+
+
+def _finish(pk: int, attempt: int, **update) -> bool:
+    """Conditional on our own lease: a worker that lost its lease cannot overwrite another's result."""
+    return (
+        Reminder.objects.filter(pk=pk, status=Reminder.Status.SENDING, attempts=attempt).update(
+            lease_until=None, updated_at=timezone.now(), **update
+        )
+        == 1
+    )
+
+
+def reminder_deliver(*, reminder_id: int) -> str:
+    """Send one claimed reminder. Returns what happened:
+
+    "sent", "skipped" (no longer needed / no address), "not_claimed" (someone else has
+    it, or it is finished), "retry" (temporary failure, back to queued) or "failed".
+    """
+    now = timezone.now()
+    leased = Reminder.objects.filter(pk=reminder_id, status=Reminder.Status.QUEUED).update(
+        status=Reminder.Status.SENDING,
+        lease_until=now + dt.timedelta(seconds=conf.lease_seconds()),
+        attempts=F("attempts") + 1,
+        updated_at=now,
+    )
+    if leased != 1:
+        return "not_claimed"
+    reminder = Reminder.objects.select_related(
+        "milestone__case__patient", "milestone__case__coordinator", "user", "contact"
+    ).get(pk=reminder_id)
+    attempt = reminder.attempts
+
+    milestone = reminder.milestone
+    wanted = milestone.status == Milestone.Status.PENDING or (
+        milestone.status == Milestone.Status.ESCALATED and (reminder.is_escalation or milestone.due_at > now)
+    )
+    address = _address(reminder)
+    if not wanted or not address:
+        reason = "milestone no longer open" if not wanted else "recipient has no address or opted out"
+        _finish(reminder.pk, attempt, status=Reminder.Status.SKIPPED, last_error=reason)
+        return "skipped"
+
+    try:
+        rendered = _render(reminder)
+        ref = message_send(
+            channel=reminder.channel,
+            to=address,
+            subject=rendered.subject,
+            body=rendered.sms if reminder.channel == Reminder.Channel.SMS else rendered.body,
+            idempotency_key=reminder.idempotency_key,
+        )
+    except Exception as exc:  # noqa: BLE001 - any provider failure is retried, then reported
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if attempt >= conf.max_attempts():
+            _finish(reminder.pk, attempt, status=Reminder.Status.FAILED, last_error=error)
+            audit_record(
+                actor="scheduling",
+                action="reminder_failed",
+                obj=reminder,
+                case=milestone.case,
+                detail={"attempts": attempt, "error": error[:300]},
+            )
+            log.error("reminder failed", extra={"reminder": reminder.pk, "attempts": attempt})
+            return "failed"
+        _finish(reminder.pk, attempt, status=Reminder.Status.QUEUED, claimed_at=timezone.now(), last_error=error)
+        return "retry"
+
+    _finish(
+        reminder.pk, attempt, status=Reminder.Status.SENT, sent_at=timezone.now(), provider_ref=ref[:200], last_error=""
+    )
+    return "sent"
+
+
+def reminder_retry_failed(*, reminder: Reminder, actor) -> bool:
+    """A coordinator sends a failed reminder again (after fixing the address, say)."""
+    now = timezone.now()
+    done = (
+        Reminder.objects.filter(pk=reminder.pk, status=Reminder.Status.FAILED).update(
+            status=Reminder.Status.PENDING, send_at=now, attempts=0, last_error="", updated_at=now
+        )
+        == 1
+    )
+    if done:
+        audit_record(actor=actor, action="reminder_retry", obj=reminder, case=reminder.milestone.case)
+    return done
