@@ -189,7 +189,8 @@ def profile_update(*, case: Case, actor, **changes) -> ClinicalProfile:
             _check_source(case, changes[field], field)
     for field, value in changes.items():
         setattr(profile, field, value)
-    profile.full_clean(exclude=["case"])
+    # The database constraints are checked by the rules below, with a message naming the field.
+    profile.full_clean(exclude=["case"], validate_constraints=False)
     after = {**before, **{f: _iso(getattr(profile, f)) for f in PROFILE_FIELDS}}
     validate_change(before, after, edited_fields=changes)
     profile.save()
@@ -295,9 +296,7 @@ def _rules_input(snapshot: dict) -> dict:
         if key in PROFILE_SOURCE_FIELDS:
             continue
         if isinstance(value, list):
-            out[key] = sorted(
-                json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in value
-            )
+            out[key] = sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in value)
         else:
             out[key] = value
     return out
