@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .services import audit_record, audit_record_many
+from .services import audit_record, audit_record_many, audit_record_rows
 
 
 class AuditedViewSetMixin:
@@ -16,8 +16,21 @@ class AuditedViewSetMixin:
     def paginate_queryset(self, queryset):
         page = super().paginate_queryset(queryset)
         if self.audit_reads and page is not None and self.action == "list":
-            audit_record_many(actor=self.request.user, action="list", objects=page)
+            if page and isinstance(page[0], dict):
+                # A list built from .values(): the view says how rows map to cases.
+                audit_record_rows(
+                    actor=self.request.user,
+                    action="list",
+                    object_type=queryset.model._meta.label,
+                    rows=[self.audit_row(row) for row in page],
+                )
+            else:
+                audit_record_many(actor=self.request.user, action="list", objects=page)
         return page
+
+    def audit_row(self, row: dict) -> tuple:
+        """(object_id, case_id, case_reference) of a row from a .values() list."""
+        return (row["id"], row.get("case_id"), row.get("case__reference", ""))
 
     def get_object(self):
         obj = super().get_object()

@@ -7,7 +7,7 @@ from accounts.models import User
 from hospitals.models import Hospital
 
 from .. import workflow
-from ..models import Case, FamilyContact, Indication, Patient, StatusChange
+from ..models import Case, FamilyContact, Indication, Patient, StatusChange, age_on
 
 
 class PatientSerializer(serializers.ModelSerializer):
@@ -129,6 +129,46 @@ class CaseListSerializer(serializers.ModelSerializer):
 
     def get_patient_age(self, obj: Case) -> int:
         return obj.patient.age()
+
+    # The list endpoint's fast path: the same fields, built from one .values() row.
+    VALUES = (
+        "id",
+        "reference",
+        "patient_id",
+        "patient__given_name",
+        "patient__family_name",
+        "patient__native_name",
+        "patient__date_of_birth",
+        "patient__country",
+        "status",
+        "priority",
+        "coordinator__username",
+        "inquiry_date",
+        "last_activity_at",
+        "next_due_at",
+        "next_due_title",
+    )
+
+    @staticmethod
+    def row(values: dict) -> dict:
+        today = timezone.localdate()
+        return {
+            "id": values["id"],
+            "reference": values["reference"],
+            "patient": values["patient_id"],
+            "patient_name": f"{values['patient__given_name']} {values['patient__family_name']}",
+            "patient_native_name": values["patient__native_name"],
+            "patient_age": age_on(values["patient__date_of_birth"], today),
+            "country": values["patient__country"],
+            "status": values["status"],
+            "status_label": workflow.LABELS[values["status"]],
+            "priority": values["priority"],
+            "coordinator": values["coordinator__username"],
+            "inquiry_date": values["inquiry_date"],
+            "last_activity_at": values["last_activity_at"],
+            "next_due_at": values["next_due_at"],
+            "next_due_title": values["next_due_title"],
+        }
 
 
 class CaseDetailSerializer(CaseListSerializer):

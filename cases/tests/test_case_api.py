@@ -223,3 +223,24 @@ def test_cursor_pagination_walks_every_case(api, world):
         seen += [row["id"] for row in body["results"]]
         url = body["next"]
     assert len(seen) == len(set(seen)) == Case.objects.count()
+
+
+def test_the_fast_list_rows_match_the_documented_serializer(api, world):
+    from cases.api.serializers import CaseListSerializer
+
+    listed = as_user(api, world.alice).get("/api/v1/cases/").json()["results"]
+    row = next(r for r in listed if r["id"] == world.case_b.pk)
+    documented = CaseListSerializer(world.case_b).data
+    assert set(row) == set(documented)
+    for key in (
+        "reference",
+        "patient_name",
+        "patient_native_name",
+        "patient_age",
+        "country",
+        "status",
+        "status_label",
+        "coordinator",
+        "priority",
+    ):
+        assert row[key] == documented[key], key
