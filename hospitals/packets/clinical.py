@@ -1,6 +1,6 @@
 """The clinical part of a packet, read from the eligibility app (clinical profile, assessments).
 
-Kept in one module so the packet depends on eligibility through two functions only.
+Kept in one module so the packet depends on eligibility through these functions only.
 """
 
 from __future__ import annotations
@@ -26,52 +26,62 @@ def _plain(value: Any) -> Any:
 
 
 def clinical_for(case) -> dict:
-    """The clinical profile as plain data: diagnosis, CD19 results, relapses, therapy lines,
-    transplants, CNS assessments, Philadelphia status, fitness, MRD results. Empty when no
-    profile has been recorded yet."""
-    try:
-        from eligibility import selectors
-    except ImportError:
-        return {}
-    profile_of = getattr(selectors, "profile_for", None)
-    if profile_of is None:
-        return {}
-    profile = profile_of(case)
+    """The clinical profile as plain data, in the pre-screen rules' shape: diagnosis, CD19
+    results, relapses, therapy lines, transplants, CNS assessments, Philadelphia status,
+    fitness; plus MRD results read from the therapy lines' responses. Empty when no profile
+    has been recorded yet (reading never creates one)."""
+    from eligibility.models import ClinicalProfile
+    from eligibility.services import profile_snapshot, snapshot_to_rules
+
+    profile = ClinicalProfile.objects.filter(case=case).select_related("case__patient").first()
     if profile is None:
         return {}
-    data = _plain(profile)
-    mrd_of = getattr(selectors, "mrd_results_for", None)
-    if mrd_of is not None and "mrd_results" not in data:
-        data["mrd_results"] = _plain(mrd_of(case))
+    data = _plain(snapshot_to_rules(profile_snapshot(profile)))
+    data.pop("assessed_on", None)
+    data.pop("date_of_birth", None)  # in the patient section already
+    data["mrd_results"] = mrd_from_responses(data.get("therapy_lines") or [])
     return data
 
 
-def eligibility_for(case) -> dict | None:
-    """The latest eligibility assessment with its rule-set version, or None."""
-    try:
-        from eligibility import selectors
-    except ImportError:
-        return None
-    latest = getattr(selectors, "latest_assessments", None)
-    if latest is None:
-        return None
-    assessments = list(latest(case) or [])
+def mrd_from_responses(lines: list[dict]) -> list[dict]:
+    """MRD status as recorded with each line's best response (e.g. "CR MRD-negative")."""
+    results = []
+    for line in lines:
+        response = (line.get("best_response") or "").lower().replace("–", "-")
+        if "mrd" not in response:
+            continue
+        result = "negative" if ("mrd-neg" in response or "mrd neg" in response) else "positive"
+        results.append(
+            {
+                "date": line.get("end") or line.get("start"),
+                "result": result,
+                "value": None,
+                "method": "",
+                "context": f"after {line.get('regimen', '')}".strip(),
+            }
+        )
+    return results
+
+
+def eligibility_for(case, hospital=None) -> dict | None:
+    """The latest eligibility assessment (the centre's own rule variation if it has one,
+    else the base rules) with its rule-set version, or None."""
+    from eligibility.selectors import latest_assessments
+
+    assessments = list(latest_assessments(case))
     if not assessments:
         return None
-    return _assessment_as_dict(assessments[0])
-
-
-def _assessment_as_dict(assessment) -> dict:
-    if isinstance(assessment, dict):
-        return _plain(assessment)
-    fields = ("verdict", "ruleset_version", "created_at", "assessed_at", "assessed_on", "criteria", "results", "notes")
-    data = {}
-    for name in fields:
-        if hasattr(assessment, name):
-            data[name] = _plain(getattr(assessment, name))
-    by = getattr(assessment, "created_by", None) or getattr(assessment, "assessed_by", None)
-    if by is not None:
-        data["assessed_by"] = by.get_username() if hasattr(by, "get_username") else str(by)
-    if hasattr(assessment, "centre") and assessment.centre:
-        data["centre"] = str(assessment.centre)
-    return data
+    own = [a for a in assessments if hospital is not None and a.centre_id == hospital.pk]
+    a = own[0] if own else next((a for a in assessments if a.centre_id is None), assessments[0])
+    return {
+        "verdict": a.verdict,
+        "ruleset_version": a.ruleset_version,
+        "assessed_on": a.assessed_on.isoformat(),
+        "assessed_at": a.created_at.isoformat(),
+        "assessed_by": a.run_by_label,
+        "centre": a.centre.code if a.centre_id else None,
+        "overridden": a.overridden,
+        "criteria": _plain(a.criteria),
+        "notes": _plain(a.notes),
+        "disclaimer": "Pre-screen only, not medical advice: the treating haematologist at the centre decides.",
+    }

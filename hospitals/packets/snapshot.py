@@ -102,7 +102,7 @@ def build_content(*, referral, documents) -> dict:
         "cover_note": referral.cover_note,
         "clinical": clinical,
         "summary": clinical_summary(clinical),
-        "eligibility": eligibility_for(case),
+        "eligibility": eligibility_for(case, hospital),
         "documents": docs,
     }
 
