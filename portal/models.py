@@ -83,3 +83,17 @@ class PortalInvitation(models.Model):
     @property
     def is_usable(self) -> bool:
         return self.state == "pending"
+
+
+class MessageReadMark(models.Model):
+    """How far a family member has read their case's messages (drives "new messages")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
+    read_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "case"], name="one_read_mark_per_user_and_case")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read case {self.case_id} up to {self.read_at:%Y-%m-%d %H:%M}"

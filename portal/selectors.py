@@ -211,26 +211,228 @@ def upload_endpoint() -> str:
     return "/api/v1/uploads/"
 
 
-# --- Messages with the coordinator ------------------------------------------------------------
+# --- Messages with the coordinator (the messaging app's family thread) ------------------------
+
+
+def _family_thread(case: Case, user):
+    from messaging.models import Thread
+
+    return Thread.objects.visible_to(user).filter(case=case, kind=Thread.Kind.FAMILY).first()
 
 
 def unread_message_count(case: Case, user) -> int:
-    return 0
+    """Messages from the coordinator (or Navigator) newer than the family's read mark."""
+    from messaging.models import Message
+
+    from .models import MessageReadMark
+
+    mark = MessageReadMark.objects.filter(user=user, case=case).values_list("read_at", flat=True).first()
+    qs = (
+        Message.objects.visible_to(user)
+        .filter(thread__case=case, thread__kind="family", translation_of=None)
+        .exclude(side=Message.Side.FAMILY)
+    )
+    if mark is not None:
+        qs = qs.filter(created_at__gt=mark)
+    return qs.count()
 
 
-def message_context(case: Case, user) -> dict:
-    return {"thread_messages": [], "messaging_available": False}
+def message_context(case: Case, user, *, limit: int = 200) -> dict:
+    """The family thread's messages, oldest first, each in the family's language when a
+    translation exists; marks them read."""
+    from django.db.models import Prefetch
+    from django.utils import translation
+
+    from messaging.models import Message
+
+    from .models import MessageReadMark
+
+    language = translation.get_language()
+    thread = _family_thread(case, user)
+    rows = []
+    if thread is not None:
+        messages = list(
+            Message.objects.filter(thread=thread, translation_of=None)
+            .select_related("author")
+            .prefetch_related(Prefetch("translations", queryset=Message.objects.order_by("-created_at")))
+            .order_by("-created_at", "-id")[:limit]
+        )
+        messages.reverse()
+        for m in messages:
+            translated = next((t for t in m.translations.all() if _same_language(t.language, language)), None)
+            rows.append(
+                {
+                    "id": m.pk,
+                    "mine": m.author_id == user.pk,
+                    "side": m.side,
+                    "author": _author_label(m, user),
+                    "sent_at": m.created_at,
+                    "body": translated.body if translated else m.body,
+                    "original": m.body if translated else "",
+                }
+            )
+    MessageReadMark.objects.update_or_create(user=user, case=case, defaults={"read_at": timezone.now()})
+    return {"thread_messages": rows, "messaging_available": True}
 
 
-def message_send(case: Case, user, body: str) -> bool:
-    return False
+def _same_language(a: str, b: str) -> bool:
+    return (a or "").lower().split("-")[0] == (b or "").lower().split("-")[0]
 
 
-# --- Travel -----------------------------------------------------------------------------------
+def _author_label(message, user) -> str:
+    if message.side == "system":
+        return _("Navigator")
+    if message.side == "coordinator":
+        name = message.author.get_full_name() if message.author else ""
+        return _("%(name)s (coordinator)") % {"name": name} if name else _("Your coordinator")
+    if message.side == "family":
+        if message.author_id == user.pk:
+            return _("You")
+        return (message.author.get_full_name() or message.author.get_username()) if message.author else _("Family")
+    return _("Hospital")
 
 
-def travel_items(case: Case, user) -> list:
-    return []
+def message_send(case: Case, user, body: str):
+    """Post in the family thread (created on first use) through the messaging service."""
+    from django.utils import translation
+
+    from messaging.models import Thread
+    from messaging.services import message_post
+
+    return message_post(author=user, body=body, case=case, kind=Thread.Kind.FAMILY, language=translation.get_language())
+
+
+# --- Travel (the travel app's itinerary) ------------------------------------------------------
+
+
+@dataclass
+class TravelItem:
+    kind: str
+    title: str
+    starts_at: dt.datetime
+    detail: str = ""
+    ends_at: dt.datetime | None = None
+    uid: str = ""
+    all_day: bool = False
+
+    @property
+    def calendar_item(self) -> CalendarItem:
+        return CalendarItem(
+            uid=self.uid,
+            title=self.title,
+            starts_at=self.starts_at,
+            ends_at=self.ends_at,
+            location=self.detail,
+            all_day=self.all_day,
+        )
+
+
+def travel_plan(case: Case, user) -> dict:
+    """Upcoming flights, stays, pickups and admissions, and the travel warnings, for the family."""
+    from travel.selectors import itinerary_for
+
+    data = itinerary_for(case, user)
+    items: list[TravelItem] = []
+    now = timezone.now() - dt.timedelta(days=1)
+    for journey_data in data.get("journeys", []):
+        for leg in journey_data.get("legs", []):
+            starts = _parse_dt(leg.get("departure_utc"))
+            if starts is None or starts < now:
+                continue
+            origin, destination = leg["origin"], leg["destination"]
+            items.append(
+                TravelItem(
+                    kind="flight",
+                    title=_("Flight %(flight)s: %(origin)s → %(destination)s")
+                    % {
+                        "flight": f"{leg.get('carrier', '')} {leg.get('flight_number', '')}".strip(),
+                        "origin": origin.get("city") or origin.get("iata"),
+                        "destination": destination.get("city") or destination.get("iata"),
+                    },
+                    starts_at=starts,
+                    ends_at=_parse_dt(leg.get("arrival_utc")),
+                    detail=_("Local departure time: %(time)s") % {"time": _local_text(leg.get("departure_local"))},
+                    uid=f"leg-{leg['id']}@navigator",
+                )
+            )
+    for stay in data.get("accommodations", []):
+        day = _parse_day(stay.get("check_in"))
+        if day is None:
+            continue
+        items.append(
+            TravelItem(
+                kind="stay",
+                title=_("Check in: %(name)s") % {"name": stay.get("name", "")},
+                starts_at=day,
+                detail=", ".join(x for x in (stay.get("address"), stay.get("city")) if x),
+                uid=f"stay-{stay['id']}@navigator",
+                all_day=True,
+            )
+        )
+    for pickup in data.get("pickups", []):
+        starts = _parse_dt(pickup.get("meet_local"))
+        if starts is None:
+            continue
+        items.append(
+            TravelItem(
+                kind="pickup",
+                title=_("Airport pickup at %(airport)s")
+                % {"airport": pickup["airport"].get("city") or pickup["airport"].get("iata")},
+                starts_at=starts,
+                detail=pickup.get("driver_name", ""),
+                uid=f"pickup-{pickup['id']}@navigator",
+            )
+        )
+    for admission in data.get("admissions", []):
+        day = _parse_day(admission.get("admission_date"))
+        if day is None:
+            continue
+        items.append(
+            TravelItem(
+                kind="admission",
+                title=_("Admission to %(hospital)s") % {"hospital": admission["hospital"]["name"]},
+                starts_at=day,
+                detail=admission.get("ward", ""),
+                uid=f"admission-{admission['id']}@navigator",
+                all_day=True,
+            )
+        )
+    items = [i for i in items if i.starts_at >= now]
+    items.sort(key=lambda i: i.starts_at)
+    return {"items": items, "warnings": data.get("warnings", [])}
+
+
+def travel_items(case: Case, user) -> list[TravelItem]:
+    return travel_plan(case, user)["items"]
+
+
+def _parse_dt(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else timezone.make_aware(parsed)
+
+
+def _parse_day(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(9, 0)))
+
+
+def _local_text(value: str | None) -> str:
+    if not value:
+        return ""
+    from django.utils.formats import date_format
+
+    parsed = dt.datetime.fromisoformat(value)
+    return date_format(parsed.replace(tzinfo=None), "DATETIME_FORMAT")
 
 
 # --- Calendar ---------------------------------------------------------------------------------
@@ -289,8 +491,30 @@ def ics_for(case: Case, items: list[CalendarItem]) -> bytes:
     return cal.to_ical()
 
 
-# --- Eligibility --------------------------------------------------------------------------------
+# --- Eligibility (the summary a coordinator published) ------------------------------------------
 
 
 def eligibility_summary(case: Case, user):
-    return None
+    """The published family summary in the family's language, else English, else any language."""
+    from django.utils import translation
+
+    from eligibility.models import FamilySummary
+
+    summaries = list(
+        FamilySummary.objects.visible_to(user).published().filter(case=case).order_by("-published_at")[:20]
+    )
+    if not summaries:
+        return None
+    language = translation.get_language()
+    chosen = (
+        next((s for s in summaries if s.language == language), None)
+        or next((s for s in summaries if s.language == "en"), None)
+        or summaries[0]
+    )
+    return {
+        "title": _("Summary of the first eligibility check"),
+        "text": chosen.text,
+        "published_at": chosen.published_at,
+        "language": chosen.language,
+        "other_language": chosen.language != language,
+    }

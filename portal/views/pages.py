@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
 from audit.services import audit_record
+from navigator.errors import DomainError
 
 from .. import selectors, services
 from ..forms import TokenForm, UploadDetailsForm
@@ -140,6 +141,10 @@ class MessagesView(AuditedCasePage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context.update(selectors.message_context(self.get_case(), self.request.user))
+        if "form" not in context:
+            from ..forms import MessageForm
+
+            context["form"] = MessageForm()
         return context
 
     def post(self, request, *args, **kwargs):
@@ -148,11 +153,13 @@ class MessagesView(AuditedCasePage):
         case = self.get_case()
         form = MessageForm(request.POST)
         if form.is_valid():
-            sent = selectors.message_send(case, request.user, form.cleaned_data["body"])
-            if sent:
+            try:
+                selectors.message_send(case, request.user, form.cleaned_data["body"])
+            except DomainError:
+                form.add_error("body", _("This message could not be sent. Please shorten it or try again."))
+            else:
                 messages.success(request, _("Your message is sent. Your coordinator will answer as soon as possible."))
                 return redirect("portal:messages", case.pk)
-            form.add_error(None, _("Messages cannot be sent from the portal yet. Please email your coordinator."))
         context = self.get_context_data(form=form)
         return self.render_to_response(context, status=400)
 
@@ -166,7 +173,9 @@ class ScheduleView(AuditedCasePage):
         context = super().get_context_data(**kwargs)
         case = self.get_case()
         context["milestones"] = selectors.upcoming_milestones(case, self.request.user)
-        context["travel"] = selectors.travel_items(case, self.request.user)
+        plan = selectors.travel_plan(case, self.request.user)
+        context["travel"] = plan["items"]
+        context["travel_warnings"] = plan["warnings"]
         context["time_zone"] = timezone.get_current_timezone_name()
         return context
 
