@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEvent
 from eligibility import rules
-from eligibility.models import Assessment, CentreCriteria, Cd19Result, CriterionOverride, FamilySummary
+from eligibility.models import Assessment, Cd19Result, CentreCriteria, CriterionOverride, FamilySummary
 from eligibility.selectors import latest_assessments
 from eligibility.services import (
     assessment_diff,

@@ -1,0 +1,182 @@
+"""Serializers of the eligibility API. Writes go through ``eligibility.services``."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from cases.models import Case
+from documents.models import Document
+
+from .. import rules
+from ..models import (
+    FACT_FIELDS,
+    FACT_MODELS,
+    PROFILE_FIELDS,
+    Assessment,
+    ClinicalProfile,
+    FamilySummary,
+)
+
+
+class VisiblePrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A related object the caller may see (``visible_to``); others read as "does not exist"."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        qs = super().get_queryset()
+        return qs.visible_to(request.user) if request is not None else qs.none()
+
+
+def fact_serializer(kind: str) -> type[serializers.ModelSerializer]:
+    model = FACT_MODELS[kind]
+
+    class Meta:
+        fields = ("id", "case", *FACT_FIELDS[kind], "source_document", "created_at")
+        read_only_fields = ("id", "created_at")
+
+    Meta.model = model
+    attrs = {
+        "Meta": Meta,
+        "case": VisiblePrimaryKeyField(
+            queryset=Case.objects.all(), source="profile.case", help_text="The case this fact belongs to."
+        ),
+        "source_document": VisiblePrimaryKeyField(
+            queryset=Document.objects.all(), required=False, allow_null=True, help_text="The record that proves it."
+        ),
+    }
+    name = "".join(part.capitalize() for part in kind.split("_")) + "FactSerializer"
+    return type(name, (serializers.ModelSerializer,), attrs)
+
+
+FACT_SERIALIZERS = {kind: fact_serializer(kind) for kind in FACT_MODELS}
+
+
+class ClinicalProfileSerializer(serializers.ModelSerializer):
+    case = serializers.PrimaryKeyRelatedField(read_only=True)
+    diagnosis_source = VisiblePrimaryKeyField(queryset=Document.objects.all(), required=False, allow_null=True)
+    primary_refractory_source = VisiblePrimaryKeyField(queryset=Document.objects.all(), required=False, allow_null=True)
+    philadelphia_source = VisiblePrimaryKeyField(queryset=Document.objects.all(), required=False, allow_null=True)
+    cd19_results = FACT_SERIALIZERS["cd19_results"](many=True, read_only=True, source="cd19result_set")
+    relapses = FACT_SERIALIZERS["relapses"](many=True, read_only=True, source="relapse_set")
+    therapy_lines = FACT_SERIALIZERS["therapy_lines"](many=True, read_only=True, source="therapyline_set")
+    transplants = FACT_SERIALIZERS["transplants"](many=True, read_only=True, source="transplant_set")
+    cns_assessments = FACT_SERIALIZERS["cns_assessments"](many=True, read_only=True, source="cnsassessment_set")
+    fitness = FACT_SERIALIZERS["fitness"](many=True, read_only=True, source="fitnessassessment_set")
+
+    class Meta:
+        model = ClinicalProfile
+        fields = (
+            "case",
+            *PROFILE_FIELDS,
+            "diagnosis_source",
+            "primary_refractory_source",
+            "philadelphia_source",
+            "cd19_results",
+            "relapses",
+            "therapy_lines",
+            "transplants",
+            "cns_assessments",
+            "fitness",
+            "updated_at",
+        )
+        read_only_fields = ("updated_at",)
+        extra_kwargs = {"reported_prior_lines": {"min_value": None}}
+
+
+class CriterionSerializer(serializers.Serializer):
+    criterion = serializers.ChoiceField(choices=rules.CRITERIA)
+    outcome = serializers.ChoiceField(choices=rules.OUTCOMES)
+    explanation = serializers.CharField()
+    override = serializers.DictField(allow_null=True, help_text="{from, reason, by} when a coordinator overrode it.")
+
+
+class NoteSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    text = serializers.CharField()
+
+
+class AssessmentSerializer(serializers.ModelSerializer):
+    criteria = serializers.SerializerMethodField()
+    notes = serializers.SerializerMethodField()
+    centre_name = serializers.CharField(source="centre.name_en", read_only=True, default=None)
+    disclaimer = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Assessment
+        fields = (
+            "id",
+            "case",
+            "centre",
+            "centre_name",
+            "verdict",
+            "criteria",
+            "notes",
+            "overridden",
+            "ruleset_version",
+            "variation",
+            "assessed_on",
+            "profile_snapshot",
+            "trigger",
+            "run_by_label",
+            "created_at",
+            "disclaimer",
+        )
+        read_only_fields = fields
+
+    @extend_schema_field(CriterionSerializer(many=True))
+    def get_criteria(self, obj):
+        return obj.criteria
+
+    @extend_schema_field(NoteSerializer(many=True))
+    def get_notes(self, obj):
+        return obj.notes
+
+    def get_disclaimer(self, obj) -> str:
+        return "A pre-screen only: the treating haematologist at the centre decides; nothing is guaranteed."
+
+
+class AssessmentRunSerializer(serializers.Serializer):
+    case = VisiblePrimaryKeyField(queryset=Case.objects.all())
+
+
+class OverrideSerializer(serializers.Serializer):
+    criterion = serializers.ChoiceField(choices=rules.CRITERIA)
+    outcome = serializers.ChoiceField(choices=rules.OUTCOMES)
+    reason = serializers.CharField(min_length=10, help_text="Why the computed outcome does not apply (kept and shown).")
+
+
+class DiffRowSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    to = serializers.JSONField()
+
+
+class AssessmentDiffSerializer(serializers.Serializer):
+    criteria = serializers.ListField(child=serializers.DictField())
+    profile = serializers.ListField(child=serializers.DictField())
+    assessment = serializers.ListField(child=serializers.DictField())
+
+
+class FamilySummarySerializer(serializers.ModelSerializer):
+    published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = FamilySummary
+        fields = ("id", "case", "assessment", "language", "text", "published_by", "published_at")
+        read_only_fields = fields
+
+
+class FamilySummaryPublishSerializer(serializers.Serializer):
+    assessment = VisiblePrimaryKeyField(queryset=Assessment.objects.all())
+    language = serializers.ChoiceField(choices=settings.LANGUAGES)
+    text = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        help_text="Edited text; empty = the generated text. The haematologist statement is always kept.",
+    )
+
+
+class FamilySummaryPreviewSerializer(serializers.Serializer):
+    language = serializers.ChoiceField(choices=settings.LANGUAGES)
+    text = serializers.CharField()

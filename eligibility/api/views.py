@@ -1,0 +1,247 @@
+"""Eligibility API: the clinical profile and its facts, assessments, overrides, family summaries.
+
+Visibility is the models' ``visible_to`` (applied by the base ViewSets): coordinators see
+everything, hospitals the cases shared with them (their own centre's assessments and the
+base ones), families only the published summary of their own case.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from audit.mixins import AuditedViewSetMixin
+from audit.services import audit_record
+from cases.models import Case
+from navigator.api import (
+    ERROR_STATUSES,
+    ErrorSerializer,
+    IsCoordinator,
+    IsCoordinatorOrReadOnly,
+    VisibleModelViewSet,
+    VisibleReadOnlyViewSet,
+)
+
+from .. import services
+from ..models import FACT_MODELS, Assessment, ClinicalProfile, FamilySummary
+from .serializers import (
+    FACT_SERIALIZERS,
+    AssessmentDiffSerializer,
+    AssessmentRunSerializer,
+    AssessmentSerializer,
+    ClinicalProfileSerializer,
+    FamilySummaryPreviewSerializer,
+    FamilySummaryPublishSerializer,
+    FamilySummarySerializer,
+    OverrideSerializer,
+)
+
+ERRORS = {code: OpenApiResponse(ErrorSerializer, description=text) for code, text in ERROR_STATUSES.items()}
+FACT_PREFETCH = [f"{m._meta.model_name}_set" for m in FACT_MODELS.values()]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List clinical profiles", responses={200: ClinicalProfileSerializer, **ERRORS}),
+    retrieve=extend_schema(
+        summary="A case's clinical profile with every fact and its source document",
+        parameters=[OpenApiParameter("case", int, OpenApiParameter.PATH, description="The case id.")],
+        responses={200: ClinicalProfileSerializer, **ERRORS},
+    ),
+    partial_update=extend_schema(
+        summary="Change top-level facts (diagnosis, refractory status, Ph, ...); re-runs the pre-screen",
+        parameters=[OpenApiParameter("case", int, OpenApiParameter.PATH, description="The case id.")],
+        responses={200: ClinicalProfileSerializer, **ERRORS},
+    ),
+)
+class ClinicalProfileViewSet(
+    AuditedViewSetMixin,
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.GenericViewSet,
+):
+    queryset = ClinicalProfile.objects.select_related("case").prefetch_related(*FACT_PREFETCH).order_by("-id")
+    serializer_class = ClinicalProfileSerializer
+    permission_classes = [IsCoordinatorOrReadOnly]
+    lookup_field = "case"
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    def get_object(self):
+        # A coordinator opening a case without a profile yet gets an empty one ("not known").
+        if self.request.user.is_coordinator:
+            case = get_object_or_404(Case.objects.all(), pk=self.kwargs["case"])
+            services.profile_for(case)
+        return super().get_object()
+
+    def perform_update(self, serializer):
+        services.profile_update(case=serializer.instance.case, actor=self.request.user, **serializer.validated_data)
+        serializer.instance.refresh_from_db()
+        audit_record(
+            actor=self.request.user,
+            action="update",
+            obj=serializer.instance,
+            case=serializer.instance.case,
+            detail={"via": "api", "fields": sorted(serializer.validated_data)},
+        )
+
+
+def fact_viewset(kind: str):
+    model = FACT_MODELS[kind]
+    label = model._meta.verbose_name
+
+    @extend_schema_view(
+        list=extend_schema(summary=f"List {label} facts", responses={200: FACT_SERIALIZERS[kind], **ERRORS}),
+        retrieve=extend_schema(summary=f"One {label}", responses={200: FACT_SERIALIZERS[kind], **ERRORS}),
+        create=extend_schema(
+            summary=f"Record a {label} with its source document; re-runs the pre-screen",
+            responses={201: FACT_SERIALIZERS[kind], **ERRORS},
+        ),
+        partial_update=extend_schema(summary=f"Correct a {label}", responses={200: FACT_SERIALIZERS[kind], **ERRORS}),
+        destroy=extend_schema(summary=f"Remove a {label}", responses={204: None, **ERRORS}),
+    )
+    class FactViewSet(VisibleModelViewSet):
+        queryset = model.objects.select_related("profile__case", "source_document").order_by("-id")
+        serializer_class = FACT_SERIALIZERS[kind]
+        permission_classes = [IsCoordinatorOrReadOnly]
+        filterset_fields = {"profile__case": ["exact"]}
+        http_method_names = ["get", "post", "patch", "delete", "head", "options"]
+
+        def perform_create(self, serializer):
+            data = dict(serializer.validated_data)
+            case = data.pop("profile")["case"]
+            with transaction.atomic():
+                serializer.instance = services.profile_record_fact(
+                    case=case, kind=kind, actor=self.request.user, **data
+                )
+
+        def perform_update(self, serializer):
+            data = dict(serializer.validated_data)
+            if "profile" in data and data.pop("profile")["case"].pk != serializer.instance.profile.case_id:
+                from navigator.errors import DomainError
+
+                raise DomainError("A fact cannot move to another case; record it there instead.", field="case")
+            serializer.instance = services.profile_update_fact(
+                fact=serializer.instance, actor=self.request.user, **data
+            )
+
+        def perform_destroy(self, instance):
+            services.profile_delete_fact(fact=instance, actor=self.request.user)
+
+    FactViewSet.__name__ = f"{model.__name__}ViewSet"
+    return FactViewSet
+
+
+FACT_VIEWSETS = {kind: fact_viewset(kind) for kind in FACT_MODELS}
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Assessments (newest first); filter by case and centre",
+        responses={200: AssessmentSerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One assessment", responses={200: AssessmentSerializer, **ERRORS}),
+)
+class AssessmentViewSet(VisibleReadOnlyViewSet):
+    queryset = Assessment.objects.select_related("centre", "case").order_by("-id")
+    serializer_class = AssessmentSerializer
+    filterset_fields = {"case": ["exact"], "centre": ["exact", "isnull"], "verdict": ["exact"]}
+
+    @extend_schema(
+        summary="Run the pre-screen for a case (base rules and each target centre)",
+        request=AssessmentRunSerializer,
+        responses={200: AssessmentSerializer(many=True), **ERRORS},
+    )
+    @action(detail=False, methods=["post"], permission_classes=[IsCoordinator])
+    def run(self, request):
+        s = AssessmentRunSerializer(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        runs = services.assessment_run(case=s.validated_data["case"], actor=request.user)
+        return Response(AssessmentSerializer(runs, many=True).data)
+
+    @extend_schema(
+        summary="Override one criterion with a reason; returns the new assessment with the verdict recomputed",
+        request=OverrideSerializer,
+        responses={201: AssessmentSerializer, **ERRORS, 409: OpenApiResponse(ErrorSerializer, "Not the latest.")},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    def override(self, request, pk=None):
+        assessment = get_object_or_404(self.get_queryset(), pk=pk)
+        s = OverrideSerializer(data=request.data)
+        s.is_valid(raise_exception=True)
+        new = services.assessment_override(assessment=assessment, actor=request.user, **s.validated_data)
+        return Response(AssessmentSerializer(new).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="What changed between this assessment and another of the same case",
+        parameters=[OpenApiParameter("against", int, required=True, description="The other assessment's id.")],
+        responses={200: AssessmentDiffSerializer, **ERRORS},
+    )
+    @action(detail=True, methods=["get"])
+    def diff(self, request, pk=None):
+        newer = self.get_object()
+        against = request.query_params.get("against", "")
+        if not against.isdigit():
+            from navigator.errors import DomainError
+
+            raise DomainError("Give the id of the assessment to compare with.", field="against")
+        older = get_object_or_404(self.get_queryset().filter(case_id=newer.case_id), pk=int(against))
+        return Response(services.assessment_diff(older, newer))
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Family summaries: families see only the published summary of their own case",
+        responses={200: FamilySummarySerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One family summary", responses={200: FamilySummarySerializer, **ERRORS}),
+    create=extend_schema(
+        summary="Publish the plain-language summary of a base assessment in one language",
+        request=FamilySummaryPublishSerializer,
+        responses={201: FamilySummarySerializer, **ERRORS},
+    ),
+)
+class FamilySummaryViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
+    queryset = FamilySummary.objects.select_related("published_by", "case").order_by("-id")
+    serializer_class = FamilySummarySerializer
+    filterset_fields = {"case": ["exact"], "language": ["exact"]}
+
+    def get_queryset(self):
+        qs = super().get_queryset()
+        if self.action == "list" and self.request.user.is_family:
+            qs = qs.published()
+        return qs
+
+    def get_permissions(self):
+        if self.action in ("create", "preview"):
+            return [IsCoordinator()]
+        return super().get_permissions()
+
+    def create(self, request, *args, **kwargs):
+        s = FamilySummaryPublishSerializer(data=request.data, context={"request": request})
+        s.is_valid(raise_exception=True)
+        summary = services.family_summary_publish(actor=request.user, **s.validated_data)
+        return Response(FamilySummarySerializer(summary).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="The generated summary text of an assessment, not yet published",
+        parameters=[
+            OpenApiParameter("assessment", int, required=True),
+            OpenApiParameter("language", str, required=True, enum=["en", "zh-hans", "ar"]),
+        ],
+        responses={200: FamilySummaryPreviewSerializer, **ERRORS},
+    )
+    @action(detail=False, methods=["get"])
+    def preview(self, request):
+        s = FamilySummaryPublishSerializer(data=request.query_params, context={"request": request})
+        s.is_valid(raise_exception=True)
+        assessment, language = s.validated_data["assessment"], s.validated_data["language"]
+        audit_record(actor=request.user, action="view", obj=assessment, detail={"via": "api", "summary": language})
+        text = services.family_summary_render(assessment=assessment, language=language)
+        return Response({"language": language, "text": text})
