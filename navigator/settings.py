@@ -66,12 +66,15 @@ INSTALLED_APPS = [
     "messaging",
     "travel",
     "portal",
+    "privacy",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
 ]
 
 MIDDLEWARE = [
+    # First: times every request, logs one JSON line, answers 503 when the database is down.
+    "navigator.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -80,6 +83,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "navigator.middleware.StaffTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -120,6 +125,8 @@ else:
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
     )
+    # SQLite cannot enforce these constraints; PostgreSQL (tests, production) does.
+    SILENCED_SYSTEM_CHECKS = ["models.W038", "models.W047"]
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -318,7 +325,9 @@ CONTENT_SECURITY_POLICY = {
         "frame-ancestors": ["'none'"],
     },
 }
-SILENCED_SYSTEM_CHECKS: list[str] = []
+# Staff must pass a TOTP second step to use the admin (privacy.two_factor); off for the demo.
+ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "Navigator"
 
 # Upload limits (bytes). Large files go through the resumable upload protocol.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
