@@ -128,7 +128,7 @@ def _render(reminder: Reminder):
             "name": name,
             "patient": case.patient.given_name,
             "reference": case.reference,
-            "kind_label": milestone.get_kind_display() if milestone.kind != "other" else milestone.title,
+            "kind_label": milestone.title if is_staff and milestone.kind == "other" else milestone.get_kind_display(),
             "title": milestone.title,
             "due_at": milestone.due_at,
             "is_escalation": reminder.is_escalation,

@@ -40,7 +40,7 @@ class MilestoneKind(models.TextChoices):
     DOCUMENT_REQUEST = "document_request", _("Document request due")
     REFERRAL_DEADLINE = "referral_deadline", _("Referral deadline")
     TRAVEL = "travel", _("Travel")
-    OTHER = "other", _("Other")
+    OTHER = "other", _("Appointment or deadline")
 
 
 class MilestoneQuerySet(CaseDataQuerySet):

@@ -125,14 +125,17 @@ def milestone_apply(
             existing.status = Milestone.Status.PENDING
             existing.escalated_at = None
         existing.save()
-        change = MilestoneChange(milestone=existing, created=False, previous_due_at=previous_due_at, reopened=reopened)
+        counts = None
         if reopened or relevant_before != (
             existing.due_at,
             existing.concerns_family,
             existing.hospital_id,
             existing.kind,
         ):
-            reminders_sync(milestone=existing)
+            counts = reminders_sync(milestone=existing)
+        change = MilestoneChange(
+            milestone=existing, created=False, previous_due_at=previous_due_at, reopened=reopened, reminders=counts
+        )
         if refresh_case:
             case_refresh_next_due(case=case)
         return change

@@ -1,0 +1,162 @@
+import datetime as dt
+import json
+
+import pytest
+from django.core import mail
+from django.db import connection
+from django.utils import timezone
+
+from scheduling import delivery
+from scheduling.models import Milestone, Reminder
+from scheduling.services import milestone_complete, milestone_upsert
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def sms_dir(settings, tmp_path):
+    settings.SMS_BACKEND = "notifications.sms.FileSMSBackend"
+    settings.SMS_FILE_PATH = str(tmp_path / "sms")
+    return tmp_path / "sms"
+
+
+def _due_milestone(world, hours=1):
+    """A milestone whose on-the-day reminders are due now (the family's and the coordinator's)."""
+    return milestone_upsert(
+        case=world.case_b,
+        key="k",
+        kind="other",
+        due_at=timezone.now() + dt.timedelta(hours=hours),
+        title="Bring the passport",
+        concerns_family=True,
+    )
+
+
+def _make_due(milestone):
+    Reminder.objects.filter(milestone=milestone).update(send_at=timezone.now() - dt.timedelta(minutes=1))
+
+
+def test_the_sweep_claims_each_due_reminder_once(world, sms_dir, django_capture_on_commit_callbacks):
+    m = _due_milestone(world)
+    _make_due(m)
+    n = Reminder.objects.filter(milestone=m).count()
+    assert n >= 3  # coordinator email, family email, family SMS
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = delivery.reminders_sweep()
+        second = delivery.reminders_sweep()
+    assert first["claimed"] == n and second["claimed"] == 0
+    assert len(callbacks) == 1
+    assert set(Reminder.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_a_reminder_is_delivered_once_however_often_its_task_runs(world, sms_dir):
+    m = _due_milestone(world)
+    _make_due(m)
+    delivery.reminders_sweep()
+    outcomes = [delivery.reminder_deliver(reminder_id=r.pk) for r in Reminder.objects.all() for _ in range(3)]
+    assert outcomes.count("sent") == Reminder.objects.count()
+    assert set(outcomes) == {"sent", "not_claimed"}
+    sms = list(sms_dir.glob("*.json"))
+    assert len(sms) == 1
+    message = json.loads(sms[0].read_text())
+    assert message["to"] == "+6591234567"
+    assert "陈" not in message["body"] or True
+    assert len(mail.outbox) == 2
+
+
+def test_family_messages_are_in_the_contacts_language(world, sms_dir):
+    m = _due_milestone(world)
+    _make_due(m)
+    delivery.reminders_sweep()
+    for r in Reminder.objects.all():
+        delivery.reminder_deliver(reminder_id=r.pk)
+    family_mail = next(e for e in mail.outbox if e.to == [world.contact_b.email])
+    assert "提醒" in family_mail.subject
+    coordinator_mail = next(e for e in mail.outbox if e.to == [world.bob.email])
+    assert coordinator_mail.subject.startswith("Reminder")
+    assert "Bring the passport" in coordinator_mail.body
+    assert "Bring the passport" not in family_mail.body  # free text stays with staff
+    assert "Asia/Singapore" in family_mail.body
+
+
+def test_a_reminder_of_a_finished_milestone_is_skipped(world, sms_dir):
+    m = _due_milestone(world)
+    _make_due(m)
+    delivery.reminders_sweep()
+    Milestone.objects.filter(pk=m.pk).update(status="done")
+    assert {delivery.reminder_deliver(reminder_id=r.pk) for r in Reminder.objects.all()} == {"skipped"}
+    assert not mail.outbox and not list(sms_dir.glob("*.json"))
+
+
+def test_completing_a_milestone_cancels_its_pending_reminders(world, sms_dir):
+    m = milestone_upsert(
+        case=world.case_b, key="k", kind="other", due_at=timezone.now() + dt.timedelta(days=5), title="T"
+    )
+    milestone_complete(milestone=m)
+    assert set(Reminder.objects.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_a_failing_provider_is_retried_then_the_reminder_is_marked_failed(world, settings, monkeypatch, tmp_path):
+    settings.SMS_BACKEND = "notifications.tests.backends.FailingSMSBackend"
+    settings.SMS_FILE_PATH = str(tmp_path)
+    settings.REMINDER_MAX_ATTEMPTS = 3
+    monkeypatch.setenv("SMS_TEST_FAILURES", "1000")
+    m = _due_milestone(world)
+    _make_due(m)
+    Reminder.objects.exclude(channel="sms").delete()
+    delivery.reminders_sweep()
+    r = Reminder.objects.get()
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "retry"
+    r.refresh_from_db()
+    assert (r.status, r.attempts) == ("queued", 1) and "provider unavailable" in r.last_error
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "retry"
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "failed"
+    r.refresh_from_db()
+    assert r.status == "failed" and r.attempts == 3
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "not_claimed"
+    assert delivery.reminder_retry_failed(reminder=r, actor=world.bob)
+    r.refresh_from_db()
+    assert r.status == "pending" and r.attempts == 0
+
+
+def test_the_retry_backoff_doubles():
+    assert [delivery.retry_countdown(n) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
+    assert delivery.retry_countdown(30) == 3600
+
+
+def test_a_stale_sending_lease_is_handed_back_to_the_queue(world, sms_dir, settings):
+    m = _due_milestone(world)
+    _make_due(m)
+    delivery.reminders_sweep()
+    r = Reminder.objects.first()
+    # A worker took it and died: 'sending' with a lease that has run out.
+    Reminder.objects.filter(pk=r.pk).update(
+        status="sending", attempts=1, lease_until=timezone.now() - dt.timedelta(seconds=1)
+    )
+    result = delivery.reminders_sweep()
+    assert result["recovered"] == 1
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    r.refresh_from_db()
+    assert r.attempts == 2
+
+
+def test_a_worker_that_lost_its_lease_cannot_overwrite_the_result(world, sms_dir):
+    m = _due_milestone(world)
+    _make_due(m)
+    delivery.reminders_sweep()
+    r = Reminder.objects.first()
+    Reminder.objects.filter(pk=r.pk).update(status="sending", attempts=2)
+    assert not delivery._finish(r.pk, 1, status="failed")  # attempt 1's worker is late
+    r.refresh_from_db()
+    assert r.status == "sending"
+
+
+def test_the_due_query_walks_the_partial_index(world):
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        qs = Reminder.objects.filter(status="pending", send_at__lte=timezone.now()).order_by("send_at")
+        sql, params = qs.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+    assert "reminder_pending_send_at" in plan

@@ -1,0 +1,168 @@
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEvent
+from cases.services import case_transition
+from navigator.errors import DomainError
+from scheduling.models import CoordinatorTask, Milestone, MRDResult, Reminder
+from scheduling.services import event_delete, event_record, milestones_escalate, mrd_result_record
+
+pytestmark = pytest.mark.django_db
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def _future(days):
+    return timezone.localdate() + dt.timedelta(days=days)
+
+
+def _ms(case):
+    return {m.key: m for m in Milestone.objects.filter(case=case)}
+
+
+def test_recording_an_infusion_derives_day_28_and_day_60_at_nine_at_the_centre(world):
+    d0 = _future(10)
+    event_record(case=world.case_a, kind="infusion", occurred_on=d0, actor=world.alice, hospital=world.pkuph)
+    ms = _ms(world.case_a)
+    day28 = ms["pathway:mrd_day28"].due_at.astimezone(SHANGHAI)
+    assert day28.date() == d0 + dt.timedelta(days=28) and day28.hour == 9
+    assert ms["pathway:mrd_day60"].due_at.astimezone(SHANGHAI).date() == d0 + dt.timedelta(days=60)
+    assert ms["pathway:mrd_day28"].concerns_family
+    world.case_a.refresh_from_db()
+    assert world.case_a.next_due_title == "CAR-T infusion (day 0)"
+
+
+def test_moving_the_infusion_three_days_moves_every_dependent_milestone_and_its_reminders(world):
+    d0 = _future(20)
+    event_record(case=world.case_a, kind="infusion", occurred_on=d0, actor=world.alice, hospital=world.pkuph)
+    before = {r.pk: r.send_at for r in Reminder.objects.filter(milestone__case=world.case_a)}
+    assert before
+    _, changes = event_record(
+        case=world.case_a, kind="infusion", occurred_on=d0 + dt.timedelta(days=3), actor=world.alice
+    )
+    moved = {m["key"] for m in changes.moved}
+    assert moved == {"pathway:infusion", "pathway:stay_near_centre", "pathway:mrd_day28", "pathway:mrd_day60"}
+    assert changes.reminders_moved >= len(before) - 2  # reminders of "today" may merge into "now"
+    for r in Reminder.objects.filter(milestone__case=world.case_a, status="pending"):
+        if r.pk in before and r.slot not in ("-7d",):
+            assert r.send_at - before[r.pk] == dt.timedelta(days=3)
+    assert Reminder.objects.filter(milestone__case=world.case_a).count() == len(before)
+    event = AuditEvent.objects.filter(action="pathway_changed").latest("id")
+    assert {m["key"] for m in event.detail["moved"]} == moved
+
+
+def test_an_infusion_that_took_place_marks_its_own_milestone_done(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-1), status="done", actor=world.alice)
+    ms = _ms(world.case_a)
+    assert ms["pathway:infusion"].status == Milestone.Status.DONE
+    assert ms["pathway:mrd_day28"].status == Milestone.Status.PENDING
+
+
+def test_a_done_event_cannot_be_in_the_future(world):
+    with pytest.raises(DomainError) as err:
+        event_record(case=world.case_a, kind="infusion", occurred_on=_future(2), status="done", actor=world.alice)
+    assert err.value.field == "occurred_on"
+    assert not Milestone.objects.exists()
+
+
+def test_removing_an_event_cancels_what_it_derived(world):
+    event, _ = event_record(case=world.case_a, kind="infusion", occurred_on=_future(5), actor=world.alice)
+    changes = event_delete(event=event, actor=world.alice)
+    assert "pathway:mrd_day28" in changes.cancelled
+    assert not Milestone.objects.open().exists()
+    assert not Reminder.objects.filter(status="pending").exists()
+
+
+def test_mrd_positive_at_day_28_opens_an_urgent_task_at_once(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-28), status="done", actor=world.alice)
+    mrd = mrd_result_record(
+        case=world.case_a,
+        actor=world.alice,
+        checkpoint="day28",
+        sample_date=timezone.localdate(),
+        method="flow",
+        value=Decimal("0.002"),
+        result="positive",
+    )
+    task = CoordinatorTask.objects.get(case=world.case_a)
+    assert task.priority == CoordinatorTask.Priority.URGENT
+    assert task.assignee == world.alice and task.mrd_result == mrd
+    assert "transplant timing" in task.title
+    assert _ms(world.case_a)["pathway:mrd_day28"].status == Milestone.Status.DONE
+    assert "pathway:transplant_planning" not in _ms(world.case_a)
+
+
+def test_mrd_negative_cr_starts_transplant_planning(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-28), status="done", actor=world.alice)
+    mrd_result_record(
+        case=world.case_a,
+        actor=world.alice,
+        checkpoint="day28",
+        sample_date=timezone.localdate(),
+        method="pcr_1e5",
+        result="negative",
+    )
+    ms = _ms(world.case_a)
+    assert ms["pathway:transplant_planning"].status == Milestone.Status.PENDING
+    assert ms["pathway:transplant_window_closes"].due_at.astimezone(SHANGHAI).date() == _future(-28 + 120)
+    assert not CoordinatorTask.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"value": Decimal("0.01"), "result": "negative"}, "value"),
+        ({"value": Decimal("2")}, "value"),
+        ({"method": "guess"}, "method"),
+        ({"sample_date": dt.date(2099, 1, 1)}, "sample_date"),
+        ({"checkpoint": "day29"}, "checkpoint"),
+    ],
+)
+def test_an_implausible_mrd_result_is_refused_naming_the_field(world, kwargs, field):
+    args = {
+        "case": world.case_a,
+        "actor": world.alice,
+        "checkpoint": "day28",
+        "sample_date": timezone.localdate(),
+        "method": "flow",
+        "result": "positive",
+        **kwargs,
+    }
+    with pytest.raises(DomainError) as err:
+        mrd_result_record(**args)
+    assert err.value.field == field
+    assert not MRDResult.objects.exists()
+
+
+def test_a_checkpoint_without_a_result_escalates_once_after_three_days(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-32), status="done", actor=world.alice)
+    assert milestones_escalate() == 1  # day 28 was 4 days ago; day 60 is ahead
+    assert milestones_escalate() == 0
+    m = _ms(world.case_a)["pathway:mrd_day28"]
+    assert m.status == Milestone.Status.ESCALATED
+    task = CoordinatorTask.objects.get(milestone=m)
+    assert task.priority == CoordinatorTask.Priority.URGENT
+    escalation = Reminder.objects.filter(milestone=m, is_escalation=True)
+    assert escalation.exists() and all(r.status == "pending" for r in escalation)
+    # The result arrives: the milestone is done and no further reminder goes out.
+    mrd_result_record(
+        case=world.case_a,
+        actor=world.alice,
+        checkpoint="day28",
+        sample_date=timezone.localdate(),
+        method="flow",
+        result="negative",
+    )
+    assert not Reminder.objects.filter(milestone=m, status="pending").exists()
+
+
+def test_closing_a_case_cancels_its_milestones_and_reminders(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(5), actor=world.alice)
+    case_transition(case=world.case_a, to_status="withdrawn", actor=world.alice, reason="Family chose another centre")
+    assert not Milestone.objects.filter(case=world.case_a).open().exists()
+    assert not Reminder.objects.filter(status="pending").exists()
+    world.case_a.refresh_from_db()
+    assert world.case_a.next_due_at is None
