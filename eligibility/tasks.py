@@ -1,0 +1,32 @@
+"""Background work of eligibility: re-assessing the cases a centre is targeted by."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from cases import workflow
+from cases.models import Case
+
+from .models import Assessment
+
+
+@shared_task(acks_late=True)
+def centre_assessments_rerun(hospital_id: int) -> int:
+    """Re-run the pre-screen of every active case targeting a centre whose criteria changed.
+
+    Safe to run twice: ``assessment_run`` stores a new assessment only when its inputs changed.
+    """
+    from django.core.exceptions import ValidationError
+
+    from .services import assessment_run
+
+    done = 0
+    for case in Case.objects.filter(target_centres=hospital_id, status__in=workflow.ACTIVE).iterator():
+        try:
+            assessment_run(
+                case=case, actor="system: centre criteria changed", trigger=Assessment.Trigger.CENTRE_CRITERIA
+            )
+        except ValidationError:
+            continue
+        done += 1
+    return done
