@@ -491,7 +491,7 @@ variations = st.builds(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(profiles, variations)
 def test_properties_of_every_result(profile, variation):
     result = rules.evaluate(profile, variation)
@@ -518,7 +518,7 @@ def test_properties_of_every_result(profile, variation):
     assert all(c.outcome in rules.OUTCOMES and c.explanation for c in result.criteria)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(profiles, st.sampled_from(rules.CRITERIA))
 def test_an_absent_fact_is_reported_missing_never_met(profile, criterion):
     """Blank the data a criterion reads: it must come out missing, not met."""
