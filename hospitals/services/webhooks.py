@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
 import time
 
 import requests
@@ -38,7 +39,12 @@ MAX_COUNTDOWN = 10 * 60
 
 
 def retry_schedule() -> list[float]:
-    return list(getattr(settings, "WEBHOOK_RETRY_SCHEDULE", DEFAULT_RETRY_SCHEDULE))
+    """Seconds between attempts: settings.WEBHOOK_RETRY_SCHEDULE, or the environment variable of
+    that name ("5,300,1800"), or the default (about a day)."""
+    configured = getattr(settings, "WEBHOOK_RETRY_SCHEDULE", None)
+    if configured is None and os.environ.get("WEBHOOK_RETRY_SCHEDULE"):
+        configured = [float(v) for v in os.environ["WEBHOOK_RETRY_SCHEDULE"].split(",") if v.strip()]
+    return list(configured if configured is not None else DEFAULT_RETRY_SCHEDULE)
 
 
 def webhook_emit(*, hospital: Hospital, type: str, data: dict, dedupe_key: str | None = None) -> WebhookEvent | None:

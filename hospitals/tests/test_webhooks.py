@@ -1,0 +1,223 @@
+"""Webhooks against a real HTTP receiver on 127.0.0.1, verified by an implementation written here."""
+
+import base64
+import datetime as dt
+import hashlib
+import hmac
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from hospitals.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from hospitals.models.webhooks import validate_endpoint_url
+from hospitals.services.referrals import referral_deadlines_notify, referral_send
+from hospitals.services.webhooks import webhook_attempt, webhook_emit, webhook_replay
+
+from .conftest import api
+
+
+def verify(secret: str, headers: dict, body: bytes) -> bool:
+    """Standard Webhooks verification, written independently of the sender."""
+    key = base64.b64decode(secret.split("_", 1)[1])
+    signed = headers["webhook-id"].encode() + b"." + headers["webhook-timestamp"].encode() + b"." + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+    given = [s.split(",", 1)[1] for s in headers["webhook-signature"].split() if s.startswith("v1,")]
+    return any(hmac.compare_digest(expected, g) for g in given)
+
+
+class Receiver:
+    """An HTTP server in a thread that fails ``fail_first`` requests with 500, then answers 200."""
+
+    def __init__(self, fail_first=0):
+        self.fail_first = fail_first
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                code = 500 if len(receiver.requests) <= receiver.fail_first else 200
+                self.send_response(code)
+                self.end_headers()
+                self.wfile.write(b"ok" if code == 200 else b"boom")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def endpoint_for(world):
+    def make(url, hospital=None):
+        return WebhookEndpoint.objects.create(hospital=hospital or world.pkuph, url=url)
+
+    return make
+
+
+def test_endpoints_must_use_https_except_localhost_in_tests(settings):
+    validate_endpoint_url("https://his.example.cn/hooks")
+    with pytest.raises(ValidationError):
+        validate_endpoint_url("http://his.example.cn/hooks")
+    validate_endpoint_url("http://127.0.0.1:9000/hooks")
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    with pytest.raises(ValidationError):
+        validate_endpoint_url("http://127.0.0.1:9000/hooks")
+
+
+def test_a_centre_registers_an_endpoint_and_sees_its_secret_once(world, pkuph_key, settings):
+    client = api(token=pkuph_key)
+    bad = client.post("/api/v1/webhook-endpoints/", {"url": "http://his.example.cn/x"}, format="json")
+    assert bad.status_code == 400 and "url" in bad.json()["fields"]
+    created = client.post(
+        "/api/v1/webhook-endpoints/",
+        {"url": "https://his.example.cn/x", "event_types": ["referral.sent"]},
+        format="json",
+    )
+    assert created.status_code == 201 and created.json()["secret"].startswith("whsec_")
+    listed = client.get("/api/v1/webhook-endpoints/").json()["results"]
+    assert listed and "secret" not in listed[0]
+    unknown = client.post(
+        "/api/v1/webhook-endpoints/", {"url": "https://his.example.cn/y", "event_types": ["nope"]}, format="json"
+    )
+    assert unknown.status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_delivery_is_signed_so_an_independent_verifier_accepts_it(world, endpoint_for):
+    with Receiver() as receiver:
+        endpoint = endpoint_for(receiver.url)
+        event = webhook_emit(hospital=world.pkuph, type="message.posted", data={"message_id": 1})
+        delivery = WebhookDelivery.objects.get(event=event)
+        assert webhook_attempt(delivery_id=delivery.pk) == "delivered"
+    headers, body = receiver.requests[0]
+    assert verify(endpoint.secret, headers, body)
+    assert headers["webhook-id"] == event.id
+    assert abs(int(headers["webhook-timestamp"]) - timezone.now().timestamp()) < 30
+    assert json.loads(body)["type"] == "message.posted"
+    tampered = body.replace(b"message.posted", b"message.deleted")
+    assert not verify(endpoint.secret, headers, tampered)
+
+
+@pytest.mark.django_db
+def test_a_failing_receiver_is_retried_on_the_backoff_schedule_until_it_recovers(world, endpoint_for, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [700, 1400, 2800]  # beyond a countdown: the sweeper re-sends
+    with Receiver(fail_first=2) as receiver:
+        endpoint_for(receiver.url)
+        event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={"referral_id": 1})
+        delivery = WebhookDelivery.objects.get(event=event)
+        outcomes = []
+        for expected_delay in (700, 1400, None):
+            before = timezone.now()
+            outcomes.append(webhook_attempt(delivery_id=delivery.pk))
+            delivery.refresh_from_db()
+            if expected_delay:
+                wait = (delivery.next_attempt_at - before).total_seconds()
+                assert expected_delay - 2 < wait < expected_delay + 2
+                assert webhook_attempt(delivery_id=delivery.pk) == "skipped"  # not due yet
+                WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())  # time passes
+    assert outcomes == ["retry", "retry", "delivered"]
+    assert delivery.status == "succeeded" and delivery.attempts == 3
+    assert list(WebhookAttempt.objects.filter(delivery=delivery).values_list("status_code", flat=True)) == [
+        500,
+        500,
+        200,
+    ]
+    ids = {h["webhook-id"] for h, _b in receiver.requests}
+    assert ids == {event.id}  # the same id every time: the receiver can deduplicate
+
+
+@pytest.mark.django_db
+def test_a_delivery_gives_up_after_the_schedule_and_a_replay_starts_it_again(world, endpoint_for, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [700]
+    with Receiver(fail_first=2) as receiver:
+        endpoint_for(receiver.url)
+        event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+        delivery = WebhookDelivery.objects.get(event=event)
+        assert webhook_attempt(delivery_id=delivery.pk) == "retry"
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now())
+        assert webhook_attempt(delivery_id=delivery.pk) == "failed"
+        delivery.refresh_from_db()
+        assert delivery.status == "failed"
+        webhook_replay(delivery=delivery, actor=world.alice)
+        assert webhook_attempt(delivery_id=delivery.pk) == "delivered"
+    assert WebhookAttempt.objects.filter(delivery=delivery).count() == 3
+
+
+@pytest.mark.django_db
+def test_an_unreachable_receiver_fails_fast_and_is_logged(world, endpoint_for, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [700]
+    endpoint_for("http://127.0.0.1:9/nothing-listens-here")
+    event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+    delivery = WebhookDelivery.objects.get(event=event)
+    assert webhook_attempt(delivery_id=delivery.pk) == "retry"
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.status_code is None and "Connection" in attempt.error and attempt.duration_ms < 5000
+
+
+@pytest.mark.django_db
+def test_sending_a_referral_a_new_packet_and_a_near_deadline_emit_events_once(packet_world, endpoint_for):
+    w = packet_world
+    endpoint_for("https://his.example.cn/hooks")
+    referral_send(referral=w.referral, actor=w.alice, response_due_at=timezone.now() + dt.timedelta(hours=10))
+    from .conftest import add_document
+
+    add_document(w.case_a, w.alice, "mrd_report", "mrd")
+    referral_send(referral=w.referral, actor=w.alice)
+    assert referral_deadlines_notify() == 1  # a new packet keeps the deadline: 10 hours away
+    assert referral_deadlines_notify() == 0
+    types = list(WebhookEvent.objects.order_by("created_at").values_list("type", flat=True))
+    assert types == ["referral.sent", "packet.updated", "deadline.near"]
+    assert WebhookDelivery.objects.count() == 3
+    payload = WebhookEvent.objects.get(type="referral.sent").payload
+    assert "patient" not in json.dumps(payload) and payload["data"]["case_reference"] == w.case_a.reference
+
+
+@pytest.mark.celery_worker
+def test_a_real_worker_retries_a_failing_receiver_until_it_recovers(transactional_db, world, tmp_path, settings):
+    from django.conf import settings as live
+
+    from navigator.celery import app
+    from scheduling.tests.workers import Worker, wait_until
+
+    if not live.CELERY_BROKER_URL.startswith("redis"):
+        pytest.fail("This test needs Redis: run it with REDIS_URL=redis://127.0.0.1:6379/<n>.")
+    app.control.purge()
+    worker = Worker(log_path=tmp_path / "worker.log", env={"WEBHOOK_RETRY_SCHEDULE": "0.5,1"}).start()
+    try:
+        with Receiver(fail_first=2) as receiver:
+            endpoint = WebhookEndpoint.objects.create(hospital=world.pkuph, url=receiver.url)
+            from django.db import transaction
+
+            with transaction.atomic():
+                event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={"referral_id": 1})
+            wait_until(
+                lambda: WebhookDelivery.objects.filter(event=event, status="succeeded").exists(),
+                timeout=40,
+                message="delivered after two failures",
+            )
+        delivery = WebhookDelivery.objects.get(event=event)
+        assert delivery.attempts == 3
+        times = list(WebhookAttempt.objects.filter(delivery=delivery).order_by("number").values_list("at", flat=True))
+        assert (times[1] - times[0]).total_seconds() >= 0.4
+        assert (times[2] - times[1]).total_seconds() >= 0.9
+        assert all(verify(endpoint.secret, h, b) for h, b in receiver.requests)
+    finally:
+        worker.kill()
+        app.control.purge()
