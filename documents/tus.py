@@ -358,7 +358,8 @@ class UploadDetailView(TusMixin, APIView):
         upload = self.get_upload(request, pk)
         return self._offset_headers(Response(status=status.HTTP_200_OK), upload)
 
-    # DRF maps HEAD to GET when no head() exists; GET itself is not part of tus.
+    # GET is not part of tus; answered only to say so.
+    @extend_schema(exclude=True)
     def get(self, request, pk):
         raise TusError("Use HEAD to read the offset of an upload.", status_code=405, code="method_not_allowed")
 
