@@ -1,0 +1,144 @@
+"""Request-level middleware: one structured log line a request, a 503 when the database
+is unreachable, and the second sign-in step for staff sessions on the API.
+
+``RequestLogMiddleware`` goes first in ``MIDDLEWARE`` so it times and sees everything.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+
+from django.conf import settings
+from django.core.signals import got_request_exception
+from django.db import InterfaceError, OperationalError
+from django.http import JsonResponse
+from django.utils.functional import empty
+
+logger = logging.getLogger("navigator.request")
+
+REQUEST_ID_HEADER = "X-Request-ID"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# Headers set by inner middleware (security, CSP) that a replacement response keeps.
+_KEPT_HEADERS = (
+    "Strict-Transport-Security",
+    "X-Content-Type-Options",
+    "Referrer-Policy",
+    "Cross-Origin-Opener-Policy",
+    "X-Frame-Options",
+    "Content-Security-Policy",
+)
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+
+
+def unavailable_response() -> JsonResponse:
+    response = JsonResponse(
+        {
+            "code": "unavailable",
+            "detail": "The service is briefly unavailable (database unreachable). Nothing was saved; retry shortly.",
+            "fields": {},
+        },
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+def _remember_database_error(sender, request=None, **kwargs):
+    # Django turns an exception raised in any middleware layer into a 500 response before
+    # the outer layers see it; this signal fires while the exception is being handled, so
+    # mark the request and let RequestLogMiddleware answer 503 instead.
+    exc = sys.exc_info()[1]
+    if request is not None and isinstance(exc, DATABASE_ERRORS):
+        request._navigator_database_error = exc.__class__.__name__
+
+
+got_request_exception.connect(_remember_database_error, dispatch_uid="navigator.middleware.database_error")
+
+
+def _user_id(request) -> int | None:
+    """The user's id if authentication already ran; never triggers a query of its own."""
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    wrapped = getattr(user, "_wrapped", user)
+    if wrapped is empty:
+        return None
+    return getattr(wrapped, "pk", None)
+
+
+class RequestLogMiddleware:
+    """One JSON line a request: method, URL route *pattern*, status, duration, user id, request id.
+
+    The route is the pattern (``api/v1/cases/<pk>/``), never the path or the query string,
+    which may carry ids, names or search terms: the logs hold no medical data. The request
+    id is taken from ``X-Request-ID`` when well-formed (so a proxy's id carries through),
+    otherwise generated, and echoed on the response.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        incoming = request.headers.get(REQUEST_ID_HEADER, "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        request.request_id = request_id
+        start = time.perf_counter()
+        response = self.get_response(request)
+        if response.status_code == 500 and getattr(request, "_navigator_database_error", None):
+            replacement = unavailable_response()
+            for header in _KEPT_HEADERS:
+                if header in response:
+                    replacement[header] = response[header]
+            response = replacement
+        response[REQUEST_ID_HEADER] = request_id
+        match = getattr(request, "resolver_match", None)
+        logger.info(
+            "request",
+            extra={
+                "method": request.method,
+                "route": ("/" + match.route) if match is not None else None,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - start) * 1000, 2),
+                "user_id": _user_id(request),
+                "request_id": request_id,
+            },
+        )
+        return response
+
+    def process_exception(self, request, exception):
+        # A view that hit a dead connection: answer 503 at once (not logged as a server error).
+        if isinstance(exception, DATABASE_ERRORS):
+            request._navigator_database_error = exception.__class__.__name__
+            return unavailable_response()
+        return None
+
+
+class StaffTwoFactorMiddleware:
+    """Staff sessions that have not passed the second sign-in step cannot use the API.
+
+    The admin itself refuses such sessions (``privacy.two_factor.NavigatorAdminSite``); this
+    closes the side door of calling ``/api/`` with the same session cookie. Token-authenticated
+    API clients (hospitals) are not affected. Must follow ``django_otp``'s ``OTPMiddleware``.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if getattr(settings, "ADMIN_REQUIRE_2FA", True) and request.path.startswith("/api/v1/"):
+            from privacy.two_factor import needs_second_step
+
+            if needs_second_step(request.user):
+                return JsonResponse(
+                    {
+                        "code": "two_factor_required",
+                        "detail": "Complete two-factor sign-in in the admin before using the API.",
+                        "fields": {},
+                    },
+                    status=403,
+                )
+        return self.get_response(request)
