@@ -21,6 +21,8 @@ def _plain_http(settings, tmp_path):
         },
     }
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    # Argon2 is deliberately slow; tests that are about hashing set it back themselves.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Throttle counters live in the cache: a per-test local cache keeps tests independent.
     settings.CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": str(tmp_path)}
