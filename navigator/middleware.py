@@ -32,6 +32,16 @@ _KEPT_HEADERS = (
     "Content-Security-Policy",
 )
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+_NAMED_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+
+
+def route_pattern(match) -> str | None:
+    """The URL pattern that matched, with regex groups written as ``<name>``:
+    ``/api/v1/cases/<pk>/`` for both path() and DRF's regex routes."""
+    if match is None:
+        return None
+    route = _NAMED_GROUP.sub(r"<\1>", match.route or "").replace("^", "").replace("$", "")
+    return "/" + route
 
 
 def unavailable_response() -> JsonResponse:
@@ -95,12 +105,11 @@ class RequestLogMiddleware:
                     replacement[header] = response[header]
             response = replacement
         response[REQUEST_ID_HEADER] = request_id
-        match = getattr(request, "resolver_match", None)
         logger.info(
             "request",
             extra={
                 "method": request.method,
-                "route": ("/" + match.route) if match is not None else None,
+                "route": route_pattern(getattr(request, "resolver_match", None)),
                 "status": response.status_code,
                 "duration_ms": round((time.perf_counter() - start) * 1000, 2),
                 "user_id": _user_id(request),
