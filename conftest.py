@@ -20,6 +20,7 @@ def _plain_http(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "media"), "base_url": None},
         },
     }
+    settings.DOCUMENT_UPLOAD_DIR = str(tmp_path / "uploads")
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     # Argon2 is deliberately slow; tests that are about hashing set it back themselves.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

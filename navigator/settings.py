@@ -333,6 +333,9 @@ OTP_TOTP_ISSUER = "Navigator"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_BYTES", default=8 * 1024**3)
+# Resumable (tus) uploads in progress: parts on local disk, removed when done or expired.
+DOCUMENT_UPLOAD_DIR = env.str("DOCUMENT_UPLOAD_DIR", default=str(BASE_DIR / "var" / "uploads"))
+DOCUMENT_UPLOAD_EXPIRY_SECONDS = env.int("DOCUMENT_UPLOAD_EXPIRY_SECONDS", default=24 * 3600)
 
 # --- Logging: structured, one JSON line a request, never medical data ---------
 LOGGING = {
