@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
@@ -181,6 +183,26 @@ class AssignForm(forms.Form):
     reason = forms.CharField(required=False)
 
 
+def _collapsed(inline):
+    return type(inline.__name__, (inline,), {"classes": ["collapse"], "__module__": inline.__module__})
+
+
+@functools.cache
+def case_inlines() -> tuple:
+    """The other apps' sections of the case page, in the order a coordinator works a case.
+
+    Imported here, at the one place the case page is composed, so the apps themselves stay
+    independent of each other.
+    """
+    from documents.admin import DocumentInline, DocumentRequestInline
+    from eligibility.admin import AssessmentInline
+    from travel.admin import TRAVEL_CASE_INLINES
+
+    inlines = [DocumentRequestInline, DocumentInline, AssessmentInline]
+    inlines += [TRAVEL_CASE_INLINES[0]] + [_collapsed(i) for i in TRAVEL_CASE_INLINES[1:]]
+    return tuple(inlines)
+
+
 @admin.register(Case)
 class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     list_display = (
@@ -231,7 +253,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         ("Activity", {"fields": ("last_activity_at", "next_due", "created_at", "updated_at")}),
         ("Audit trail", {"classes": ("collapse",), "fields": ("audit_trail",)}),
     )
-    inlines = [ContactInline, StatusChangeInline]
+    inlines = [ContactInline, StatusChangeInline]  # plus every app's case inlines: see case_inlines()
     actions = ["action_assign", "action_transition"]
 
     # --- list columns -------------------------------------------------------------
@@ -313,8 +335,8 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
     def get_inlines(self, request, obj):
         if obj is None:
-            return [i for i in self.inlines if i not in (ContactInline, StatusChangeInline)]
-        return self.inlines
+            return []
+        return [*self.inlines, *case_inlines()]
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)

@@ -95,3 +95,36 @@ def make_world() -> World:
         contact_b,
         referral_a,
     )
+
+
+def admin_form_data(response) -> dict:
+    """The POST data a browser would send back for an admin change form, as rendered.
+
+    Every inline formset's management form and rows are included, so a test changes
+    only what it means to change.
+    """
+
+    def values(form):
+        data = {}
+        for name in form.fields:
+            value = form[name].value()
+            if value is None:
+                continue
+            key = form.add_prefix(name)
+            if isinstance(value, (list, tuple)):
+                data[key] = [str(v) for v in value]
+            elif isinstance(value, bool):
+                if value:
+                    data[key] = "on"
+            else:
+                data[key] = str(value)
+        return data
+
+    context = response.context
+    data = values(context["adminform"].form)
+    for inline in context["inline_admin_formsets"]:
+        formset = inline.formset
+        data.update(values(formset.management_form))
+        for form in formset.forms:
+            data.update(values(form))
+    return data

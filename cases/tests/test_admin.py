@@ -100,39 +100,11 @@ def test_the_assign_action_is_for_supervisors_when_the_case_has_a_coordinator(cl
 
 
 def test_editing_a_contact_from_the_case_page(alice_client, world):
+    from navigator.testing import admin_form_data
+
     url = reverse("admin:cases_case_change", args=[world.case_a.pk])
-    page = alice_client.get(url)
-    form = page.context["adminform"].form
-    data = {k: v for k, v in form.initial.items() if v is not None}
-    data.update(
-        {
-            "patient": world.patient_a.pk,
-            "indication": world.case_a.indication_id,
-            "priority": 1,
-            "inquiry_date": world.case_a.inquiry_date.isoformat(),
-            "coordinator": world.alice.pk,
-            "summary": "x",
-            "contacts-TOTAL_FORMS": "1",
-            "contacts-INITIAL_FORMS": "1",
-            "contacts-MIN_NUM_FORMS": "0",
-            "contacts-MAX_NUM_FORMS": "1000",
-            "contacts-0-id": world.contact_a.pk,
-            "contacts-0-patient": world.patient_a.pk,
-            "contacts-0-name": "Olga Ivanova",
-            "contacts-0-relationship": "mother",
-            "contacts-0-language": "ru",
-            "contacts-0-time_zone": "Asia/Almaty",
-            "contacts-0-email": "olga@example.org",
-            "contacts-0-phone": "not a phone",
-            "contacts-0-is_primary": "on",
-            "contacts-0-receives_reminders": "on",
-            "status_changes-TOTAL_FORMS": "0",
-            "status_changes-INITIAL_FORMS": "0",
-            "status_changes-MIN_NUM_FORMS": "0",
-            "status_changes-MAX_NUM_FORMS": "0",
-        }
-    )
-    data.pop("target_centres", None)
+    data = admin_form_data(alice_client.get(url))
+    data["contacts-0-phone"] = "not a phone"
     bad = alice_client.post(url, data)
     assert bad.status_code == 200  # the form comes back with the error
     assert "phone" in str(bad.context["inline_admin_formsets"][0].formset.errors)
