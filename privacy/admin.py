@@ -1,0 +1,113 @@
+"""The coordinators' desk for data requests: download a case's export, erase closed cases."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.db.models import Max
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from navigator.errors import DomainError
+
+from . import services
+from .api.views import export_response
+from .models import CaseDataRequest, Erasure
+
+
+class CoordinatorOnly:
+    """Coordinators work here; nobody adds, edits or deletes rows through these pages."""
+
+    def has_module_permission(self, request):
+        return bool(request.user.is_active and getattr(request.user, "is_coordinator", False))
+
+    def has_view_permission(self, request, obj=None):
+        return self.has_module_permission(request)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CaseDataRequest)
+class CaseDataRequestAdmin(CoordinatorOnly, admin.ModelAdmin):
+    list_display = ("reference", "patient", "status", "closed_at", "retention_until", "erased", "export_link")
+    list_filter = ("status",)
+    search_fields = ("reference",)
+    list_select_related = ("patient", "erasure")
+    actions = ["export_selected", "erase_selected"]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .visible_to(request.user)
+            .annotate(last_change=Max("status_changes__changed_at"))
+        )
+
+    @admin.display(description="Last status change", ordering="last_change")
+    def closed_at(self, obj):
+        return obj.last_change
+
+    @admin.display(description="Erasable from")
+    def retention_until(self, obj):
+        if obj.status != "closed" or obj.last_change is None:
+            return "—"
+        until = obj.last_change + timezone.timedelta(days=settings.CASE_RETENTION_DAYS)
+        return until.date()
+
+    @admin.display(description="Erased", boolean=True)
+    def erased(self, obj):
+        return hasattr(obj, "erasure")
+
+    @admin.display(description="Export")
+    def export_link(self, obj):
+        url = reverse("admin:privacy_casedatarequest_export", args=[obj.pk])
+        return format_html('<a href="{}">Download ZIP</a>', url)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.export_view)
+        return [path("<int:pk>/export/", view, name="privacy_casedatarequest_export"), *super().get_urls()]
+
+    def export_view(self, request, pk: int):
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        case = get_object_or_404(self.get_queryset(request), pk=pk)
+        return export_response(case=case, actor=request.user)
+
+    @admin.action(description="Download the data export (one case)")
+    def export_selected(self, request, queryset):
+        cases = list(queryset[:2])
+        if len(cases) != 1:
+            self.message_user(request, "Select exactly one case to export.", messages.ERROR)
+            return None
+        return export_response(case=cases[0], actor=request.user)
+
+    @admin.action(description="Erase personal data (closed cases past retention)")
+    def erase_selected(self, request, queryset):
+        erased = 0
+        for case in queryset:
+            try:
+                services.case_erase(case_id=case.pk, actor=request.user)
+                erased += 1
+            except DomainError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+        if erased:
+            self.message_user(request, f"Erased {erased} case(s); the audit trail is kept.", messages.SUCCESS)
+
+
+@admin.register(Erasure)
+class ErasureAdmin(CoordinatorOnly, admin.ModelAdmin):
+    list_display = ("case_reference", "erased_at", "erased_by")
+    search_fields = ("case_reference",)
+    readonly_fields = ("case", "case_reference", "erased_at", "erased_by", "summary")

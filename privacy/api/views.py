@@ -1,0 +1,36 @@
+from django.http import StreamingHttpResponse
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.views import APIView
+
+from cases.models import Case
+from navigator.api import IsCoordinator
+
+from .. import services
+
+
+def export_response(*, case, actor) -> StreamingHttpResponse:
+    filename, stream = services.case_export(case=case, actor=actor)
+    response = StreamingHttpResponse(stream, content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Content-Length"] = str(len(stream))
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class CaseExportView(APIView):
+    """Everything held about one case, for the family's request: ``data.json`` and every file, as a ZIP.
+
+    Coordinators only; audited as an export. Streamed with bounded memory."""
+
+    permission_classes = [IsCoordinator]
+    visibility = "Case.objects.visible_to(request.user); coordinators only"
+
+    @extend_schema(
+        operation_id="case_export",
+        responses={(200, "application/zip"): OpenApiResponse(OpenApiTypes.BINARY, description="The ZIP archive.")},
+    )
+    def get(self, request, pk: int):
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=pk)
+        return export_response(case=case, actor=request.user)

@@ -1,0 +1,44 @@
+"""What the privacy app records: one row per erased case."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from cases.models import Case
+
+
+class ErasureQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated and user.is_coordinator else self.none()
+
+
+class Erasure(models.Model):
+    """A closed case whose personal data was erased after its retention period.
+
+    One row per case (a unique constraint): running the erasure twice is a no-op, and the
+    reference stays so the audit trail, which keeps ``case_id`` and ``case_reference`` as
+    plain columns, still reads as a history."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="erasure")
+    case_reference = models.CharField(max_length=20)
+    erased_at = models.DateTimeField(default=timezone.now)
+    erased_by = models.CharField(max_length=150, help_text="User name, or the task that erased it.")
+    summary = models.JSONField(default=dict, blank=True, help_text="Rows scrubbed or removed, files deleted.")
+
+    objects = ErasureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"{self.case_reference} erased {self.erased_at:%Y-%m-%d}"
+
+
+class CaseDataRequest(Case):
+    """The coordinators' desk for a family's data requests: export a case, erase a closed one."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "case data request"
+        verbose_name_plural = "case data (export and erasure)"
