@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("hospitals.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("travel.api.urls")),
+    path("", include("privacy.api.urls")),
 ]
 
 urlpatterns = [
