@@ -24,6 +24,7 @@ from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import Max
 from django.db.models.functions import TruncYear
 from django.utils import timezone
+from simple_history.manager import HistoryManager
 from zipstream import ZIP_STORED, ZipStream
 
 from audit.services import audit_record
@@ -260,11 +261,8 @@ def _scrub_rows(model, queryset, summary: dict, files: list[str]) -> None:
                 model._base_manager.filter(pk__in=pks).delete()
             summary["removed"][model._meta.label] = len(pks)
     # simple_history keeps old values of every change: those copies go too.
-    if history is not None and hasattr(history, "model") and pks:
-        try:
-            history.model._base_manager.filter(**{model._meta.pk.attname + "__in": pks}).delete()
-        except Exception:  # noqa: BLE001 - not a history manager after all
-            pass
+    if isinstance(history, HistoryManager) and pks:
+        history.model._base_manager.filter(**{model._meta.pk.attname + "__in": pks}).delete()
 
 
 def _scrub_user(user, summary: dict) -> None:
