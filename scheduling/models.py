@@ -44,6 +44,13 @@ class MilestoneKind(models.TextChoices):
 
 
 class MilestoneQuerySet(CaseDataQuerySet):
+    def visible_to(self, user):
+        """The case rule; a family sees only the milestones that concern it (not e.g. MDT planning)."""
+        qs = restrict(self, user, "case")
+        if getattr(user, "is_family", False):
+            qs = qs.filter(concerns_family=True)
+        return qs
+
     def open(self):
         return self.filter(status__in=Milestone.OPEN_STATUSES)
 

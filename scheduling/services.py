@@ -419,25 +419,8 @@ CHECKPOINT_MILESTONE = {
 }
 
 
-def mrd_result_record(
-    *,
-    case,
-    actor,
-    checkpoint: str,
-    sample_date: dt.date,
-    method: str,
-    result: str,
-    sample: str = MRDResult.Sample.BONE_MARROW,
-    value: Decimal | None = None,
-    complete_remission: bool = True,
-    document=None,
-    notes: str = "",
-) -> MRDResult:
-    """Record an MRD result; close its checkpoint; act on it (pathway.md steps 5-7).
-
-    MRD-positive at day 28 opens an urgent coordinator task at once; an MRD-negative
-    complete remission opens transplant planning.
-    """
+def mrd_result_check(*, case, checkpoint, sample_date, method, result, sample, value, document) -> Decimal | None:
+    """Validate an MRD result; raises ``DomainError`` naming the field. Returns the value as a Decimal."""
     if checkpoint not in MRDResult.Checkpoint.values:
         raise DomainError("Checkpoint must be day28, day60 or other.", field="checkpoint")
     if method not in MRDResult.Method.values:
@@ -465,6 +448,38 @@ def mrd_result_record(
             "The linked document belongs to another case; choose one of this case's documents.", field="document"
         )
 
+    return value
+
+
+def mrd_result_record(
+    *,
+    case,
+    actor,
+    checkpoint: str,
+    sample_date: dt.date,
+    method: str,
+    result: str,
+    sample: str = MRDResult.Sample.BONE_MARROW,
+    value: Decimal | None = None,
+    complete_remission: bool = True,
+    document=None,
+    notes: str = "",
+) -> MRDResult:
+    """Record an MRD result; close its checkpoint; act on it (pathway.md steps 5-7).
+
+    MRD-positive at day 28 opens an urgent coordinator task at once; an MRD-negative
+    complete remission opens transplant planning.
+    """
+    value = mrd_result_check(
+        case=case,
+        checkpoint=checkpoint,
+        sample_date=sample_date,
+        method=method,
+        result=result,
+        sample=sample,
+        value=value,
+        document=document,
+    )
     with transaction.atomic():
         mrd = MRDResult.objects.create(
             case=case,

@@ -1,5 +1,14 @@
+from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-router = DefaultRouter()
+from .views import CaseCalendarView, CoordinatorTaskViewSet, MilestoneViewSet, MRDResultViewSet, TreatmentEventViewSet
 
-urlpatterns = router.urls
+router = DefaultRouter()
+router.register("milestones", MilestoneViewSet, basename="milestone")
+router.register("treatment-events", TreatmentEventViewSet, basename="treatment-event")
+router.register("mrd-results", MRDResultViewSet, basename="mrd-result")
+router.register("coordinator-tasks", CoordinatorTaskViewSet, basename="coordinator-task")
+
+urlpatterns = router.urls + [
+    path("cases/<int:case_id>/milestones.ics", CaseCalendarView.as_view(), name="case-milestones-ics"),
+]

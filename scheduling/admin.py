@@ -1,0 +1,330 @@
+"""The coordinator's view of dates: overdue and due-this-week milestones across my caseload,
+tasks, MRD results, treatment events, reminder rules and reminders that failed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from audit.mixins import AuditedAdminMixin
+from navigator.errors import DomainError
+
+from . import delivery, services
+from .models import CoordinatorTask, Milestone, MRDResult, Reminder, ReminderRule, TreatmentEvent
+
+
+class MyCaseloadFilter(admin.SimpleListFilter):
+    """Defaults to the signed-in coordinator's own cases."""
+
+    title = "caseload"
+    parameter_name = "caseload"
+    case_path = "case__coordinator"
+
+    def lookups(self, request, model_admin):
+        return [("mine", "My caseload"), ("all", "All coordinators")]
+
+    def value(self):
+        return super().value() or "mine"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        if self.value() == "mine":
+            return queryset.filter(**{self.case_path: request.user})
+        return queryset
+
+
+class TaskCaseloadFilter(MyCaseloadFilter):
+    case_path = "assignee"
+
+
+class DueFilter(admin.SimpleListFilter):
+    """Overdue / due this week / all open (default) / everything."""
+
+    title = "due"
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", "Overdue"), ("week", "Due in the next 7 days"), ("open", "All open"), ("all", "Everything")]
+
+    def value(self):
+        return super().value() or "open"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        value = self.value()
+        if value == "overdue":
+            return queryset.overdue(now)
+        if value == "week":
+            return queryset.due_between(now, now + dt.timedelta(days=7))
+        if value == "open":
+            return queryset.open()
+        return queryset
+
+
+def _case_link(case):
+    return format_html('<a href="{}">{}</a>', reverse("admin:cases_case_change", args=[case.pk]), case.reference)
+
+
+@admin.register(Milestone)
+class MilestoneAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Derived rows: read-only here. They change when events, results or deadlines change."""
+
+    list_display = ("due_at", "title", "case_link", "kind", "status_badge", "concerns_family", "coordinator")
+    list_filter = (MyCaseloadFilter, DueFilter, "kind", "status")
+    list_select_related = ("case", "case__coordinator")
+    search_fields = ("case__reference", "title", "key")
+    ordering = ("due_at", "id")
+    date_hierarchy = "due_at"
+    list_per_page = 100
+    actions = ["mark_done"]
+    readonly_fields = [f.name for f in Milestone._meta.fields if f.name not in ("source_type",)]
+    exclude = ("source_type",)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="case", ordering="case__reference")
+    def case_link(self, obj):
+        return _case_link(obj.case)
+
+    @admin.display(description="coordinator")
+    def coordinator(self, obj):
+        return obj.case.coordinator
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj):
+        if obj.is_overdue:
+            return format_html('<strong style="color:#b00">{} (overdue)</strong>', obj.get_status_display())
+        return obj.get_status_display()
+
+    @admin.action(description="Mark the selected milestones done")
+    def mark_done(self, request, queryset):
+        done = sum(services.milestone_complete(milestone=m) for m in queryset.open())
+        self.message_user(request, f"{done} milestone(s) marked done.")
+
+
+class MilestoneInline(admin.TabularInline):
+    """Open milestones of a case, for CaseAdmin.inlines (read-only)."""
+
+    model = Milestone
+    fields = ("due_at", "title", "kind", "status", "concerns_family")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    ordering = ("due_at",)
+    verbose_name_plural = "open milestones"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).open()
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class TreatmentEventForm(forms.ModelForm):
+    class Meta:
+        model = TreatmentEvent
+        fields = ("case", "kind", "occurred_on", "status", "hospital", "notes")
+
+    def clean(self):
+        data = super().clean()
+        on, status = data.get("occurred_on"), data.get("status")
+        if on and status:
+            try:
+                services._check_date(on, field_name="occurred_on", allow_future=status == TreatmentEvent.Status.PLANNED)
+            except DomainError as err:
+                raise ValidationError({err.field: err.message})
+        return data
+
+    def validate_unique(self):
+        # One event per kind per case: saving the same kind again moves the existing event.
+        pass
+
+
+@admin.register(TreatmentEvent)
+class TreatmentEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = TreatmentEventForm
+    list_display = ("occurred_on", "kind", "status", "case", "hospital")
+    list_filter = ("kind", "status")
+    list_select_related = ("case", "hospital")
+    search_fields = ("case__reference",)
+    autocomplete_fields = ("case",)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service, so every dependent milestone and reminder moves in one transaction.
+        event, changes = services.event_record(
+            case=obj.case,
+            kind=obj.kind,
+            occurred_on=obj.occurred_on,
+            status=obj.status,
+            hospital=obj.hospital,
+            notes=obj.notes,
+            actor=request.user,
+        )
+        obj.pk = event.pk
+        moved = ", ".join(f"{m['title']} → {m['to'][:10]}" for m in changes.moved) or "nothing"
+        self.message_user(
+            request,
+            f"Moved: {moved}. Created {len(changes.created)}, cancelled {len(changes.cancelled)} milestone(s); "
+            f"{changes.reminders_moved} reminder(s) moved.",
+            messages.SUCCESS,
+        )
+
+    def delete_model(self, request, obj):
+        services.event_delete(event=obj, actor=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            services.event_delete(event=obj, actor=request.user)
+
+
+class MRDResultForm(forms.ModelForm):
+    class Meta:
+        model = MRDResult
+        fields = (
+            "case",
+            "checkpoint",
+            "sample_date",
+            "sample",
+            "method",
+            "value",
+            "result",
+            "complete_remission",
+            "document",
+            "notes",
+        )
+
+
+@admin.register(MRDResult)
+class MRDResultAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    form = MRDResultForm
+    list_display = ("sample_date", "case", "checkpoint", "result", "method", "value", "complete_remission")
+    list_filter = ("checkpoint", "result", "method")
+    list_select_related = ("case",)
+    search_fields = ("case__reference",)
+    autocomplete_fields = ("case", "document")
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class Checked(form_class):
+            def clean(self):
+                data = super().clean()
+                if self.errors:
+                    return data
+                try:
+                    data["value"] = services.mrd_result_check(
+                        **{
+                            f: data.get(f)
+                            for f in MRDResultForm.Meta.fields
+                            if f not in ("complete_remission", "notes")
+                        }
+                    )
+                except DomainError as err:
+                    raise ValidationError({err.field: err.message} if err.field else err.message)
+                return data
+
+        return Checked
+
+    def save_model(self, request, obj, form, change):
+        saved = services.mrd_result_record(
+            actor=request.user, **{f: form.cleaned_data.get(f) for f in MRDResultForm.Meta.fields}
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(CoordinatorTask)
+class CoordinatorTaskAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("priority", "title", "case", "status", "due_at", "assignee", "created_at")
+    list_filter = (TaskCaseloadFilter, "status", "priority")
+    list_select_related = ("case", "assignee")
+    search_fields = ("case__reference", "title")
+    readonly_fields = ("case", "key", "title", "detail", "priority", "milestone", "mrd_result", "created_at")
+    ordering = ("status", "-priority", "created_at")
+    actions = ["mark_done"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Mark the selected tasks done")
+    def mark_done(self, request, queryset):
+        done = sum(services.task_complete(task=t, actor=request.user) for t in queryset)
+        self.message_user(request, f"{done} task(s) done.")
+
+
+@admin.register(ReminderRule)
+class ReminderRuleAdmin(admin.ModelAdmin):
+    list_display = (
+        "kind",
+        "offset_days",
+        "is_escalation",
+        "to_coordinator",
+        "to_family",
+        "to_hospital",
+        "family_channels",
+        "is_active",
+    )
+    list_editable = ("to_coordinator", "to_family", "to_hospital", "family_channels", "is_active")
+    list_filter = ("kind", "is_escalation", "is_active")
+
+
+class ReminderStatusFilter(admin.SimpleListFilter):
+    title = "status"
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return Reminder.Status.choices
+
+    def queryset(self, request, queryset):
+        return queryset.filter(status=self.value()) if self.value() else queryset
+
+
+@admin.register(Reminder)
+class ReminderAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Failed reminders show here (filter status = Failed); a coordinator can send them again."""
+
+    list_display = ("send_at", "status", "channel", "audience", "recipient", "milestone", "attempts", "last_error")
+    list_filter = (ReminderStatusFilter, "channel", "audience", "is_escalation")
+    list_select_related = ("milestone", "milestone__case")
+    search_fields = ("milestone__case__reference", "recipient")
+    readonly_fields = [f.name for f in Reminder._meta.fields]
+    actions = ["retry_failed"]
+    ordering = ("-send_at",)
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Send the selected failed reminders again")
+    def retry_failed(self, request, queryset):
+        n = sum(
+            delivery.reminder_retry_failed(reminder=r, actor=request.user) for r in queryset.filter(status="failed")
+        )
+        self.message_user(request, f"{n} reminder(s) will be sent again at the next sweep.")

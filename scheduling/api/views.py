@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django_filters import rest_framework as filters
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from audit.services import audit_record
+from cases.models import Case
+from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnlyViewSet
+
+from .. import services
+from ..calendar import milestones_ics
+from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
+from .serializers import (
+    CoordinatorTaskSerializer,
+    MilestoneSerializer,
+    MRDResultSerializer,
+    TreatmentEventResultSerializer,
+    TreatmentEventSerializer,
+)
+
+
+class MilestoneFilter(filters.FilterSet):
+    due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
+    due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+
+    class Meta:
+        model = Milestone
+        fields = ["case", "kind", "status", "concerns_family"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Milestones of the cases the caller may see (families: those that concern them)"),
+    retrieve=extend_schema(summary="One milestone"),
+)
+class MilestoneViewSet(VisibleReadOnlyViewSet):
+    """Milestones are derived from events and other apps' deadlines: read-only here."""
+
+    queryset = Milestone.objects.select_related("case")
+    serializer_class = MilestoneSerializer
+    filterset_class = MilestoneFilter
+    ordering = ["due_at", "id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Treatment events (apheresis, lymphodepletion, infusion...)"),
+    retrieve=extend_schema(summary="One treatment event"),
+    create=extend_schema(
+        summary="Record or move a treatment event; every dependent milestone moves with it",
+        request=TreatmentEventSerializer,
+        responses={201: TreatmentEventResultSerializer},
+    ),
+)
+class TreatmentEventViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+    queryset = TreatmentEvent.objects.select_related("case")
+    serializer_class = TreatmentEventSerializer
+    permission_classes = [IsCoordinatorOrReadOnly]
+    filterset_fields = ["case", "kind", "status"]
+    ordering = ["occurred_on", "id"]
+
+    def create(self, request, *args, **kwargs):
+        serializer = self.get_serializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        event, changes = services.event_record(
+            case=data["case"],
+            kind=data["kind"],
+            occurred_on=data["occurred_on"],
+            status=data.get("status", TreatmentEvent.Status.PLANNED),
+            hospital=data.get("hospital"),
+            notes=data.get("notes", ""),
+            actor=request.user,
+        )
+        body = {"event": TreatmentEventSerializer(event).data, "changes": changes.as_dict()}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="MRD results"),
+    retrieve=extend_schema(summary="One MRD result"),
+    create=extend_schema(summary="Record an MRD result (day-28 positive opens an urgent task)"),
+)
+class MRDResultViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+    queryset = MRDResult.objects.select_related("case")
+    serializer_class = MRDResultSerializer
+    permission_classes = [IsCoordinatorOrReadOnly]
+    filterset_fields = ["case", "checkpoint", "result"]
+    ordering = ["-sample_date", "-id"]
+
+    def perform_create(self, serializer):
+        with transaction.atomic():
+            serializer.instance = services.mrd_result_record(actor=self.request.user, **serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Coordinator tasks (coordinators only)"),
+    retrieve=extend_schema(summary="One coordinator task"),
+)
+class CoordinatorTaskViewSet(VisibleReadOnlyViewSet):
+    queryset = CoordinatorTask.objects.select_related("case")
+    serializer_class = CoordinatorTaskSerializer
+    permission_classes = [IsCoordinator]
+    filterset_fields = ["case", "status", "priority", "assignee"]
+    ordering = ["-priority", "created_at", "id"]
+
+    @extend_schema(
+        request=None, responses={200: CoordinatorTaskSerializer, 409: OpenApiResponse(description="Already done")}
+    )
+    @action(detail=True, methods=["post"])
+    def complete(self, request, pk=None):
+        task = self.get_object()
+        if not services.task_complete(task=task, actor=request.user):
+            from navigator.errors import ConflictError
+
+            raise ConflictError("This task is already done.", field="status")
+        task.refresh_from_db()
+        return Response(CoordinatorTaskSerializer(task).data)
+
+
+class CaseCalendarView(APIView):
+    """GET a case's milestones as iCalendar. Same rule as everything else: a case the caller
+    may not see does not exist (404). Families get the milestones that concern them. Audited."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        summary="The case's milestones as an iCalendar (.ics) feed",
+        responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="No such case")},
+    )
+    def get(self, request, case_id: int):
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
+        milestones = Milestone.objects.visible_to(request.user).filter(case=case).order_by("due_at", "id")
+        body = milestones_ics(case=case, milestones=milestones)
+        audit_record(actor=request.user, action="download", obj=case, detail={"what": "milestones.ics"})
+        response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{case.reference}-milestones.ics"'
+        response["Cache-Control"] = "private, no-store"
+        return response
