@@ -214,7 +214,7 @@ class SetLanguageView(PortalPageMixin, View):
         )
         user = request.user
         if user.is_authenticated and user.is_family and user.preferred_language != language:
-            type(user).objects.filter(pk=user.pk).update(preferred_language=language)
+            get_user_model().objects.filter(pk=user.pk).update(preferred_language=language)
         return response
 
 

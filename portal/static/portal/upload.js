@@ -205,6 +205,7 @@
     var self = this;
     var seconds = RETRY_SECONDS[Math.min(this.attempt, RETRY_SECONDS.length - 1)];
     this.attempt += 1;
+    this.li.setAttribute("data-state", "retrying");
     return new Promise(function (resolve) {
       if (!navigator.onLine) {
         self.setStatus(M.offline);
@@ -291,6 +292,7 @@
       if (this.offset >= file.size && file.size > 0) break;
       var end = Math.min(this.offset + chunkSize, file.size);
       var start = this.offset;
+      this.li.setAttribute("data-state", "sending");
       var response = await this.request(
         "PATCH",
         this.url,
