@@ -18,6 +18,20 @@ def _hospital_settings(settings, tmp_path):
     settings.CELERY_TASK_ALWAYS_EAGER = False
 
 
+@pytest.fixture
+def world(db):
+    """The shared world. A transactional test (the Celery worker one) flushes every table,
+    seeded rows included, and with --reuse-db the next run would start without the default
+    indication: put it back first."""
+    from cases.models import Indication
+    from navigator.testing import make_world
+
+    Indication.objects.get_or_create(
+        code="b-all-cd19-car-t", defaults={"name": "Relapsed/refractory B-cell ALL: CD19 CAR-T"}
+    )
+    return make_world()
+
+
 def pdf_bytes(text: str) -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(width=200, height=200)
