@@ -166,3 +166,45 @@ def test_closing_a_case_cancels_its_milestones_and_reminders(world):
     assert not Reminder.objects.filter(status="pending").exists()
     world.case_a.refresh_from_db()
     assert world.case_a.next_due_at is None
+
+
+def _local_hours(reminders):
+    return {(r.send_at.astimezone(ZoneInfo(r.time_zone)).hour) for r in reminders}
+
+
+def test_reminders_reach_each_recipient_in_waking_hours_of_their_own_zone(world):
+    world.contact_a.time_zone = "America/Sao_Paulo"
+    world.contact_a.save()
+    world.alice.time_zone = "Europe/Moscow"
+    world.alice.save()
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(20), actor=world.alice, hospital=world.pkuph)
+    family = Reminder.objects.filter(audience="family")
+    coordinator = Reminder.objects.filter(audience="coordinator")
+    assert family.exists() and coordinator.exists()
+    assert all(9 <= h < 20 for h in _local_hours(family))
+    assert all(9 <= h < 20 for h in _local_hours(coordinator))
+    assert {r.time_zone for r in family} == {"America/Sao_Paulo"}
+    # Day 28 is due at 09:00 in Beijing = 22:00 the evening before in Sao Paulo: the family hears
+    # "on the day" at 19:00 the evening before, not at 22:00 and not after the assessment.
+    day28 = Milestone.objects.get(key="pathway:mrd_day28")
+    on_day = family.get(milestone=day28, slot="on the day", channel="email")
+    local = on_day.send_at.astimezone(ZoneInfo("America/Sao_Paulo"))
+    assert local.hour == 19 and on_day.send_at < day28.due_at
+
+
+def test_a_clock_change_between_planning_and_sending_keeps_the_local_hour(world, settings):
+    # Planned in winter (GMT) for a family in London; the reminders fall after the change to BST.
+    world.contact_a.time_zone = "Europe/London"
+    world.contact_a.save()
+    due = dt.datetime(2027, 4, 6, 14, 0, tzinfo=ZoneInfo("Europe/London"))  # BST
+    from scheduling.reminders import plan_reminders
+    from scheduling.services import milestone_upsert
+
+    m = milestone_upsert(case=world.case_a, key="x", kind="other", due_at=due, title="Clinic", concerns_family=True)
+    now = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)  # GMT at planning time
+    planned = [p for p in plan_reminders(milestone=m, now=now) if p.recipient.audience == "family"]
+    assert planned
+    for p in planned:
+        local = p.send_at.astimezone(ZoneInfo("Europe/London"))
+        assert local.hour == 14  # 14:00 local on the day before and on the day: 13:00 UTC in BST
+        assert p.send_at.hour == 13
