@@ -222,3 +222,21 @@ def test_a_real_worker_retries_a_failing_receiver_until_it_recovers(world, tmp_p
     assert (times[1] - times[0]).total_seconds() >= 0.4
     assert (times[2] - times[1]).total_seconds() >= 0.9
     assert all(verify(endpoint.secret, h, b) for h, b in receiver.requests)
+
+
+@pytest.mark.django_db
+def test_the_verification_sample_in_the_docs_accepts_our_signatures(world, endpoint_for):
+    import re
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    code = re.search(r"```python\n(.*?)```", doc, re.S).group(1)
+    namespace = {}
+    exec(code, namespace)  # the sample exactly as published
+    with Receiver() as receiver:
+        endpoint = endpoint_for(receiver.url)
+        event = webhook_emit(hospital=world.pkuph, type="deadline.near", data={})
+        webhook_attempt(delivery_id=WebhookDelivery.objects.get(event=event).pk)
+    headers, body = receiver.requests[0]
+    assert namespace["verify_navigator_webhook"](endpoint.secret, headers, body)
+    assert not namespace["verify_navigator_webhook"](endpoint.secret, headers, body + b" ")
