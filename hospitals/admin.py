@@ -328,8 +328,9 @@ class IssueCredentialForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["user"].required = False
-        self.fields["user"].help_text = "Leave empty to act as the centre's service account."
+        if "user" in self.fields:  # on the change form the user is read-only
+            self.fields["user"].required = False
+            self.fields["user"].help_text = "Leave empty to act as the centre's service account."
 
     def clean(self):
         data = super().clean()

@@ -1,0 +1,84 @@
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from hospitals.models import ApiCredential, PacketVersion, Referral, RequiredRecord, WebhookDelivery, WebhookEndpoint
+from hospitals.services.webhooks import webhook_emit
+
+from .conftest import api
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def admin_client(world):
+    client = Client()
+    client.force_login(world.alice)
+    return client
+
+
+def test_the_referral_pipeline_keeps_a_constant_number_of_queries(world, admin_client):
+    from cases.factories import CaseFactory
+
+    def count():
+        with CaptureQueriesContext(connection) as ctx:
+            assert admin_client.get("/admin/hospitals/referral/?status__exact=sent").status_code == 200
+        return len(ctx.captured_queries)
+
+    few = count()
+    for _ in range(10):
+        Referral.objects.create(case=CaseFactory(), hospital=world.ruijin, status="sent", sent_at=timezone.now())
+    assert count() == few
+    assert admin_client.get("/admin/hospitals/referral/?deadline=overdue").status_code == 200
+
+
+def test_the_packet_builder_shows_what_is_missing_and_sends(packet_world, admin_client):
+    w = packet_world
+    RequiredRecord.objects.create(hospital=w.pkuph, doc_type="csf_cns", note="CSF cytology")
+    url = f"/admin/hospitals/referral/{w.referral.pk}/packet-builder/"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "CSF / CNS status" in html and "missing" in html
+    refused = admin_client.post(url, {"documents": [w.cd19.pk], "send": "1"})
+    assert refused.status_code == 200 and "requires records still missing" in refused.content.decode()
+    sent = admin_client.post(url, {"documents": [w.cd19.pk], "send": "1", "allow_missing": "1"})
+    assert sent.status_code == 302
+    packet = PacketVersion.objects.get(referral=w.referral)
+    assert packet.document_ids == [w.cd19.pk]
+    w.referral.refresh_from_db()
+    assert w.referral.status == "sent"
+
+
+def test_a_key_issued_in_the_admin_is_shown_once_and_works(world, admin_client):
+    response = admin_client.post(
+        "/admin/hospitals/apicredential/add/", {"hospital": world.pkuph.pk, "label": "HIS"}, follow=True
+    )
+    assert response.status_code == 200
+    token = re.search(r"nvk_[0-9a-f]{16}_[\w-]+", response.content.decode()).group(0)
+    assert api(token=token).get("/api/v1/referrals/").status_code == 200
+    cred = ApiCredential.objects.get()
+    page = admin_client.get(f"/admin/hospitals/apicredential/{cred.pk}/change/").content.decode()
+    assert token not in page
+    admin_client.post(
+        "/admin/hospitals/apicredential/", {"action": "revoke", "_selected_action": [cred.pk]}, follow=True
+    )
+    assert api(token=token).get("/api/v1/referrals/").status_code == 401
+
+
+def test_a_failed_delivery_is_replayed_from_the_admin(world, admin_client, django_capture_on_commit_callbacks):
+    endpoint = WebhookEndpoint.objects.create(hospital=world.pkuph, url="https://his.example.cn/h")
+    event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+    delivery = WebhookDelivery.objects.get(event=event, endpoint=endpoint)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=8, next_attempt_at=None)
+    assert admin_client.get("/admin/hospitals/webhookdelivery/?status__exact=failed").status_code == 200
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        admin_client.post(
+            "/admin/hospitals/webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]}, follow=True
+        )
+    delivery.refresh_from_db()
+    assert delivery.status == "pending" and delivery.attempt_offset == 8 and len(callbacks) == 1
