@@ -143,8 +143,8 @@ def add_error_responses(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             wanted = [401, 403]
-            if "{" in path:
-                wanted.append(404)
+            if "{" in path or any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+                wanted.append(404)  # a missing object, or (DRF) a cursor that is not valid
             if method in {"post", "put", "patch"} or any(
                 p.get("in") == "query" for p in operation.get("parameters", [])
             ):
