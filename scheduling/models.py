@@ -356,8 +356,12 @@ class Reminder(models.Model):
         FAMILY = "family", _("Family")
         HOSPITAL = "hospital", _("Hospital")
 
-    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="reminders")
-    rule = models.ForeignKey(ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders")
+    # No index of its own: the unique constraints below start with milestone. Fewer indexes
+    # also keep the sweep's claim UPDATE cheap as the table grows.
+    milestone = models.ForeignKey(Milestone, on_delete=models.CASCADE, related_name="reminders", db_index=False)
+    rule = models.ForeignKey(
+        ReminderRule, null=True, blank=True, on_delete=models.SET_NULL, related_name="reminders", db_index=False
+    )
     slot = models.CharField(max_length=40, help_text=_("Which rule slot, e.g. -7d or +3d escalation."))
     is_escalation = models.BooleanField(default=False)
     audience = models.CharField(max_length=12, choices=Audience.choices)
