@@ -71,7 +71,12 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     reference = factory.LazyFunction(lambda: case_next_reference(year=timezone.localdate().year))
     patient = factory.SubFactory(PatientFactory)
-    indication = factory.LazyFunction(lambda: Indication.objects.get(code="b-all-cd19-car-t"))
+    # get_or_create: transactional tests (real Celery workers) flush the data-migration row.
+    indication = factory.LazyFunction(
+        lambda: Indication.objects.get_or_create(
+            code="b-all-cd19-car-t", defaults={"name": "Relapsed/refractory B-cell ALL: CD19 CAR-T"}
+        )[0]
+    )
     inquiry_date = factory.LazyFunction(timezone.localdate)
 
 
