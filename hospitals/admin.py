@@ -477,3 +477,22 @@ class WebhookEventAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class CaseReferralInline(admin.TabularInline):
+    """The case's referrals on the case page; each opens the referral (packet builder, answers)."""
+
+    model = Referral
+    fk_name = "case"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("hospital", "status", "sent_at", "response_due_at")
+    readonly_fields = fields
+    verbose_name_plural = "referrals to centres"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hospital")
+
+    def has_add_permission(self, request, obj=None):
+        return False

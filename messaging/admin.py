@@ -89,3 +89,22 @@ class TranslationRequestAdmin(admin.ModelAdmin):
             translation_complete(request=obj, actor=request.user, body=text, document=document)
         except DomainError as exc:
             messages.error(request, exc.message)
+
+
+class CaseThreadInline(admin.TabularInline):
+    """The case's conversations on the case page; each opens the thread."""
+
+    model = Thread
+    fk_name = "case"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = ("kind", "hospital", "subject", "message_count", "last_message_at")
+    readonly_fields = fields
+    verbose_name_plural = "messages"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hospital")
+
+    def has_add_permission(self, request, obj=None):
+        return False
