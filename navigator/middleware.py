@@ -6,6 +6,7 @@ is unreachable, and the second sign-in step for staff sessions on the API.
 
 from __future__ import annotations
 
+import errno
 import logging
 import re
 import sys
@@ -54,6 +55,25 @@ def unavailable_response() -> JsonResponse:
         status=503,
     )
     response["Retry-After"] = "5"
+    return response
+
+
+STORAGE_ERRNOS = {
+    errno.ENOSPC: (507, "storage_full", "The file could not be stored: the storage is full."),
+    errno.EDQUOT: (507, "storage_full", "The file could not be stored: the storage quota is used up."),
+    errno.EROFS: (503, "storage_unavailable", "The file could not be stored: the storage is read-only."),
+}
+
+
+def storage_error_response(exc: OSError) -> JsonResponse | None:
+    known = STORAGE_ERRNOS.get(exc.errno)
+    if known is None:
+        return None
+    status, code, detail = known
+    response = JsonResponse(
+        {"code": code, "detail": detail + " Nothing was kept; try again later.", "fields": {}}, status=status
+    )
+    response["Retry-After"] = "60"
     return response
 
 
@@ -123,6 +143,12 @@ class RequestLogMiddleware:
         if isinstance(exception, DATABASE_ERRORS):
             request._navigator_database_error = exception.__class__.__name__
             return unavailable_response()
+        # The document storage is full or read-only: say so, instead of a bare 500.
+        if isinstance(exception, OSError):
+            response = storage_error_response(exception)
+            if response is not None:
+                logger.error("storage refused a write", extra={"errno": exception.errno})
+            return response
         return None
 
 
