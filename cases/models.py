@@ -185,7 +185,7 @@ class CaseQuerySet(models.QuerySet):
 class Case(models.Model):
     """One patient's journey from first inquiry to follow-up, worked by one coordinator."""
 
-    Status = models.TextChoices("Status", [(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS])
+    STATUS_CHOICES = [(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS]
 
     class Priority(models.IntegerChoices):
         ROUTINE = 1, _("Routine")
@@ -203,7 +203,7 @@ class Case(models.Model):
         related_name="coordinated_cases",
         limit_choices_to={"role__in": ["coordinator", "supervisor"]},
     )
-    status = models.CharField(max_length=30, choices=Status.choices, default=workflow.INQUIRY, editable=False)
+    status = models.CharField(max_length=30, choices=STATUS_CHOICES, default=workflow.INQUIRY, editable=False)
     priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.ROUTINE)
     inquiry_date = models.DateField(default=timezone.localdate)
     target_centres = models.ManyToManyField("hospitals.Hospital", blank=True, related_name="target_cases")

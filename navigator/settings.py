@@ -235,6 +235,14 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Choice sets that share a field name across apps get explicit, stable names.
+    "ENUM_NAME_OVERRIDES": {
+        "CaseStatusEnum": "cases.models.Case.STATUS_CHOICES",
+        "CasePriorityEnum": "cases.models.Case.Priority",
+        "TaskPriorityEnum": "scheduling.models.CoordinatorTask.Priority",
+        "SlotKindEnum": "hospitals.models.referrals.AppointmentSlot.Kind",
+        "CountryEnum": "django_countries.countries",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "navigator.api.add_error_responses",
