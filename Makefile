@@ -24,7 +24,7 @@ run: install
 
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_SECRET_KEY=test-only-secret \
-		$(VENV)/bin/pytest $(PYTEST_ARGS)
+		$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -198,9 +198,17 @@ def case_inlines() -> tuple:
     from eligibility.admin import AssessmentInline
     from hospitals.admin import CaseReferralInline
     from messaging.admin import CaseThreadInline
+    from scheduling.admin import MilestoneInline
     from travel.admin import TRAVEL_CASE_INLINES
 
-    inlines = [DocumentRequestInline, DocumentInline, AssessmentInline, CaseReferralInline, CaseThreadInline]
+    inlines = [
+        MilestoneInline,
+        DocumentRequestInline,
+        DocumentInline,
+        AssessmentInline,
+        CaseReferralInline,
+        CaseThreadInline,
+    ]
     inlines += [TRAVEL_CASE_INLINES[0]] + [_collapsed(i) for i in TRAVEL_CASE_INLINES[1:]]
     return tuple(inlines)
 
