@@ -16,7 +16,6 @@ import datetime as dt
 import io
 import json
 import os
-import shutil
 import socket
 import subprocess
 import time
@@ -30,16 +29,7 @@ from django.utils import timezone
 from cases.models import Case
 from documents.models import Document
 
-
-def seed_migration_rows() -> None:
-    """Rows the data migrations create; a transactional test's flush removes them."""
-    import importlib
-
-    from django.apps import apps
-
-    importlib.import_module("cases.migrations.0003_default_indication").create(apps, None)
-    importlib.import_module("scheduling.migrations.0003_default_reminder_rules_and_sweep").forwards(apps, None)
-    importlib.import_module("privacy.migrations.0002_erasure_schedule").forward(apps, None)
+from .support import seed_migration_rows
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -189,76 +179,6 @@ def test_an_unreachable_database_answers_503_json_and_service_recovers(client, w
 # --- Redis stopped and restarted during a reminder sweep ---------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of our own on a free port, without persistence: a restart loses its queue."""
-
-    def __init__(self, directory: Path):
-        self.port = _free_port()
-        self.directory = directory
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        exe = shutil.which("redis-server")
-        if exe is None:
-            pytest.skip("redis-server is not installed")
-        self.proc = subprocess.Popen(
-            [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            cwd=self.directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as s:
-                    s.sendall(b"PING\r\n")
-                    if s.recv(16).startswith(b"+PONG"):
-                        return
-            except OSError:
-                time.sleep(0.05)
-        raise AssertionError("private redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
-@pytest.fixture
-def private_redis(tmp_path):
-    redis = PrivateRedis(tmp_path)
-    redis.start()
-    yield redis
-    redis.stop()
-
-
-@pytest.fixture
-def celery_on(private_redis):
-    """Point this process's Celery app at the private broker (producer pools rebuilt)."""
-    from navigator.celery import app
-
-    old = app.conf.broker_url
-
-    def switch(url):
-        app.conf.broker_url = url
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    switch(private_redis.url)
-    yield app
-    switch(old)
-
-
 @pytest.mark.celery_worker
 @pytest.mark.django_db(transaction=True)
 def test_reminders_resume_after_redis_is_stopped_and_restarted_mid_sweep(private_redis, celery_on, tmp_path):
@@ -327,8 +247,8 @@ def test_reminders_resume_after_redis_is_stopped_and_restarted_mid_sweep(private
     )
 
 
-def test_the_private_redis_is_never_the_shared_one(tmp_path):
-    redis = PrivateRedis(tmp_path)
+def test_the_private_redis_is_never_the_shared_one(private_redis):
+    redis = private_redis
     assert redis.port != 6379
     assert os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9") != redis.url
     assert django_settings.CELERY_BROKER_URL != redis.url
