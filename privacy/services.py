@@ -27,6 +27,7 @@ from django.utils import timezone
 from simple_history.manager import HistoryManager
 from zipstream import ZIP_STORED, ZipStream
 
+from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import workflow
 from cases.models import Case, FamilyContact, Patient, StatusChange
@@ -155,6 +156,13 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream]:
                 entry["size"] = size
                 files.append(entry)
                 zs.add(_file_chunks(name), arcname, size=size)
+    access_log = [
+        {**row, "at": row["at"].isoformat()}
+        for row in AuditEvent.objects.filter(case_id=case.pk)
+        .order_by("at", "id")
+        .values("at", "action", "actor_role", "object_type", "object_id")
+        .iterator(chunk_size=2000)
+    ]
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now(),
@@ -165,6 +173,9 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream]:
         "status_history": structured.pop(StatusChange._meta.label, []),
         "related": structured,
         "files": files,
+        # Who read or changed the case's records, by role (names of staff are not personal data
+        # of the family, and are left out).
+        "access_log": access_log,
     }
     body = json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
     zs.add(body, "data.json")
@@ -186,7 +197,8 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream]:
 README = """Navigator data export
 
 data.json holds every record kept about this case: the case, the patient, family contacts,
-the status history and the records of every other part of the service ("related", by kind).
+the status history and the records of every other part of the service ("related", by kind),
+and the access log: when the records were read or changed, and by whom (by role).
 files/ holds every stored document, under the kind of record and its number.
 """
 

@@ -148,3 +148,30 @@ def test_exporting_large_files_streams_with_bounded_memory(client, world):
     tracemalloc.stop()
     assert total > size
     assert peak < 4 * 1024 * 1024, f"peak {peak} bytes while streaming {total}"
+
+
+def test_the_export_includes_the_access_log_by_role(client, world):
+    client.force_login(world.alice)
+    client.get(f"/api/v1/cases/{world.case_a.pk}/")  # an audited read
+    data, _ = export(client, world.case_a)
+    assert any(e["action"] == "view" and e["actor_role"] for e in data["access_log"])
+    assert "alice" not in json.dumps(data["access_log"])
+
+
+def test_the_data_request_desk_keeps_a_constant_number_of_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.factories import CaseFactory
+
+    client.force_login(world.alice)
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get("/admin/privacy/casedatarequest/").status_code == 200
+        return len(ctx.captured_queries)
+
+    CaseFactory.create_batch(3)
+    small = count()
+    CaseFactory.create_batch(30)
+    assert count() == small
