@@ -31,14 +31,6 @@ from documents.models import Document
 
 from .support import seed_migration_rows
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _reseed_after_module(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_migration_rows()
-
-
 # --- Storage full or read-only -------------------------------------------------------------
 
 
@@ -133,7 +125,7 @@ def _closed_port() -> int:
 
 
 @pytest.fixture
-def database_outage(transactional_db):
+def database_outage():
     """Point the connection at a closed port (as if PostgreSQL were down), then restore it."""
     original = dict(connection.settings_dict)
 
@@ -150,6 +142,9 @@ def database_outage(transactional_db):
     up()
 
 
+# Transactional (the connection is closed mid-test); the serialized rollback puts back the rows
+# data migrations created, for the tests that follow.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_an_unreachable_database_answers_503_json_and_service_recovers(client, world, database_outage, settings):
     down, up = database_outage
     client.force_login(world.alice)
@@ -180,7 +175,7 @@ def test_an_unreachable_database_answers_503_json_and_service_recovers(client, w
 
 
 @pytest.mark.celery_worker
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_reminders_resume_after_redis_is_stopped_and_restarted_mid_sweep(private_redis, celery_on, tmp_path):
     from navigator.testing import make_world
 

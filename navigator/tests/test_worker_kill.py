@@ -20,7 +20,7 @@ from django.db import transaction
 
 from .support import seed_migration_rows
 
-pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 
 class HangingReceiver:
@@ -58,13 +58,6 @@ class HangingReceiver:
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _reseed_after_module(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        seed_migration_rows()
 
 
 def test_a_webhook_delivery_survives_its_worker_being_killed_mid_request(private_redis, celery_on, tmp_path):
