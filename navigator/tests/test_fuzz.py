@@ -186,13 +186,31 @@ def fuzz(schema, *, headers: dict, forbidden: list[str], foreign_ids: set[int]) 
 
         run()
 
-        # Random ids rarely hit a real row: try every id the other party owns.
+        # Random ids rarely hit a real row: try every id the other party owns, reading and
+        # writing (an empty body: a PATCH that answers 200 would have reached the object).
         params = [p for p in re.findall(r"{(\w+)}", operation.path)]
-        if foreign_ids and len(params) == 1 and operation.method.upper() == "GET":
+        if foreign_ids and len(params) == 1:
+            method = operation.method.upper()
             for foreign in sorted(foreign_ids):
-                case = operation.Case(path_parameters={params[0]: foreign})
+                kwargs = {"path_parameters": {params[0]: foreign}}
+                if method in ("POST", "PUT", "PATCH"):
+                    case = operation.Case(**kwargs, body={}, media_type="application/json")
+                else:
+                    case = operation.Case(**kwargs)
                 examine(case, case.call(headers=headers))
     return findings
+
+
+def snapshot(case) -> dict:
+    """Every row held about a case (found as the data export finds them), as plain data."""
+    from privacy.services import _serialise, case_data
+
+    data = case_data(case=case)
+    return {model._meta.label: _serialise(data.queryset(model)) for model in data.rows}
+
+
+def changed(before: dict, after: dict) -> list[str]:
+    return sorted(label for label in before.keys() | after.keys() if before.get(label) != after.get(label))
 
 
 def token_headers(user) -> dict:
@@ -211,6 +229,7 @@ def hospital_headers(world) -> dict:
 
 def test_fuzzing_as_a_family_finds_no_errors_and_no_other_familys_data(api_schema, records):
     world = records
+    before = snapshot(world.case_b)
     findings = fuzz(
         api_schema,
         headers=token_headers(world.ivanova),
@@ -218,6 +237,7 @@ def test_fuzzing_as_a_family_finds_no_errors_and_no_other_familys_data(api_schem
         foreign_ids=ids_of(world, world.case_b),
     )
     print(findings.summary("family"))
+    assert not changed(before, snapshot(world.case_b)), "the other family's records were changed"
     assert findings.requests > 100
     assert not findings.leaks, findings.report()
     assert not findings.unknown(), findings.report()
@@ -225,6 +245,7 @@ def test_fuzzing_as_a_family_finds_no_errors_and_no_other_familys_data(api_schem
 
 def test_fuzzing_as_a_hospital_finds_no_errors_and_no_unshared_case(api_schema, records):
     world = records
+    before = snapshot(world.case_b)
     findings = fuzz(
         api_schema,
         headers=hospital_headers(world),
@@ -232,6 +253,7 @@ def test_fuzzing_as_a_hospital_finds_no_errors_and_no_unshared_case(api_schema, 
         foreign_ids=ids_of(world, world.case_b),
     )
     print(findings.summary("hospital"))
+    assert not changed(before, snapshot(world.case_b)), "an unshared case's records were changed"
     assert findings.requests > 100
     assert not findings.leaks, findings.report()
     assert not findings.unknown(), findings.report()
