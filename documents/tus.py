@@ -251,6 +251,8 @@ ERRORS = {
 class UploadCreateView(TusMixin, APIView):
     """POST creates an upload; OPTIONS tells what the server supports."""
 
+    visibility = "the target case is looked up in Case.objects.visible_to(user)"
+
     @extend_schema(
         operation_id="uploads_discover",
         summary="Discover tus capabilities",
@@ -331,6 +333,8 @@ class UploadCreateView(TusMixin, APIView):
 
 class UploadDetailView(TusMixin, APIView):
     """HEAD tells the offset, PATCH appends bytes, DELETE abandons the upload."""
+
+    visibility = "uploads are looked up in Upload.objects.visible_to(user)"
 
     def get_upload(self, request, pk) -> Upload:
         upload = Upload.objects.visible_to(request.user).filter(pk=pk).select_related("case__patient").first()

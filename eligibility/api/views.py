@@ -69,6 +69,7 @@ class ClinicalProfileViewSet(
     permission_classes = [IsCoordinatorOrReadOnly]
     lookup_field = "case"
     http_method_names = ["get", "patch", "head", "options"]
+    visibility = "get_queryset applies ClinicalProfile.objects.visible_to(user)"
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)

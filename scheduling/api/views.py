@@ -130,6 +130,7 @@ class CaseCalendarView(APIView):
     may not see does not exist (404). Families get the milestones that concern them. Audited."""
 
     permission_classes = [IsAuthenticated]
+    visibility = "Case.objects.visible_to(user) and Milestone.objects.visible_to(user)"
 
     @extend_schema(
         summary="The case's milestones as an iCalendar (.ics) feed",

@@ -153,6 +153,7 @@ class ItineraryViewSet(viewsets.ViewSet):
     and coordinators (404 for everyone else)."""
 
     permission_classes = [permissions.IsAuthenticated]
+    visibility = "travel.selectors.itinerary_for resolves the case through Case.objects.visible_to(user)"
     lookup_value_regex = r"\d+"
 
     @extend_schema(
