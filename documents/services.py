@@ -153,7 +153,16 @@ def document_create(
     # Store first (outside the transaction: it may take minutes), then write the rows; if the
     # rows fail, the stored file is removed again so nothing is orphaned.
     file.seek(0)
-    document.file.save("upload" + inspection.extension, file, save=False)
+    field = Document._meta.get_field("file")
+    key = field.generate_filename(document, "upload" + inspection.extension)
+    storage = document.file.storage
+    try:
+        document.file = storage.save(key, file, max_length=field.max_length)
+    except BaseException:
+        # A storage that fails mid-write (a full disk) may leave the partial file behind.
+        if storage.exists(key):
+            storage.delete(key)
+        raise
     try:
         with transaction.atomic():
             document.save(force_insert=True)

@@ -93,11 +93,6 @@ def test_an_upload_to_a_full_storage_is_refused_clearly_and_nothing_is_kept(clie
     assert small.status_code == 201, small.content[:300]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="documents.services.document_create stores the file before its try/except, and Django's "
-    "FileSystemStorage leaves the partly written file on ENOSPC: reported to the documents app",
-)
 def test_an_upload_to_a_full_storage_leaves_no_partial_file(client, world, small_storage):
     media = small_storage()
     client.force_login(world.alice)
