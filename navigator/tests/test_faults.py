@@ -110,6 +110,45 @@ def test_an_upload_to_a_read_only_storage_is_refused_clearly_and_nothing_is_kept
     assert stored_files(media) == []
 
 
+def test_a_resumable_upload_to_a_full_disk_is_refused_and_keeps_only_the_recorded_offset(world, settings, tmp_path):
+    import base64
+
+    from rest_framework.test import APIClient
+
+    uploads = tmp_path / "uploads"
+    if not _mount_tmpfs(uploads, "size=1m"):
+        pytest.skip("cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN)")
+    try:
+        settings.DOCUMENT_UPLOAD_DIR = str(uploads)
+        client = APIClient()
+        client.force_authenticate(world.ivanova)
+        data = dicom(3 * 1024 * 1024)
+        meta = {"case": str(world.case_a.pk), "doc_type": "imaging_study", "filename": "ct.dcm"}
+        created = client.post(
+            "/api/v1/uploads/",
+            HTTP_TUS_RESUMABLE="1.0.0",
+            HTTP_UPLOAD_LENGTH=str(len(data)),
+            HTTP_UPLOAD_METADATA=",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in meta.items()),
+        )
+        assert created.status_code == 201, created.content[:300]
+        location = created["Location"]
+        response = client.generic(
+            "PATCH",
+            location,
+            data,
+            content_type="application/offset+octet-stream",
+            HTTP_TUS_RESUMABLE="1.0.0",
+            HTTP_UPLOAD_OFFSET="0",
+        )
+        assert response.status_code == 507, response.content[:300]
+        assert response.json()["code"] == "storage_full"
+        # The recorded offset did not move: the client resumes from there once there is room.
+        assert client.head(location, HTTP_TUS_RESUMABLE="1.0.0")["Upload-Offset"] == "0"
+        assert not Document.objects.exists()
+    finally:
+        subprocess.run(["umount", str(uploads)], check=False)
+
+
 # --- Database unreachable ----------------------------------------------------------------------
 
 
