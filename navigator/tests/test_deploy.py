@@ -330,3 +330,30 @@ def test_unmatched_urls_log_no_path(client, db, caplog):
     record = [r for r in caplog.records if r.name == "navigator.request"][-1]
     assert record.status == 404 and record.route is None
     assert "Ivanov" not in JSONFormatter().format(record)
+
+
+def test_no_credential_has_a_default_value_in_the_settings():
+    # Every password, key or token in the settings comes from the environment (or a *_FILE);
+    # with none given, each is empty rather than a value written in the code.
+    code = """
+import django, json, re; django.setup()
+from django.conf import settings
+secret = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY")
+found = {}
+for name in dir(settings):
+    if name.isupper() and secret.search(name) and name != "SECRET_KEY" and not name.endswith(("_FILE", "_VALIDATORS", "_HASHERS", "_FIELD")):
+        value = getattr(settings, name)
+        if isinstance(value, str):
+            found[name] = value
+found["S3_OPTIONS"] = {k: v for k, v in settings.STORAGES["default"].get("OPTIONS", {}).items() if "key" in k}
+print(json.dumps(found))
+"""
+    env = production_env(DJANGO_SECRET_KEY="k" * 60)
+    for name in ("EMAIL_HOST_PASSWORD", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"):
+        env.pop(name, None)
+    result = run_python(code, env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    found = json.loads(result.stdout.strip().splitlines()[-1])
+    s3 = found.pop("S3_OPTIONS")
+    assert all(value == "" for value in found.values()), found
+    assert all(not v for v in s3.values()), s3
