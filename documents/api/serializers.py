@@ -67,7 +67,7 @@ class DocumentSerializer(serializers.ModelSerializer):
         data = super().to_representation(instance)
         request = self.context.get("request")
         if not (request and request.user.is_coordinator):
-            data.pop("notes", None)
+            data["notes"] = ""  # coordinators' own notes: always empty for anyone else
         return data
 
 

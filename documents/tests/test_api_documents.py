@@ -67,7 +67,7 @@ def test_a_family_uploads_a_report_to_its_own_case(world):
     assert body["content_type"] == "application/pdf"
     assert body["source"] == "family" and body["review_status"] == "received"
     assert body["original_name"] == "Анализ CD19.pdf"
-    assert "notes" not in body
+    assert body["notes"] == ""  # coordinators' notes are never shown to the family
     document = Document.objects.get(pk=body["id"])
     assert document.file.name.startswith(f"documents/{world.case_a.pk}/") and "CD19" not in document.file.name
     assert AuditEvent.objects.filter(

@@ -41,10 +41,7 @@ schemathesis.serializer.alias("application/offset+octet-stream", "application/oc
 
 # Findings in other apps, reported for fixing there (each names the operation and the message).
 # The test fails on anything else; delete an entry once its fix lands and the test stays green.
-KNOWN = [
-    # documents/api/serializers.py: "notes" is removed for families but the schema marks it required.
-    ("GET /api/v1/documents/ ", '"notes" is a required property'),
-]
+KNOWN: list[tuple[str, str]] = []
 
 
 def is_known(finding: str) -> bool:
