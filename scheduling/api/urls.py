@@ -1,7 +1,14 @@
 from django.urls import path
 from rest_framework.routers import DefaultRouter
 
-from .views import CaseCalendarView, CoordinatorTaskViewSet, MilestoneViewSet, MRDResultViewSet, TreatmentEventViewSet
+from .views import (
+    CaseCalendarLinkView,
+    CaseCalendarView,
+    CoordinatorTaskViewSet,
+    MilestoneViewSet,
+    MRDResultViewSet,
+    TreatmentEventViewSet,
+)
 
 router = DefaultRouter()
 router.register("milestones", MilestoneViewSet, basename="milestone")
@@ -11,4 +18,5 @@ router.register("coordinator-tasks", CoordinatorTaskViewSet, basename="coordinat
 
 urlpatterns = router.urls + [
     path("cases/<int:case_id>/milestones.ics", CaseCalendarView.as_view(), name="case-milestones-ics"),
+    path("cases/<int:case_id>/calendar-link/", CaseCalendarLinkView.as_view(), name="case-calendar-link"),
 ]

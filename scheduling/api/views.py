@@ -5,11 +5,18 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django_filters import rest_framework as filters
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, status
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
+from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from audit.services import audit_record
@@ -18,6 +25,7 @@ from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnl
 
 from .. import services
 from ..calendar import milestones_ics
+from ..feed_tokens import CalendarFeedTokenAuthentication, calendar_feed_url
 from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
 from .serializers import (
     CoordinatorTaskSerializer,
@@ -130,10 +138,12 @@ class CaseCalendarView(APIView):
     may not see does not exist (404). Families get the milestones that concern them. Audited."""
 
     permission_classes = [IsAuthenticated]
+    authentication_classes = [CalendarFeedTokenAuthentication, *api_settings.DEFAULT_AUTHENTICATION_CLASSES]
     visibility = "Case.objects.visible_to(user) and Milestone.objects.visible_to(user)"
 
     @extend_schema(
         summary="The case's milestones as an iCalendar (.ics) feed",
+        parameters=[OpenApiParameter("token", str, description="Private subscription token (see calendar-link).")],
         responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="No such case")},
     )
     def get(self, request, case_id: int):
@@ -145,3 +155,20 @@ class CaseCalendarView(APIView):
         response["Content-Disposition"] = f'attachment; filename="{case.reference}-milestones.ics"'
         response["Cache-Control"] = "private, no-store"
         return response
+
+
+class CaseCalendarLinkView(APIView):
+    """The caller's private subscription link to a case's calendar feed (for calendar apps)."""
+
+    permission_classes = [IsAuthenticated]
+    visibility = "Case.objects.visible_to(user)"
+
+    @extend_schema(
+        operation_id="cases_calendar_link",
+        summary="A private link to subscribe to the case's milestones in a calendar app",
+        responses={200: inline_serializer("CalendarLink", {"url": serializers.URLField()})},
+    )
+    def get(self, request, case_id: int):
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
+        audit_record(actor=request.user, action="view", obj=case, detail={"what": "calendar link"})
+        return Response({"url": calendar_feed_url(request=request, user=request.user, case_id=case.pk)})
