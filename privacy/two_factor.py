@@ -41,7 +41,11 @@ def two_factor_required() -> bool:
 
 def needs_second_step(user) -> bool:
     """A signed-in staff member whose session has not yet been verified by a device."""
-    if not two_factor_required() or not (user and user.is_authenticated and user.is_active and user.is_staff):
+    if not two_factor_required() or not (user and user.is_authenticated and user.is_active):
+        return False
+    # Coordinators see every case: a session of theirs needs the second step even if the
+    # account was not flagged as staff.
+    if not (user.is_staff or getattr(user, "is_coordinator", False)):
         return False
     is_verified = getattr(user, "is_verified", None)
     return not (is_verified and is_verified())

@@ -234,6 +234,18 @@ def test_an_unverified_staff_session_cannot_use_the_api_either(client, world, tw
     assert response.json()["code"] == "two_factor_required"
 
 
+def test_a_coordinator_session_without_the_staff_flag_needs_the_second_step_too(client, world, two_factor):
+    world.bob.is_staff = False
+    world.bob.save()
+    client.force_login(world.bob)
+    assert client.get("/api/v1/cases/").json()["code"] == "two_factor_required"
+
+
+def test_families_use_the_api_without_a_second_step(client, world, two_factor):
+    client.force_login(world.ivanova)
+    assert client.get("/api/v1/cases/").status_code == 200
+
+
 def test_with_the_requirement_off_the_demo_admin_signs_in_with_a_password(client, world, settings):
     settings.ADMIN_REQUIRE_2FA = False
     client.force_login(world.alice)
