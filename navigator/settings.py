@@ -355,5 +355,13 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
 }
 
+# Behind a reverse proxy that sets X-Forwarded-For, record the client's address from it.
+AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)
+# The family portal: invitation links, idle sign-out.
+PORTAL_INVITATION_HOURS = env.int("PORTAL_INVITATION_HOURS", default=72)
+PORTAL_IDLE_TIMEOUT_SECONDS = env.int("PORTAL_IDLE_TIMEOUT_SECONDS", default=30 * 60)
+# Travel: days before departure by which every visa should be granted.
+TRAVEL_VISA_LEAD_DAYS = env.int("TRAVEL_VISA_LEAD_DAYS", default=14)
+
 # Audit retention and data protection.
 CASE_RETENTION_DAYS = env.int("CASE_RETENTION_DAYS", default=365 * 10)
