@@ -7,7 +7,10 @@ from ..models import Case, FamilyContact, Patient
 
 
 class CaseFilter(django_filters.FilterSet):
-    status = django_filters.MultipleChoiceFilter(choices=[(s, workflow.LABELS[s]) for s in workflow.TRANSITIONS])
+    # distinct=False: a case has one status, and DISTINCT would make PostgreSQL sort the whole match.
+    status = django_filters.MultipleChoiceFilter(
+        choices=[(s, workflow.LABELS[s]) for s in workflow.TRANSITIONS], distinct=False
+    )
     coordinator = django_filters.CharFilter(field_name="coordinator__username", help_text="Coordinator's username.")
     mine = django_filters.BooleanFilter(method="filter_mine", help_text="Only the caller's own caseload.")
     country = django_filters.CharFilter(field_name="patient__country", help_text="ISO 3166-1 alpha-2 code.")
