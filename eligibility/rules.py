@@ -555,6 +555,15 @@ def check_post_transplant(p: Profile, v: RuleVariation = BASE_RULES) -> Criterio
             return CriterionResult(name, MISSING, "Whether the patient has had a stem-cell transplant is not recorded.")
         if p.transplants:
             return CriterionResult(name, MET, "Only an autologous transplant is recorded; no allogeneic restrictions.")
+        if p.prior_transplant:
+            # A transplant is known to have happened but its record is not in: immunosuppression
+            # and GvHD cannot have been checked, so this must not pass as "nothing to wait for".
+            return CriterionResult(
+                name,
+                MISSING,
+                "A prior stem-cell transplant is reported but not recorded (date, donor type, "
+                "immunosuppression, GvHD).",
+            )
         return CriterionResult(name, MET, "No prior stem-cell transplant; nothing to wait for.")
     when = f"allogeneic ({allo.donor_type.replace('_', ' ')}) transplant of {_d(allo.date)}"
     if allo.on_immunosuppression or allo.active_gvhd:

@@ -281,6 +281,7 @@ def test_a_centre_minimum_line_count_turns_a_one_line_relapse_into_not_met_there
     [
         (False, (), MET),
         (None, (), MISSING),
+        (True, (), MISSING),  # a transplant is reported, its record (GvHD, immunosuppression) is not in
         (True, (Transplant(D(2023, 1, 1), "autologous"),), MET),
         (True, (Transplant(D(2023, 1, 1), "haploidentical", False, False),), MET),
         (True, (Transplant(D(2023, 1, 1), "haploidentical", True, False),), NOT_MET),  # on immunosuppression
@@ -543,3 +544,11 @@ def test_an_absent_fact_is_reported_missing_never_met(profile, criterion):
     )
     assert result.criterion(criterion).outcome == MISSING
     assert result.verdict != rules.LIKELY_ELIGIBLE
+
+
+@settings(max_examples=60, deadline=None)
+@given(profiles)
+def test_a_reported_transplant_without_its_record_never_passes_the_transplant_row(profile):
+    result = rules.evaluate(dataclasses.replace(profile, prior_transplant=True, transplants=()))
+    assert result.criterion("post_transplant").outcome == MISSING
+    assert result.verdict in (rules.INCOMPLETE, rules.NOT_ELIGIBLE)
