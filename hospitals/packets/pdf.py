@@ -2,8 +2,10 @@
 
 ReportLab needs a TrueType-outline CJK font to embed; Noto Sans CJK (fonts-noto-cjk) ships
 PostScript (CFF) outlines that ReportLab cannot embed, so a configured or known TrueType
-CJK font is tried first and ReportLab's built-in STSong-Light CID font (rendered by every
-PDF viewer's Asian font support) is the fallback. Text stays extractable either way.
+CJK font is tried (the image installs fonts-wqy-microhei, which also covers Latin and
+Cyrillic names). ReportLab's built-in STSong-Light CID font is only the last resort: it is
+not embedded, so a reader without an Asian font pack sees empty boxes, and its Cyrillic
+is spaced as full-width; a warning is logged when it is used.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def cjk_font() -> str:
             return "PacketCJK"
         except Exception as exc:  # noqa: BLE001 - missing file or PostScript outlines: try the next
             log.info("CJK font %s not usable for PDF summaries: %s", path, exc)
+    log.warning("No embeddable CJK font found; PDF summaries fall back to the non-embedded STSong-Light.")
     pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
     return "STSong-Light"
 
@@ -135,11 +138,21 @@ VALUES_ZH = {
 }
 
 
+# Stored codes a centre should not have to decode in the English summary.
+VALUES_EN = {
+    "b_all": "B-cell precursor ALL",
+    "t_all": "T-cell ALL",
+    "cns1": "CNS1",
+    "cns2": "CNS2",
+    "cns3": "CNS3",
+}
+
+
 def _v(value, lang: str) -> str:
     if value is None or value == "":
         return "—"
     text = str(value)
-    return VALUES_ZH.get(text, text) if lang == "zh" else text.replace("_", " ")
+    return VALUES_ZH.get(text, text) if lang == "zh" else VALUES_EN.get(text, text.replace("_", " "))
 
 
 def _human_size(size: int) -> str:
@@ -183,7 +196,14 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
     out.append(_table(rows, styles))
     out.append(Paragraph(escape(L["summary"]), styles["h2"]))
     mrd = s.get("latest_mrd") or {}
-    mrd_text = " ".join(str(mrd.get(k)) for k in ("result", "value", "unit", "date") if mrd.get(k)) or "—"
+    mrd_text = (
+        " ".join(
+            _v(mrd[k], lang) if k == "result" else str(mrd[k])
+            for k in ("result", "value", "unit", "date")
+            if mrd.get(k)
+        )
+        or "—"
+    )
     rows = [
         (L["lineage"], _v(s.get("lineage"), lang)),
         (L["cd19"], f"{_v(s.get('cd19_status'), lang)} {s.get('cd19_date') or ''}".strip()),

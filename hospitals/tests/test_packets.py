@@ -173,3 +173,25 @@ def test_our_fhir_checks_catch_what_the_models_let_through(packet_world):
     patient = next(e["resource"] for e in broken["entry"] if e["resource"]["resourceType"] == "Patient")
     patient["gender"] = "mostly"
     assert any("Patient.gender" in p for p in bundle_problems(broken))
+
+
+def test_the_pdf_summary_embeds_its_fonts_so_chinese_and_cyrillic_show_on_any_reader(packet_world):
+    """A font that is only named (STSong-Light) prints as empty boxes where no Asian font
+    pack is installed; every glyph the summary uses must travel inside the file."""
+    w = packet_world
+    packet = referral_send(referral=w.referral, actor=w.alice)
+    reader = PdfReader(io.BytesIO(packet_pdf(packet)))
+    used = {}
+    for page in reader.pages:
+        for name, ref in page["/Resources"]["/Font"].items():
+            font = ref.get_object()
+            used[str(font["/BaseFont"])] = font
+    text_fonts = {base: font for base, font in used.items() if base != "/Helvetica"}  # ReportLab's unused default
+    assert text_fonts, used
+    for base, font in text_fonts.items():
+        descriptor = font.get("/FontDescriptor") or font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+        descriptor = descriptor.get_object()
+        assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), f"{base} is not embedded"
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    assert "Миша Иванов" in text  # the native name, not spaced out as full-width glyphs
+    assert "B-cell precursor ALL" in text and "CNS1" in text  # the English page names codes in words
