@@ -80,8 +80,24 @@ def _result(status: str | None) -> dict:
     return {"coding": [{"system": system, "code": code, "display": display}], "text": display}
 
 
+# Standard codes where one exists for what we record. BCR::ABL1 is recorded as present or
+# absent, which LOINC names exactly. CD19 on blasts (positive/dim/negative) and MRD (by flow or
+# PCR, as a value or a result) have no single LOINC term that fits every report, so they keep
+# only our own code and the method in Observation.method.
+LOINC_OBSERVATIONS = {
+    "bcr-abl1": (
+        "21821-4",
+        "t(9;22)(q34.1;q11)(ABL1,BCR) fusion transcript [Presence] in Blood or Tissue by Molecular genetics method",
+    ),
+}
+
+
 def _nav_code(code: str, display: str) -> dict:
-    return {"coding": [{"system": f"{NAV}/CodeSystem/observation", "code": code, "display": display}], "text": display}
+    coding = [{"system": f"{NAV}/CodeSystem/observation", "code": code, "display": display}]
+    if code in LOINC_OBSERVATIONS:
+        loinc, loinc_display = LOINC_OBSERVATIONS[code]
+        coding.insert(0, {"system": LOINC, "code": loinc, "display": loinc_display})
+    return {"coding": coding, "text": display}
 
 
 def _lab_category() -> list[dict]:

@@ -149,6 +149,13 @@ def test_the_fhir_bundle_validates_with_the_fhir_models_and_our_own_checks(packe
         for c in e["resource"]["code"]["coding"]
     }
     assert {"cd19-expression", "mrd", "bcr-abl1"} <= codes
+    bcr_abl1 = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if any(c["code"] == "bcr-abl1" for c in e["resource"].get("code", {}).get("coding", []))
+    )
+    assert {"system": "http://loinc.org", "code": "21821-4"}.items() <= bcr_abl1["code"]["coding"][0].items()
+    assert bcr_abl1["valueCodeableConcept"]["coding"][0]["code"] == "10828004"  # SNOMED: positive
     translated = [
         e["resource"]
         for e in bundle["entry"]
