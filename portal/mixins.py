@@ -46,7 +46,12 @@ class PortalPageMixin:
         tz = self._time_zone(user)
         timezone.activate(tz)
         try:
-            return super().dispatch(request, *args, **kwargs)
+            response = super().dispatch(request, *args, **kwargs)
+            # A TemplateResponse renders after the view returns, when this zone would be gone:
+            # render it now, so dates and times on the page are in the family's zone.
+            if callable(getattr(response, "render", None)) and not getattr(response, "is_rendered", True):
+                response.render()
+            return response
         finally:
             timezone.deactivate()
 
