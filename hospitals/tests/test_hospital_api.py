@@ -1,4 +1,5 @@
 import datetime as dt
+import json
 
 import pytest
 from django.db import connection
@@ -290,3 +291,102 @@ def test_the_openapi_schema_documents_the_hospital_api(db):
         assert expected in paths, expected
     assert "hospitalApiKey" in schema["components"]["securitySchemes"]
     assert paths["/api/v1/referrals/{id}/answer/"]["post"]["requestBody"]
+
+
+def _logged_in(user):
+    """A real session login (SessionAuthentication), not a forced user."""
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_hospital_b_sees_nothing_of_hospital_a_through_a_session_or_an_api_key(packet_world, pkuph_key, ruijin_key):
+    from hospitals.models import AppointmentSlot, WebhookEndpoint
+    from messaging.models import Thread
+    from messaging.services import message_post
+
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    soon = timezone.now() + dt.timedelta(days=3)
+    assert (
+        api(token=pkuph_key)
+        .post(
+            f"/api/v1/referrals/{w.referral.pk}/slots/",
+            {"kind": "teleconsultation", "slots": [{"starts_at": soon.isoformat()}]},
+            format="json",
+        )
+        .status_code
+        == 201
+    )
+    message_post(author=w.alice, body="Hello PKUPH", case=w.case_a, kind=Thread.Kind.HOSPITAL, hospital=w.pkuph)
+    thread = Thread.objects.get(case=w.case_a, hospital=w.pkuph)
+    family_thread = message_post(author=w.alice, body="Hello family", case=w.case_a, kind=Thread.Kind.FAMILY).thread
+    endpoint = WebhookEndpoint.objects.create(hospital=w.pkuph, url="https://his.pkuph.example.cn/hooks")
+    assert AppointmentSlot.objects.filter(referral=w.referral).count() == 1
+    messages_before = Thread.objects.get(pk=thread.pk).message_count
+
+    base = f"/api/v1/referrals/{w.referral.pk}"
+    forbidden_paths = [
+        f"{base}/",
+        f"{base}/packets/",
+        f"{base}/packets/1/pdf/",
+        f"{base}/packets/1/fhir/",
+        f"{base}/packets/latest/zip/",
+        f"{base}/documents/{w.cd19.pk}/",
+        f"{base}/messages/",
+        f"{base}/slots/",
+        f"/api/v1/threads/{thread.pk}/",
+        f"/api/v1/threads/{thread.pk}/messages/",
+        f"/api/v1/threads/{family_thread.pk}/messages/",
+        f"/api/v1/webhook-endpoints/{endpoint.pk}/",
+    ]
+    # The core API does not take centre keys at all (one answer for every id); a session does.
+    session_only = [f"/api/v1/cases/{w.case_a.pk}/", f"/api/v1/documents/{w.cd19.pk}/"]
+    for label, client in (("session", _logged_in(w.dr_wang)), ("api key", api(token=ruijin_key))):
+        for path in forbidden_paths + (session_only if label == "session" else []):
+            assert client.get(path).status_code == 404, (label, path)
+        for path in ("/api/v1/referrals/", "/api/v1/threads/", "/api/v1/webhook-endpoints/"):
+            response = client.get(path)
+            assert response.status_code == 200 and response.json()["results"] == [], (label, path)
+        writes = [
+            ("post", f"{base}/acknowledge/", {}),
+            ("post", f"{base}/answer/", {"decision": "decline", "reason": "x"}),
+            ("post", f"{base}/slots/", {"kind": "admission", "slots": [{"starts_at": soon.isoformat()}]}),
+            ("post", f"{base}/messages/", {"body": "hi"}),
+            ("post", f"/api/v1/threads/{thread.pk}/messages/", {"body": "hi"}),
+            ("patch", f"/api/v1/webhook-endpoints/{endpoint.pk}/", {"url": "https://evil.example/x"}),
+            ("delete", f"/api/v1/webhook-endpoints/{endpoint.pk}/", None),
+        ]
+        for method, path, body in writes:
+            kwargs = {"data": json.dumps(body), "content_type": "application/json"} if body is not None else {}
+            if isinstance(client, type(api())):
+                kwargs = {"data": body, "format": "json"} if body is not None else {}
+            assert getattr(client, method)(path, **kwargs).status_code == 404, (label, method, path)
+    # Nothing moved: the referral, the slots, the thread and the endpoint are as PKUPH left them.
+    w.referral.refresh_from_db()
+    assert w.referral.status == "sent"
+    assert AppointmentSlot.objects.filter(referral=w.referral).count() == 1
+    assert Thread.objects.get(pk=thread.pk).message_count == messages_before
+    endpoint.refresh_from_db()
+    assert endpoint.url == "https://his.pkuph.example.cn/hooks"
+    # The owner sees it all through its session too.
+    own = _logged_in(w.dr_li)
+    assert own.get(f"{base}/slots/").status_code == 200
+    assert own.get(f"/api/v1/threads/{thread.pk}/messages/").status_code == 200
+    assert own.get(f"/api/v1/threads/{family_thread.pk}/messages/").status_code == 404  # the family's thread
+
+
+def test_a_revoked_or_rotated_out_key_stops_the_key_but_not_other_keys_of_the_centre(world, pkuph_key):
+    second, second_token = credential_issue(hospital=world.pkuph, actor=world.alice, label="PKUPH backup")
+    first = ApiCredential.objects.exclude(pk=second.pk).get()
+    new, new_token = credential_rotate(credential=first, actor=world.alice, grace=dt.timedelta(0))
+    assert api(token=pkuph_key).get("/api/v1/referrals/").status_code == 401  # no grace: refused at once
+    credential_revoke(credential=new, actor=world.alice, reason="leaked")
+    assert api(token=new_token).get("/api/v1/referrals/").status_code == 401
+    assert api(token=second_token).get("/api/v1/referrals/").status_code == 200
+    from navigator.errors import DomainError
+
+    with pytest.raises(DomainError):
+        credential_rotate(credential=new, actor=world.alice)  # a revoked key cannot be rotated back to life
