@@ -130,6 +130,34 @@ def upload_messages() -> dict:
         "cancelled": _("Cancelled."),
         "cancel": _("Cancel"),
         "left": _("%(count)s file(s) still sending. Leaving this page pauses them; you can continue later."),
+        # The server's refusals by code, in the family's words (its own texts are English).
+        "codes": {
+            "duplicate": _("This file is already in your records; there is no need to send it again."),
+            "file_too_large": _("This file is too large. Please send a smaller file or ask your coordinator."),
+            "too_long": _("This file is too large. Please send a smaller file or ask your coordinator."),
+            "file_empty": _("This file is empty."),
+            "file_type": _("This kind of file cannot be used. Please send a PDF, a photo (JPEG, PNG, HEIC) or a scan."),
+            "pdf_corrupt": _(
+                "This PDF is damaged and cannot be opened. Please save or scan it again and send the new file."
+            ),
+            "pdf_encrypted": _(
+                "This PDF is protected by a password. Please remove the password (or print it to a new PDF) and send it again."
+            ),
+            "zip_corrupt": _("This ZIP file is damaged. Please create it again."),
+            "zip_encrypted": _("This ZIP file is protected by a password. Please create it again without a password."),
+            "zip_path_traversal": _("This ZIP file cannot be used. Please create it again from the folder itself."),
+            "zip_too_many_entries": _(
+                "This ZIP file holds too many files. Please send the scan images in several parts."
+            ),
+            "zip_suspicious_ratio": _("This ZIP file cannot be used. Please send the files without compressing them."),
+            "zip_not_dicom": _("A ZIP file can only hold scan images (DICOM). Please send the other files one by one."),
+            "filename_path": _("The file name cannot be used. Please rename the file and try again."),
+            "filename_control": _("The file name cannot be used. Please rename the file and try again."),
+            "filename_dot": _("The file name cannot be used. Please rename the file and try again."),
+            "filename_empty": _("The file name cannot be used. Please rename the file and try again."),
+            "checksum_mismatch": _("Part of the file was damaged on the way. Please try again."),
+            "upload_expired": _("This upload waited too long and has expired. Please add the file again."),
+        },
     }
 
 

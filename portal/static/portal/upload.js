@@ -189,15 +189,13 @@
     }
     var code = data.code || "";
     var fields = data.fields || {};
-    if (code === "duplicate") return M.duplicate;
-    if (response.status === 413 || code === "too_large" || code === "too_long") return M.too_large;
-    if (code === "empty" || code === "empty_file") return M.empty;
+    var codes = M.codes || {};
+    // The server's own texts are English: the family reads the translated text for its code.
+    if (codes[code]) return fmt(M.failed, { reason: codes[code] });
+    if (response.status === 413) return M.too_large;
     if (fields.clinical_date) return M.bad_date;
     if (fields.doc_type) return M.need_type;
-    if (response.status === 415 || fields.file || code === "file_type" || code === "unsupported_type") {
-      return data.detail ? fmt(M.failed, { reason: data.detail }) : M.bad_type;
-    }
-    if (data.detail) return fmt(M.failed, { reason: data.detail });
+    if (response.status === 415 || fields.file) return M.bad_type;
     return M.generic;
   };
 
