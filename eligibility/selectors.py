@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from cases.models import Case
 
 from .models import Assessment, FamilySummary
 
 
 def latest_assessments(case: Case) -> list[Assessment]:
-    """The latest assessment for the base rules and for each centre, base rules first."""
+    """The latest assessment for the base rules and for each current target centre, base rules first.
+
+    A centre no longer targeted keeps its history (``assessment_history``) but is not listed here.
+    """
     latest = (
         Assessment.objects.filter(case=case)
+        .filter(Q(centre__isnull=True) | Q(centre__in=case.target_centres.all()))
         .select_related("centre", "run_by")
         .order_by("centre_id", "-created_at", "-id")
         .distinct("centre_id")
