@@ -182,3 +182,10 @@ REVIEW_STATUS_TEXT = {
     "rejected": _("Not usable"),
     "superseded": _("Replaced by a newer copy"),
 }
+
+# Travel milestones (the travel app's keys "travel-<what>:<id>") in family words.
+TRAVEL_MILESTONE_TEXT = {
+    "travel-departure": _("Flight departure"),
+    "travel-admission": _("Admission to hospital"),
+    "travel-visa": _("Visa: your next step"),
+}

@@ -122,13 +122,58 @@ def upcoming_milestones(case: Case, user, *, limit: int = 50) -> list:
     except ImportError:  # scheduling not deployed
         return []
     since = timezone.now() - dt.timedelta(days=1)
-    return list(
+    milestones = list(
         Milestone.objects.visible_to(user)
         .open()
         .filter(case=case, concerns_family=True, due_at__gte=since)
         .select_related("hospital")
         .order_by("due_at", "id")[:limit]
     )
+    _label_milestones(milestones)
+    return milestones
+
+
+def _label_milestones(milestones: list) -> None:
+    """Give each milestone a ``label`` in the family's language and a ``hospital_name``.
+
+    Milestone titles are written by the apps in English for coordinators; families read the
+    kind of date instead (translated), or for a records request the record in family words.
+    A coordinator's own appointment ("other") keeps the title they wrote. One query at most.
+    """
+    from django.utils.translation import get_language
+
+    from documents.models import DocumentRequest
+
+    request_ids = {
+        int(m.key.rpartition(":")[2])
+        for m in milestones
+        if m.kind == "document_request" and m.key.rpartition(":")[2].isdigit()
+    }
+    doc_types = (
+        dict(
+            DocumentRequest.objects.filter(pk__in=request_ids, case_id__in={m.case_id for m in milestones}).values_list(
+                "pk", "doc_type"
+            )
+        )
+        if request_ids
+        else {}
+    )
+    chinese = (get_language() or "").startswith("zh")
+    for m in milestones:
+        suffix = m.key.rpartition(":")[2]
+        if m.kind == "document_request" and suffix.isdigit() and int(suffix) in doc_types:
+            record = copy.DOC_TYPE_LABELS.get(doc_types[int(suffix)], "")
+            m.label = _("Records due: %(record)s") % {"record": record}
+        elif m.kind == "travel":
+            m.label = str(copy.TRAVEL_MILESTONE_TEXT.get(m.key.partition(":")[0], m.get_kind_display()))
+        elif m.kind == "other":
+            m.label = m.title
+        else:
+            m.label = str(m.get_kind_display())
+        hospital = m.hospital if m.hospital_id else None
+        m.hospital_name = (
+            (hospital.name_zh or hospital.name_en) if hospital and chinese else getattr(hospital, "name_en", "")
+        )
 
 
 @dataclass
@@ -179,7 +224,7 @@ def next_step(case: Case, rows: list[ChecklistRow], milestones: list, unread_mes
     milestone = next((m for m in milestones if m.due_at <= soon), None)
     if milestone is not None:
         return NextStep(
-            _("Get ready for: %(title)s") % {"title": milestone.title},
+            _("Get ready for: %(title)s") % {"title": milestone.label},
             _("On %(when)s.") % {"when": _datetime(milestone.due_at)},
             reverse("portal:schedule", args=[case.pk]),
             _("See all dates"),
@@ -456,9 +501,9 @@ def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list
         items.append(
             CalendarItem(
                 uid=f"milestone-{m.pk}@navigator",
-                title=m.title,
+                title=m.label,
                 starts_at=m.due_at,
-                location=(m.hospital.name_en if m.hospital_id else ""),
+                location=m.hospital_name,
             )
         )
     if milestone_id is None:
