@@ -16,9 +16,10 @@ Pure functions over plain data: no database, no clock except the ``today`` passe
     infusion                       day-28 MRD assessment              +28                       yes     step 5
     infusion                       day-60 MRD assessment              +60                       yes     step 6
     infusion + Ph+ (BCR::ABL1)     TKI maintenance check              +28                       no      step 8
+      (Ph+ is an event recorded here, or the Ph status of the eligibility profile)
     MRD-negative CR                transplant planning (MDT, donor)   +7 from the result        no      step 7
-    MRD-negative CR                transplant window opens            infusion +90 (3 months)   yes     step 7
-    MRD-negative CR                transplant by (window closes)      infusion +120 (4 months)  yes     step 7
+    MRD-negative CR                transplant target (aim by)         infusion +90 (3 months)   yes     step 7
+    MRD-negative CR                transplant by, at the latest       infusion +120 (4 months)  yes     step 7
     transplant performed           closes the transplant milestones   -                         -       step 7
 """
 
@@ -41,8 +42,10 @@ MRD_FIRST_DAY = 28
 MRD_SECOND_DAY = 60
 TKI_CHECK_DAY = 28
 TRANSPLANT_PLANNING_AFTER_RESULT_DAYS = 7
-TRANSPLANT_WINDOW_OPENS_DAY = 90  # 3 months after infusion
-TRANSPLANT_WINDOW_CLOSES_DAY = 120  # 4 months after infusion
+# "Allogeneic SCT planned within 3-4 months" (before CAR-T cell exhaustion and relapse): the
+# transplant should take place BY these days, not from them. Keys keep their historic names.
+TRANSPLANT_WINDOW_OPENS_DAY = 90  # target: 3 months after infusion
+TRANSPLANT_WINDOW_CLOSES_DAY = 120  # latest: 4 months after infusion
 
 
 @dataclass(frozen=True)
@@ -198,7 +201,7 @@ def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMil
                 PlannedMilestone(
                     "pathway:transplant_window_opens",
                     "transplant_window",
-                    "Transplant window opens (3 months after infusion)",
+                    "Aim for the allogeneic transplant by this day (3 months after infusion)",
                     day(d0, TRANSPLANT_WINDOW_OPENS_DAY),
                     True,
                     h,
@@ -208,7 +211,7 @@ def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMil
                 PlannedMilestone(
                     "pathway:transplant_window_closes",
                     "transplant_window",
-                    "Allogeneic transplant by this day (4 months after infusion)",
+                    "Allogeneic transplant by this day at the latest (4 months after infusion)",
                     day(d0, TRANSPLANT_WINDOW_CLOSES_DAY),
                     True,
                     h,

@@ -44,12 +44,15 @@ def test_ph_positive_cases_get_a_tki_maintenance_check():
     assert "pathway:tki_maintenance" not in _by_key(plan(events={"infusion": Event("infusion", D0)}, mrd_results=[]))
 
 
-def test_mrd_negative_cr_opens_the_transplant_window_three_to_four_months_after_infusion():
+def test_mrd_negative_cr_plans_transplant_within_three_to_four_months_of_infusion():
     out = _by_key(
         plan(events={"infusion": Event("infusion", D0)}, mrd_results=[Mrd("day28", dt.date(2026, 3, 30), True, True)])
     )
     assert (out["pathway:transplant_window_opens"].on - D0).days == 90
     assert (out["pathway:transplant_window_closes"].on - D0).days == 120
+    # "Within 3-4 months": both dates are deadlines to transplant by, never a wait until.
+    for key in ("pathway:transplant_window_opens", "pathway:transplant_window_closes"):
+        assert " by this day" in out[key].title and "opens" not in out[key].title
     assert out["pathway:transplant_planning"].on == dt.date(2026, 4, 6)
 
 
