@@ -6,7 +6,7 @@ from django.db.models import Q
 
 from cases.models import Case
 
-from .models import Assessment, FamilySummary
+from .models import Assessment, ClinicalProfile, FamilySummary
 
 
 def latest_assessments(case: Case) -> list[Assessment]:
@@ -33,3 +33,18 @@ def assessment_history(case: Case, centre=None):
 def family_summary_published(case: Case, language: str | None = None):
     qs = FamilySummary.objects.published().filter(case=case).select_related("assessment")
     return qs.filter(language=language) if language else qs
+
+
+def philadelphia_positive_since(case: Case):
+    """The date Ph+ (BCR::ABL1) was found, when the clinical profile says the case is Ph+ (else None).
+
+    Without a test date, the day the profile was last changed stands in for it.
+    """
+    row = (
+        ClinicalProfile.objects.filter(case_id=case.pk, philadelphia_status="positive")
+        .values("philadelphia_date", "updated_at")
+        .first()
+    )
+    if row is None:
+        return None
+    return row["philadelphia_date"] or row["updated_at"].date()

@@ -193,9 +193,15 @@ def profile_update(*, case: Case, actor, **changes) -> ClinicalProfile:
     profile.full_clean(exclude=["case"], validate_constraints=False)
     after = {**before, **{f: _iso(getattr(profile, f)) for f in PROFILE_FIELDS}}
     validate_change(before, after, edited_fields=changes)
+    ph_changed = before["philadelphia_status"] != profile.philadelphia_status
     profile.save()
     audit_record(actor=actor, action="update", obj=profile, case=case, detail={"fields": sorted(changes)})
     _rerun_on_commit(case, actor)
+    if ph_changed:
+        # Ph+ adds (Ph- removes) the TKI maintenance check of the treatment pathway.
+        from scheduling.services import pathway_sync
+
+        pathway_sync(case=case, actor=actor, reason="Philadelphia status changed in the clinical profile")
     return profile
 
 

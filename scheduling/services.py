@@ -267,6 +267,14 @@ def _pathway_inputs(case) -> tuple[dict[str, pathway.Event], list[pathway.Mrd]]:
         )
         for e in TreatmentEvent.objects.filter(case_id=case.pk)
     }
+    if pathway.PH_POSITIVE not in events:
+        # Ph+ recorded in the clinical profile (eligibility) counts as much as the event here:
+        # a Ph+ case gets its TKI maintenance check however the status was recorded.
+        from eligibility.selectors import philadelphia_positive_since
+
+        since = philadelphia_positive_since(case)
+        if since is not None:
+            events[pathway.PH_POSITIVE] = pathway.Event(kind=pathway.PH_POSITIVE, on=since, done=True)
     results = [
         pathway.Mrd(
             checkpoint=r.checkpoint, on=r.sample_date, negative=r.is_negative, complete_remission=r.complete_remission

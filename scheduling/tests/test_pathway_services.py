@@ -208,3 +208,20 @@ def test_a_clock_change_between_planning_and_sending_keeps_the_local_hour(world,
         local = p.send_at.astimezone(ZoneInfo("Europe/London"))
         assert local.hour == 14  # 14:00 local on the day before and on the day: 13:00 UTC in BST
         assert p.send_at.hour == 13
+
+
+def test_a_ph_positive_profile_gets_the_tki_maintenance_check_without_a_separate_event(world):
+    from eligibility.services import profile_update
+
+    d0 = _future(5)
+    event_record(case=world.case_a, kind="infusion", occurred_on=d0, actor=world.alice, hospital=world.pkuph)
+    assert "pathway:tki_maintenance" not in _ms(world.case_a)
+
+    profile_update(case=world.case_a, actor=world.alice, philadelphia_status="positive", current_tki="ponatinib")
+    tki = _ms(world.case_a)["pathway:tki_maintenance"]
+    assert tki.status == Milestone.Status.PENDING
+    assert tki.due_at.astimezone(SHANGHAI).date() == d0 + dt.timedelta(days=28)
+
+    # Corrected to Ph-negative: the check is cancelled with its reminders.
+    profile_update(case=world.case_a, actor=world.alice, philadelphia_status="negative")
+    assert _ms(world.case_a)["pathway:tki_maintenance"].status == Milestone.Status.CANCELLED
