@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django import forms
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -97,3 +97,11 @@ class UploadDetailsForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["doc_type"].choices = [("", _("Choose the type of record"))] + list(doc_types)
         self.fields["clinical_date"].widget.attrs["max"] = timezone.localdate().isoformat()
+
+
+class FamilyPasswordResetForm(PasswordResetForm):
+    """Django's reset form, for family accounts only: staff reset their passwords through the
+    admin's own procedure (with its two-factor step), never through the family portal."""
+
+    def get_users(self, email):
+        return (user for user in super().get_users(email) if user.is_family)

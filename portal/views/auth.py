@@ -24,7 +24,7 @@ from django.views.generic import TemplateView
 from audit.services import audit_record
 
 from .. import services
-from ..forms import AcceptInvitationForm, PortalLoginForm, TokenForm
+from ..forms import AcceptInvitationForm, FamilyPasswordResetForm, PortalLoginForm, TokenForm
 from ..languages import portal_language
 from ..mixins import LAST_SEEN_KEY, FamilyRequiredMixin, PortalPageMixin
 from ..ratelimit import hit, login_limit
@@ -223,6 +223,7 @@ class SetLanguageView(PortalPageMixin, View):
 
 class PasswordResetView(PortalPageMixin, auth_views.PasswordResetView):
     template_name = "portal/password_reset_form.html"
+    form_class = FamilyPasswordResetForm
     email_template_name = "portal/email/password_reset.txt"
     subject_template_name = "portal/email/password_reset_subject.txt"
     success_url = reverse_lazy("portal:password_reset_done")
