@@ -256,3 +256,20 @@ def test_the_expiry_task_is_scheduled_by_a_migration(db):
 
     task = PeriodicTask.objects.get(task="documents.uploads_expire")
     assert task.enabled and task.interval.every == 1 and task.interval.period == "hours"
+
+
+def test_upload_expires_is_an_http_date_on_creation_every_patch_and_head(world, settings):
+    """tus 1.0 expiration: Upload-Expires in RFC 9110 IMF-fixdate, on POST and on every PATCH."""
+    from email.utils import parsedate_to_datetime
+
+    settings.DOCUMENT_UPLOAD_EXPIRY_SECONDS = 3600
+    data = pdf_bytes(text="expires")
+    client = client_for(world.ivanova)
+    assert client.options(URL)["Tus-Max-Size"] == str(settings.DOCUMENT_MAX_BYTES)
+    created = create(client, world.case_a, len(data))
+    piece = patch(client, created["Location"], 0, data[:10])
+    for response in (created, piece, head(client, created["Location"])):
+        value = response["Upload-Expires"]
+        assert value.endswith(" GMT") and len(value) == len("Wed, 25 Jun 2014 16:00:00 GMT"), value
+        expires = parsedate_to_datetime(value)
+        assert abs((expires - timezone.now()).total_seconds() - 3600) < 60
