@@ -29,7 +29,7 @@ from notifications.rendering import render_message
 from notifications.services import message_send
 
 from . import conf
-from .models import Milestone, Reminder
+from .models import CoordinatorTask, Milestone, Reminder
 from .services import milestones_escalate
 
 log = logging.getLogger(__name__)
@@ -148,6 +148,31 @@ def _finish(pk: int, attempt: int, **update) -> bool:
     )
 
 
+def _report_failure(reminder: Reminder, *, attempts: int, error: str) -> None:
+    """A reminder that could not be delivered becomes work in the coordinator's task list.
+
+    Keyed by the reminder and the moment it failed: one task per failure (a reminder sent
+    again from the admin that fails again opens a new one).
+    """
+    from .services import task_open
+
+    milestone = reminder.milestone
+    who = reminder.get_audience_display().lower()
+    task_open(
+        case=milestone.case,
+        key=f"reminder-failed:{reminder.pk}:{reminder.updated_at:%Y%m%dT%H%M%S%f}"[:100],
+        title=f"Reminder not delivered: {milestone.title}"[:200],
+        detail=(
+            f"The {reminder.get_channel_display().lower()} reminder to the {who} ({reminder.recipient}) about "
+            f"'{milestone.title}' failed after {attempts} attempts: {error[:300]}. Check the address, then send it "
+            "again from Reminders (action 'Send the selected failed reminders again'), or tell them yourself."
+        ),
+        priority=CoordinatorTask.Priority.HIGH,
+        milestone=milestone,
+        due_at=timezone.now(),
+    )
+
+
 def reminder_deliver(*, reminder_id: int) -> str:
     """Send one claimed reminder. Returns what happened:
 
@@ -190,7 +215,8 @@ def reminder_deliver(*, reminder_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - any provider failure is retried, then reported
         error = f"{type(exc).__name__}: {exc}"[:2000]
         if attempt >= conf.max_attempts():
-            _finish(reminder.pk, attempt, status=Reminder.Status.FAILED, last_error=error)
+            if not _finish(reminder.pk, attempt, status=Reminder.Status.FAILED, last_error=error):
+                return "not_claimed"  # our lease ran out; another worker owns the reminder now
             audit_record(
                 actor="scheduling",
                 action="reminder_failed",
@@ -198,6 +224,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
                 case=milestone.case,
                 detail={"attempts": attempt, "error": error[:300]},
             )
+            _report_failure(reminder, attempts=attempt, error=error)
             log.error("reminder failed", extra={"reminder": reminder.pk, "attempts": attempt})
             return "failed"
         _finish(reminder.pk, attempt, status=Reminder.Status.QUEUED, claimed_at=timezone.now(), last_error=error)

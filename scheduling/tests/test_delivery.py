@@ -7,7 +7,7 @@ from django.db import connection
 from django.utils import timezone
 
 from scheduling import delivery
-from scheduling.models import Milestone, Reminder
+from scheduling.models import CoordinatorTask, Milestone, Reminder
 from scheduling.services import milestone_complete, milestone_upsert
 
 pytestmark = pytest.mark.django_db
@@ -113,10 +113,20 @@ def test_a_failing_provider_is_retried_then_the_reminder_is_marked_failed(world,
     assert delivery.reminder_deliver(reminder_id=r.pk) == "failed"
     r.refresh_from_db()
     assert r.status == "failed" and r.attempts == 3
+    # The coordinator sees it in their task list, not only in a log.
+    [task] = CoordinatorTask.objects.filter(key__startswith=f"reminder-failed:{r.pk}:")
+    assert task.assignee == world.case_b.coordinator and task.priority == CoordinatorTask.Priority.HIGH
+    assert task.milestone == m and "provider unavailable" in task.detail and "Bring the passport" in task.title
     assert delivery.reminder_deliver(reminder_id=r.pk) == "not_claimed"
     assert delivery.reminder_retry_failed(reminder=r, actor=world.bob)
     r.refresh_from_db()
     assert r.status == "pending" and r.attempts == 0
+    # Sent again and failing again: a second task, not a silently reused one.
+    delivery.reminders_sweep(now=timezone.now() + dt.timedelta(seconds=1))
+    for _ in range(3):
+        outcome = delivery.reminder_deliver(reminder_id=r.pk)
+    assert outcome == "failed"
+    assert CoordinatorTask.objects.filter(key__startswith=f"reminder-failed:{r.pk}:").count() == 2
 
 
 def test_the_retry_backoff_doubles():
