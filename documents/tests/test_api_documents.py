@@ -2,6 +2,7 @@
 
 import datetime as dt
 import io
+import urllib.parse
 
 import pytest
 from django.core.files.storage import default_storage
@@ -147,6 +148,9 @@ def test_a_download_streams_the_bytes_with_a_safe_disposition_and_is_audited(wor
     assert b"".join(response.streaming_content) == data
     assert response["Content-Type"] == "application/pdf"
     assert response["Content-Disposition"].startswith("attachment; filename*=utf-8''")
+    encoded = response["Content-Disposition"].split("''", 1)[1]
+    assert urllib.parse.unquote(encoded) == 'Отчёт "CD19".pdf' and '"' not in encoded and " " not in encoded
+    assert response["X-Content-Type-Options"] == "nosniff"
     assert response["Cache-Control"] == "private, no-store"
     events = AuditEvent.objects.filter(object_id=str(document.pk), action="download")
     assert [e.actor_label for e in events] == ["ivanova"] and events[0].case_id == world.case_a.pk
