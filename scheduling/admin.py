@@ -17,6 +17,7 @@ from navigator.errors import DomainError
 
 from . import delivery, services
 from .models import CoordinatorTask, Milestone, MRDResult, Reminder, ReminderRule, TreatmentEvent
+from .reminders import reminder_rules_changed
 
 
 class MyCaseloadFilter(admin.SimpleListFilter):
@@ -294,6 +295,22 @@ class ReminderRuleAdmin(admin.ModelAdmin):
     )
     list_editable = ("to_coordinator", "to_family", "to_hospital", "family_channels", "is_active")
     list_filter = ("kind", "is_escalation", "is_active")
+
+    # A rule change applies to the reminders not sent yet, not only to milestones planned later.
+    def save_model(self, request, obj, form, change):
+        old_kind = ReminderRule.objects.filter(pk=obj.pk).values_list("kind", flat=True).first() if change else None
+        super().save_model(request, obj, form, change)
+        reminder_rules_changed(kinds={obj.kind, old_kind} - {None})
+
+    def delete_model(self, request, obj):
+        kind = obj.kind
+        super().delete_model(request, obj)
+        reminder_rules_changed(kinds={kind})
+
+    def delete_queryset(self, request, queryset):
+        kinds = set(queryset.values_list("kind", flat=True))
+        super().delete_queryset(request, queryset)
+        reminder_rules_changed(kinds=kinds)
 
 
 class ReminderStatusFilter(admin.SimpleListFilter):

@@ -238,3 +238,23 @@ def reminders_cancel_pending(*, milestone: Milestone) -> int:
     return Reminder.objects.filter(milestone_id=milestone.pk, status=Reminder.Status.PENDING).update(
         status=Reminder.Status.CANCELLED, updated_at=timezone.now()
     )
+
+
+def reminders_replan(*, kind: str, now: dt.datetime | None = None) -> int:
+    """Re-plan the unsent reminders of every open milestone of ``kind`` (its rules changed).
+
+    One transaction per milestone (``reminders_sync`` locks it); safe to run twice.
+    Returns how many milestones were re-planned.
+    """
+    ids = list(Milestone.objects.open().filter(kind=kind).order_by("pk").values_list("pk", flat=True))
+    for pk in ids:
+        reminders_sync(milestone=Milestone(pk=pk), now=now)
+    return len(ids)
+
+
+def reminder_rules_changed(*, kinds) -> None:
+    """Called when an administrator edits reminder rules: re-plan those kinds after the commit."""
+    from .tasks import reminders_replan_kind
+
+    for kind in sorted(set(kinds)):
+        transaction.on_commit(lambda kind=kind: reminders_replan_kind.delay(kind))

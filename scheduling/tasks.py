@@ -27,3 +27,11 @@ def reminder_send(self, reminder_id: int) -> str:
         attempts = Reminder.objects.filter(pk=reminder_id).values_list("attempts", flat=True).first() or 1
         raise self.retry(countdown=delivery.retry_countdown(attempts))
     return outcome
+
+
+@shared_task(name="scheduling.reminders_replan_kind", ignore_result=True)
+def reminders_replan_kind(kind: str) -> int:
+    """Reminder rules of a kind changed: move, add or remove the unsent reminders to match."""
+    from .reminders import reminders_replan
+
+    return reminders_replan(kind=kind)
