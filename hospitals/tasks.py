@@ -5,7 +5,11 @@ from __future__ import annotations
 from celery import shared_task
 
 
-@shared_task(name="hospitals.tasks.webhook_deliver", acks_late=True, ignore_result=True)
+# One attempt is one bounded HTTP request (see webhooks._post); the soft limit ends a receiver
+# that trickles even its headers, and the attempt is logged and retried like any failure.
+@shared_task(
+    name="hospitals.tasks.webhook_deliver", acks_late=True, ignore_result=True, soft_time_limit=60, time_limit=90
+)
 def webhook_deliver(delivery_id: int) -> str:
     from .services.webhooks import webhook_attempt
 

@@ -15,6 +15,8 @@ import os
 import time
 
 import requests
+import urllib3
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -33,6 +35,10 @@ log = logging.getLogger(__name__)
 DEFAULT_RETRY_SCHEDULE = [5, 5 * 60, 30 * 60, 2 * 3600, 5 * 3600, 10 * 3600, 14 * 3600]
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10
+# The most an attempt spends reading an answer once the status line is in, and how much of it
+# is kept for the delivery log.
+ATTEMPT_DEADLINE = 15
+EXCERPT_BYTES = 500
 # Retries further away than this are left to the periodic sweeper instead of a countdown
 # (a Redis broker redelivers far-future ETA tasks after its visibility timeout).
 MAX_COUNTDOWN = 10 * 60
@@ -104,13 +110,12 @@ def webhook_attempt(*, delivery_id: int) -> str:
         error = "endpoint disabled"
     else:
         try:
-            response = requests.post(
-                endpoint.url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False
-            )
-            status_code = response.status_code
-            excerpt = response.text[:500]
+            status_code, excerpt = _post(endpoint.url, body, headers)
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
+        except SoftTimeLimitExceeded:
+            # A receiver that trickles its status line or headers: the task's soft limit ends it.
+            error = "no complete answer within the task's time limit"
     duration_ms = int((time.monotonic() - started) * 1000)
     WebhookAttempt.objects.create(
         delivery=delivery,
@@ -150,6 +155,29 @@ def webhook_attempt(*, delivery_id: int) -> str:
 
         webhook_deliver.apply_async((delivery.pk,), countdown=delay)
     return "retry"
+
+
+def _post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
+    """POST and read at most EXCERPT_BYTES of the answer, within ATTEMPT_DEADLINE seconds.
+
+    ``READ_TIMEOUT`` bounds each wait for a byte, not the whole answer: a receiver that
+    trickles its body a byte at a time would otherwise hold a worker for as long as it
+    likes. The status code decides the outcome; the body is only an excerpt for the log.
+    """
+    deadline = time.monotonic() + ATTEMPT_DEADLINE
+    with requests.post(
+        url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False, stream=True
+    ) as response:
+        excerpt = b""
+        try:
+            while len(excerpt) < EXCERPT_BYTES and time.monotonic() < deadline:
+                chunk = response.raw.read1(EXCERPT_BYTES - len(excerpt), decode_content=True)
+                if not chunk:
+                    break
+                excerpt += chunk
+        except (urllib3.exceptions.HTTPError, OSError):
+            pass  # the status line arrived; a body cut short does not change the outcome
+        return response.status_code, excerpt[:EXCERPT_BYTES].decode(response.encoding or "utf-8", "replace")
 
 
 def webhook_dispatch_due(*, limit: int = 500) -> int:

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -240,3 +241,58 @@ def test_the_verification_sample_in_the_docs_accepts_our_signatures(world, endpo
     headers, body = receiver.requests[0]
     assert namespace["verify_navigator_webhook"](endpoint.secret, headers, body)
     assert not namespace["verify_navigator_webhook"](endpoint.secret, headers, body + b" ")
+
+
+class TricklingReceiver(Receiver):
+    """Answers at once with a status line, then sends its body a byte every 0.2 s (for minutes)."""
+
+    def __init__(self, status=503):
+        self.requests = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                receiver.requests.append(self.rfile.read(int(self.headers["Content-Length"])))
+                self.send_response(status)
+                self.send_header("Content-Length", "2000")
+                self.end_headers()
+                self.wfile.flush()
+                try:
+                    for _ in range(2000):
+                        self.wfile.write(b"x")
+                        self.wfile.flush()
+                        time.sleep(0.2)
+                except OSError:
+                    pass  # the sender gave up: what we want
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_receiver_that_trickles_its_answer_holds_an_attempt_for_the_deadline_only(
+    world, endpoint_for, settings, monkeypatch
+):
+    from hospitals.services import webhooks
+
+    settings.WEBHOOK_RETRY_SCHEDULE = [700]
+    monkeypatch.setattr(webhooks, "ATTEMPT_DEADLINE", 1, raising=False)
+    outcome = {}
+    with TricklingReceiver(status=503) as receiver:
+        endpoint_for(receiver.url)
+        event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+        delivery = WebhookDelivery.objects.get(event=event)
+        worker = threading.Thread(target=lambda: outcome.update(result=webhook_attempt(delivery_id=delivery.pk)))
+        started = time.monotonic()
+        worker.start()
+        worker.join(timeout=15)  # the whole 2000-byte answer would take 400 s
+        took = time.monotonic() - started
+    assert not worker.is_alive(), "the attempt is still reading the trickled answer"
+    assert outcome["result"] == "retry" and took < 5
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.status_code == 503 and 0 < len(attempt.response_excerpt) < 500
