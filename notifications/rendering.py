@@ -34,10 +34,18 @@ def local_moment(moment: dt.datetime, time_zone: str) -> str:
 
 
 def render_message(*, template: str, language: str, time_zone: str, context: dict) -> Rendered:
-    """Render ``notifications/<template>/{subject,body,sms}.txt`` in ``language``."""
+    """Render ``notifications/<template>/{subject,body,sms}.txt`` in ``language``.
+
+    ``<name>_at`` (a moment) becomes ``<name>`` in the reader's zone with its clock time;
+    ``<name>_on`` (a date) becomes ``<name>`` as a date alone.
+    """
     with translation.override(supported_language(language)):
         ctx = {**context, "time_zone": time_zone}
         ctx.update({k[:-3]: local_moment(v, time_zone) for k, v in context.items() if k.endswith("_at") and v})
+        # A date without a time of day (``*_on``): shown as a date in the reader's language.
+        ctx.update(
+            {k[:-3]: formats.date_format(v, "DATE_FORMAT") for k, v in context.items() if k.endswith("_on") and v}
+        )
         # Lazy labels (e.g. a milestone kind) are resolved in the active language.
         ctx = {k: (str(v) if hasattr(v, "_proxy____cast") else v) for k, v in ctx.items()}
         subject = " ".join(render_to_string(f"notifications/{template}/subject.txt", ctx).split())

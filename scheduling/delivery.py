@@ -110,6 +110,19 @@ def _address(reminder: Reminder) -> str | None:
     return contact.email or None
 
 
+def _due(milestone: Milestone) -> dict:
+    """Pathway dates are days at the treating centre (day 28 is a date, its 09:00 only a
+    convention for ordering): readers get the centre's date, not a clock time converted to
+    their zone (04:00 in Moscow, or the evening before in New York). Other milestones keep
+    their moment in the reader's zone."""
+    from .services import PATHWAY_PREFIX, pathway_due_at
+
+    if milestone.key.startswith(PATHWAY_PREFIX):
+        tz = pathway_due_at(milestone.due_at.date(), milestone.hospital).tzinfo
+        return {"due_on": milestone.due_at.astimezone(tz).date()}
+    return {"due_at": milestone.due_at}
+
+
 def _render(reminder: Reminder):
     milestone = reminder.milestone
     case = milestone.case
@@ -130,7 +143,7 @@ def _render(reminder: Reminder):
             "reference": case.reference,
             "kind_label": milestone.title if is_staff and milestone.kind == "other" else milestone.get_kind_display(),
             "title": milestone.title,
-            "due_at": milestone.due_at,
+            **_due(milestone),
             "is_escalation": reminder.is_escalation,
             "show_detail": is_staff,
             "link": link,
@@ -189,7 +202,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
     if leased != 1:
         return "not_claimed"
     reminder = Reminder.objects.select_related(
-        "milestone__case__patient", "milestone__case__coordinator", "user", "contact"
+        "milestone__case__patient", "milestone__case__coordinator", "milestone__hospital", "user", "contact"
     ).get(pk=reminder_id)
     attempt = reminder.attempts
 

@@ -4,7 +4,7 @@ import json
 import pytest
 from django.core import mail
 from django.db import connection
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from scheduling import delivery
 from scheduling.models import CoordinatorTask, Milestone, Reminder
@@ -170,3 +170,27 @@ def test_the_due_query_walks_the_partial_index(world):
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
     assert "reminder_pending_send_at" in plan
+
+
+def test_a_pathway_date_reads_as_the_centres_day_not_a_night_hour_in_the_familys_zone(world, sms_dir):
+    from scheduling.services import event_record
+
+    contact = world.contact_a
+    contact.time_zone, contact.language = "America/New_York", "en"
+    contact.save()
+    d0 = timezone.localdate() + dt.timedelta(days=3)
+    event_record(case=world.case_a, kind="infusion", occurred_on=d0, actor=world.alice, hospital=world.pkuph)
+    m = Milestone.objects.get(case=world.case_a, key="pathway:infusion")
+    # 09:00 in Beijing is the evening before in New York: the message still names the centre's day.
+    assert m.due_at.astimezone(dt.timezone(dt.timedelta(hours=-4))).date() < d0
+    Reminder.objects.filter(milestone=m).exclude(audience="family").delete()
+    for i, r in enumerate(Reminder.objects.filter(milestone=m)):  # every slot due now, each at its own minute
+        Reminder.objects.filter(pk=r.pk).update(send_at=timezone.now() - dt.timedelta(minutes=1 + i))
+    delivery.reminders_sweep()
+    for r in Reminder.objects.filter(milestone=m):
+        assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    family_mails = [e for e in mail.outbox if e.to == [contact.email]]
+    shown = formats.date_format(d0, "DATE_FORMAT")  # en: "Nov. 28, 2026"
+    assert family_mails and all(shown in e.body and "America/New_York" not in e.body for e in family_mails)
+    sms = [json.loads(p.read_text()) for p in sms_dir.glob("*.json")]
+    assert sms and all(shown in s["body"] and "p.m." not in s["body"] for s in sms)
