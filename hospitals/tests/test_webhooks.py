@@ -274,7 +274,9 @@ class TricklingReceiver(Receiver):
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
 
-@pytest.mark.django_db(transaction=True)
+# The attempt runs in a thread (to time it out), so on its own connection: committed rows needed,
+# and the serialized rollback puts back the rows data migrations seeded.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_receiver_that_trickles_its_answer_holds_an_attempt_for_the_deadline_only(
     world, endpoint_for, settings, monkeypatch
 ):
