@@ -28,6 +28,7 @@ from .models import (
     CriterionOverride,
     FamilySummary,
 )
+from .selectors import first_per
 
 OUTCOME_COLOURS = {"met": "#1a7f37", "not_met": "#b42318", "needs_review": "#b54708", "missing": "#475467"}
 
@@ -147,9 +148,12 @@ class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         ids = [p.case_id for p in cl.result_list]
         verdicts = {
             a.case_id: a.get_verdict_display()
-            for a in Assessment.objects.filter(case_id__in=ids, centre__isnull=True)
-            .order_by("case_id", "-created_at", "-id")
-            .distinct("case_id")
+            for a in first_per(
+                Assessment.objects.filter(case_id__in=ids, centre__isnull=True).order_by(
+                    "case_id", "-created_at", "-id"
+                ),
+                "case_id",
+            )
         }
         for p in cl.result_list:
             p._latest_verdict = verdicts.get(p.case_id, "")

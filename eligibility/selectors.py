@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from django.db import connections
 from django.db.models import Q
 
 from cases.models import Case
 
 from .models import Assessment, ClinicalProfile, FamilySummary
+
+
+def first_per(queryset, field: str) -> list:
+    """The first row of each ``field`` value, in the queryset's order (which must start with ``field``).
+
+    PostgreSQL does it in the query (DISTINCT ON); SQLite, used by the embedded demo, cannot,
+    so the rows are skipped here instead.
+    """
+    if connections[queryset.db].features.can_distinct_on_fields:
+        return list(queryset.distinct(field))
+    first = {}
+    for row in queryset:
+        first.setdefault(getattr(row, field), row)
+    return list(first.values())
 
 
 def latest_assessments(case: Case) -> list[Assessment]:
@@ -19,8 +34,8 @@ def latest_assessments(case: Case) -> list[Assessment]:
         .filter(Q(centre__isnull=True) | Q(centre__in=case.target_centres.all()))
         .select_related("centre", "run_by")
         .order_by("centre_id", "-created_at", "-id")
-        .distinct("centre_id")
     )
+    latest = first_per(latest, "centre_id")
     return sorted(latest, key=lambda a: (a.centre_id is not None, a.centre.name_en if a.centre_id else ""))
 
 

@@ -35,6 +35,7 @@ from .models import (
     Fact,
     FamilySummary,
 )
+from .selectors import first_per
 
 logger = logging.getLogger(__name__)
 
@@ -333,7 +334,7 @@ def _variation_for(centre) -> rules.RuleVariation:
 
 
 def _latest_by_centre(case: Case) -> dict[int | None, Assessment]:
-    latest = Assessment.objects.filter(case=case).order_by("centre_id", "-created_at", "-id").distinct("centre_id")
+    latest = first_per(Assessment.objects.filter(case=case).order_by("centre_id", "-created_at", "-id"), "centre_id")
     return {a.centre_id: a for a in latest}
 
 
