@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.contrib.admin.utils import unquote
+
 from .services import audit_record, audit_record_many, audit_record_rows
 
 
@@ -57,7 +59,20 @@ class AuditedViewSetMixin:
 
 
 class AuditedAdminMixin:
-    """Records every change-form view and every save or delete made in the admin."""
+    """Records every list page, change-form view, history view, save and delete in the admin.
+
+    A list page shows medical data too (names, results, dates), so each row on it is recorded
+    as read, in one INSERT whatever the page size.
+    """
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        changelist = (getattr(response, "context_data", None) or {}).get("cl")
+        if request.method == "GET" and changelist is not None and response.status_code == 200:
+            audit_record_many(
+                actor=request.user, action="list", objects=changelist.result_list, detail={"via": "admin"}
+            )
+        return response
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         response = super().change_view(request, object_id, form_url, extra_context)
@@ -66,6 +81,25 @@ class AuditedAdminMixin:
             if obj is not None:
                 audit_record(actor=request.user, action="view", obj=obj, detail={"via": "admin"})
         return response
+
+    def history_view(self, request, object_id, extra_context=None):
+        # The field-level history shows every earlier value of the record.
+        response = super().history_view(request, object_id, extra_context)
+        self._audit_history_read(request, response, object_id)
+        return response
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        response = super().history_form_view(request, object_id, version_id, extra_context)
+        self._audit_history_read(request, response, object_id, version_id=version_id)
+        return response
+
+    def _audit_history_read(self, request, response, object_id, **detail):
+        if request.method != "GET" or getattr(response, "status_code", 200) != 200:
+            return
+        obj = self.get_object(request, unquote(object_id))
+        if obj is not None:
+            detail = {"via": "admin", "page": "history", **{k: str(v) for k, v in detail.items()}}
+            audit_record(actor=request.user, action="view", obj=obj, detail=detail)
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
