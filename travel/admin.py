@@ -292,15 +292,6 @@ class TravellerAdmin(TravelAdmin):
     def passport_masked(self, obj):
         return obj.masked_passport
 
-    def changelist_view(self, request, extra_context=None):
-        response = super().changelist_view(request, extra_context)
-        changelist = getattr(response, "context_data", {}).get("cl") if hasattr(response, "context_data") else None
-        if changelist is not None:
-            audit_record_many(
-                actor=request.user, action="list", objects=changelist.result_list, detail={"via": "admin"}
-            )
-        return response
-
 
 @admin.register(VisaApplication)
 class VisaApplicationAdmin(TravelAdmin):
