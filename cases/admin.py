@@ -229,7 +229,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         "status_badge",
         "coordinator",
         "priority",
-        "last_activity_at",
+        "last_activity",
         "next_due",
     )
     list_select_related = ("patient", "coordinator")
@@ -270,6 +270,10 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         ("Activity", {"fields": ("last_activity_at", "next_due", "created_at", "updated_at")}),
         ("Audit trail", {"classes": ("collapse",), "fields": ("audit_trail",)}),
     )
+
+    class Media:
+        css = {"all": ["cases/admin.css"]}
+
     inlines = [ContactInline, StatusChangeInline]  # plus every app's case inlines: see case_inlines()
     actions = ["action_assign", "action_transition"]
 
@@ -288,6 +292,11 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     def status_badge(self, obj):
         return obj.status_label
 
+    @admin.display(description="Last activity", ordering="last_activity_at")
+    def last_activity(self, obj):
+        # Compact, so the next-due column still fits beside the filters on a laptop screen.
+        return timezone.localtime(obj.last_activity_at).strftime("%Y-%m-%d %H:%M") if obj.last_activity_at else "—"
+
     @admin.display(description="Next due", ordering="next_due_at")
     def next_due(self, obj):
         if not obj.next_due_at:
@@ -295,7 +304,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         when = timezone.localtime(obj.next_due_at).strftime("%Y-%m-%d")
         if obj.is_overdue:
             return format_html(
-                '<strong style="color:#b00020">OVERDUE {}</strong><br><small>{}</small>', when, obj.next_due_title
+                '<strong class="nav-overdue">OVERDUE {}</strong><br><small>{}</small>', when, obj.next_due_title
             )
         return format_html("{}<br><small>{}</small>", when, obj.next_due_title)
 

@@ -127,3 +127,37 @@ def test_the_audit_trail_is_read_only_in_admin(alice_client, world):
     page = alice_client.get(reverse("admin:audit_auditevent_changelist") + f"?case_id={world.case_a.pk}")
     assert page.status_code == 200
     assert alice_client.get(reverse("admin:audit_auditevent_add")).status_code == 403
+
+
+def _listed(client, query=""):
+    page = client.get(reverse("admin:cases_case_changelist") + query).content.decode()
+    return {ref for ref in Case.objects.values_list("reference", flat=True) if ref in page}
+
+
+def test_the_filters_narrow_the_caseload(alice_client, world):
+    from django.utils import timezone
+
+    Case.objects.filter(pk=world.case_b.pk).update(
+        next_due_at=timezone.now() - timezone.timedelta(days=2), next_due_title="Day 28 MRD result"
+    )
+    a, b = world.case_a.reference, world.case_b.reference
+    assert _listed(alice_client, "?due=overdue") == {b}
+    assert _listed(alice_client, "?due=none") == {a}
+    assert _listed(alice_client, f"?coordinator={world.bob.pk}") == {b}
+    assert _listed(alice_client, "?country=SG") == {b}
+    assert _listed(alice_client, "?status=inquiry") == {a, b}
+    assert _listed(alice_client, "?status=closed") == set()
+    assert _listed(alice_client, "?q=陈小明") == {b}
+    assert _listed(alice_client, f"?q={a}") == {a}
+
+
+def test_overdue_is_marked_by_the_stylesheet_not_an_inline_style(alice_client, world):
+    """The Content Security Policy refuses style attributes: the mark must come from a class."""
+    from django.utils import timezone
+
+    Case.objects.filter(pk=world.case_b.pk).update(next_due_at=timezone.now() - timezone.timedelta(days=2))
+    response = alice_client.get(reverse("admin:cases_case_changelist"))
+    page = response.content.decode()
+    assert "style-src 'self'" in response["Content-Security-Policy"]
+    assert 'class="nav-overdue"' in page and "cases/admin.css" in page
+    assert 'style="' not in page
