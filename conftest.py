@@ -30,8 +30,26 @@ def _plain_http(settings, tmp_path):
     }
 
 
+@pytest.fixture(autouse=True)
+def _keep_migration_data(django_db_serialized_rollback):
+    """Transactional tests (real Celery workers, the browser) empty the database when they end.
+
+    With serialized rollback for all of them, the rows that migrations create (the default
+    indication, reminder rules, periodic tasks, content types) are put back every time, and
+    Django never re-creates content types under new ids, which would clash with the next
+    serialized test. Ordinary tests are unaffected: they roll back.
+    """
+
+
 @pytest.fixture
 def world(db):
     from navigator.testing import make_world
 
     return make_world()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    # Browser tests run last: their live server and browser outlive the test body, and a
+    # late request after the database was emptied must not disturb the tests that follow.
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

@@ -30,13 +30,10 @@ from .models import (
 )
 from .selectors import first_per
 
-OUTCOME_COLOURS = {"met": "#1a7f37", "not_met": "#b42318", "needs_review": "#b54708", "missing": "#475467"}
-
 
 def _outcome_badge(outcome: str) -> str:
-    return format_html(
-        '<strong style="color:{}">{}</strong>', OUTCOME_COLOURS.get(outcome, "#000"), outcome.replace("_", " ")
-    )
+    # Colours come from the admin stylesheet (cases/static/cases/admin.css): the CSP refuses inline styles.
+    return format_html('<strong class="nav-outcome-{}">{}</strong>', outcome, outcome.replace("_", " "))
 
 
 def criteria_table(assessment: Assessment):

@@ -119,7 +119,7 @@ class MilestoneAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj):
         if obj.is_overdue:
-            return format_html('<strong style="color:#b00">{} (overdue)</strong>', obj.get_status_display())
+            return format_html('<strong class="nav-overdue">{} (overdue)</strong>', obj.get_status_display())
         return obj.get_status_display()
 
     @admin.action(description="Mark the selected milestones done")

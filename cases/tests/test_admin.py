@@ -161,3 +161,12 @@ def test_overdue_is_marked_by_the_stylesheet_not_an_inline_style(alice_client, w
     assert "style-src 'self'" in response["Content-Security-Policy"]
     assert 'class="nav-overdue"' in page and "cases/admin.css" in page
     assert 'style="' not in page
+
+
+def test_every_admin_page_loads_the_navigator_stylesheet(alice_client, world):
+    # Colours (overdue, outcomes) come from this stylesheet: the CSP refuses inline styles.
+    page = alice_client.get(reverse("admin:index")).content.decode()
+    assert "cases/admin.css" in page
+    assert 'style="' not in alice_client.get(reverse("admin:cases_case_changelist")).content.decode().split("<body")[
+        1
+    ].split("</body>")[0].replace('style="display:none"', "")
