@@ -25,6 +25,11 @@ from . import services, workflow
 from .models import Case, FamilyContact, Indication, Patient, StatusChange
 
 
+admin.site.site_header = "Navigator"
+admin.site.site_title = "Navigator"
+admin.site.index_title = "Coordinators' workplace"
+
+
 class EstimatedCountPaginator(Paginator):
     """On PostgreSQL an unfiltered changelist uses the planner's row estimate instead of
     COUNT(*), which reads the whole table; filtered lists count exactly."""
@@ -153,7 +158,7 @@ class ContactInline(admin.TabularInline):
 class StatusChangeInline(admin.TabularInline):
     model = StatusChange
     extra = 0
-    fields = ("changed_at", "from_label", "to_label", "changed_by", "reason")
+    fields = ("changed_at", "moved_from", "moved_to", "changed_by", "reason")
     readonly_fields = fields
     ordering = ("-changed_at", "-id")
     verbose_name = "status change"
@@ -161,6 +166,14 @@ class StatusChangeInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")
+
+    @admin.display(description="From")
+    def moved_from(self, obj):
+        return obj.from_label or "—"
+
+    @admin.display(description="To")
+    def moved_to(self, obj):
+        return obj.to_label
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -280,7 +293,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     # --- list columns -------------------------------------------------------------
     @admin.display(description="Patient", ordering="patient__family_name")
     def patient_name(self, obj):
-        if obj.patient.native_name:
+        if obj.patient.native_name and obj.patient.native_name != obj.patient.full_name:
             return format_html("{}<br><small>{}</small>", obj.patient.full_name, obj.patient.native_name)
         return obj.patient.full_name
 
