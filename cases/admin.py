@@ -24,7 +24,6 @@ from navigator.errors import DomainError
 from . import services, workflow
 from .models import Case, FamilyContact, Indication, Patient, StatusChange
 
-
 admin.site.site_header = "Navigator"
 admin.site.site_title = "Navigator"
 admin.site.index_title = "Coordinators' workplace"
