@@ -275,9 +275,11 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
 
 
 def warnings_view_for(case, viewer) -> list[dict]:
-    """The warnings as the viewer reads them: plain words in the family's language, or the
-    coordinator's text. The caller has checked that the viewer may see the case."""
-    language = getattr(viewer, "preferred_language", None) or translation.get_language()
+    """The warnings as the viewer reads them: plain words for a family, or the coordinator's
+    text, in the language of the page or response being rendered (the portal activates the
+    family's language when it has it), so a page never mixes two languages. The caller has
+    checked that the viewer may see the case."""
+    language = translation.get_language()
     return [
         {
             "code": w.code,
