@@ -14,23 +14,12 @@ try:
 except ModuleNotFoundError:  # run as a script
     import common  # type: ignore[no-redef]
 
-BASELINE_FIELDS = (
-    "id",
-    "reference",
-    "patient_id",
-    "patient__given_name",
-    "patient__family_name",
-    "patient__native_name",
-    "patient__date_of_birth",
-    "patient__country",
-    "status",
-    "priority",
-    "coordinator__username",
-    "inquiry_date",
-    "last_activity_at",
-    "next_due_at",
-    "next_due_title",
-)
+
+def _fields():
+    # The same columns the API's list reads, so both sides fetch the same data.
+    from cases.api.serializers import CaseListSerializer
+
+    return CaseListSerializer.VALUES
 
 
 def baseline_view(request):
@@ -40,7 +29,7 @@ def baseline_view(request):
 
     from cases.models import Case
 
-    rows = list(Case.objects.order_by("-id").values(*BASELINE_FIELDS)[:50])
+    rows = list(Case.objects.order_by("-id").values(*_fields())[:50])
     return HttpResponse(orjson.dumps({"results": rows}), content_type="application/json")
 
 
