@@ -99,7 +99,7 @@ def run(quick: bool = False) -> list[dict]:
                 api * 1000,
                 base * 1000,
                 "ms",
-                f"{queries('/api/v1/cases/')} queries (incl. session, audit insert)",
+                f"{queries('/api/v1/cases/')} queries (user, page, audit insert)",
             )
         )
         results.append(
