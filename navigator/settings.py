@@ -364,6 +364,9 @@ PORTAL_INVITATION_HOURS = env.int("PORTAL_INVITATION_HOURS", default=72)
 PORTAL_IDLE_TIMEOUT_SECONDS = env.int("PORTAL_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 # Travel: days before departure by which every visa should be granted.
 TRAVEL_VISA_LEAD_DAYS = env.int("TRAVEL_VISA_LEAD_DAYS", default=14)
+# Webhooks go to public addresses only; this lets them reach a receiver on 127.0.0.1/localhost
+# (development and tests, over plain http too). Never set it in production.
+WEBHOOKS_ALLOW_INSECURE_LOCALHOST = env.bool("WEBHOOKS_ALLOW_INSECURE_LOCALHOST", default=False)
 
 # Audit retention and data protection.
 CASE_RETENTION_DAYS = env.int("CASE_RETENTION_DAYS", default=365 * 10)

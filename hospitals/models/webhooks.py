@@ -13,6 +13,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..egress import host_problem, is_loopback_host, loopback_allowed
 from .centres import Hospital
 
 EVENT_TYPES = [
@@ -29,16 +30,33 @@ def new_signing_secret() -> str:
 
 
 def validate_endpoint_url(value: str) -> None:
-    """HTTPS only. Plain http is allowed to 127.0.0.1/localhost in development and tests."""
-    parts = urlsplit(value)
+    """HTTPS to a public host only. Plain http, and loopback at all, are allowed to
+    127.0.0.1/localhost in development and tests (see ``hospitals.egress``)."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:
+        raise ValidationError(
+            _("Enter a valid URL, e.g. https://his.example.cn/navigator/webhooks."), code="invalid"
+        ) from None
     if not parts.hostname:
         raise ValidationError(_("Enter a full URL, e.g. https://his.example.cn/navigator/webhooks."), code="invalid")
     if parts.username or parts.password:
         raise ValidationError(_("Do not put credentials in the URL; verify our signature instead."), code="invalid")
+    insecure_ok = loopback_allowed()
+    problem = host_problem(parts.hostname, allow_loopback=insecure_ok)
+    if problem:
+        raise ValidationError(
+            _(
+                "Webhooks are only sent to public internet addresses; %(host)s is a %(problem)s. "
+                "Use your centre's public host name, e.g. https://his.example.cn/navigator/webhooks."
+            ),
+            params={"host": parts.hostname, "problem": problem},
+            code="internal_address",
+        )
     if parts.scheme == "https":
         return
-    insecure_ok = settings.DEBUG or getattr(settings, "WEBHOOKS_ALLOW_INSECURE_LOCALHOST", False)
-    if parts.scheme == "http" and insecure_ok and parts.hostname in ("127.0.0.1", "localhost", "::1"):
+    if parts.scheme == "http" and insecure_ok and is_loopback_host(parts.hostname):
         return
     raise ValidationError(_("The endpoint must use https:// (patient data never travels unencrypted)."), code="https")
 

@@ -4,6 +4,13 @@ A delivery is attempted by its own Celery task with short timeouts, so a slow or
 receiver only ever delays its own deliveries. Each attempt is claimed with a conditional
 UPDATE on (status, attempts), so a task delivered twice, or the sweeper racing the
 scheduled retry, sends an attempt once.
+
+An attempt first resolves the endpoint's host and refuses to connect when any address is
+internal (``hospitals.egress``); the request then goes to the address that was checked. A
+refused address fails the delivery at once, without retries: it is a configuration problem
+(or an attack), not an outage, and retrying would only repeat the lookup for a day and a
+half. The attempt log says why; a coordinator replays the delivery once the centre's DNS
+is fixed. A name that does not resolve at all is retried like a refused connection.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import datetime as dt
 import json
 import logging
 import os
+import socket
 import time
 
 import requests
@@ -25,6 +33,7 @@ from django.utils import timezone
 from audit.services import audit_record
 from navigator.errors import DomainError
 
+from ..egress import BlockedAddress, resolve_public, webhook_session
 from ..models import Hospital, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from ..models.webhooks import EVENT_TYPE_VALUES
 from ..webhooks import headers_for
@@ -104,13 +113,19 @@ def webhook_attempt(*, delivery_id: int) -> str:
     endpoint, event = delivery.endpoint, delivery.event
     body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
     headers = headers_for(secret=endpoint.secret, msg_id=event.id, timestamp=int(time.time()), body=body)
-    status_code, error, excerpt = None, "", ""
+    status_code, error, excerpt, blocked = None, "", "", False
     started = time.monotonic()
     if not endpoint.is_active:
         error = "endpoint disabled"
     else:
         try:
-            status_code, excerpt = _post(endpoint.url, body, headers)
+            addresses = resolve_public(endpoint.url)
+            status_code, excerpt = _post(endpoint.url, body, headers, address=addresses[0])
+        except BlockedAddress as exc:
+            blocked = True
+            error = f"Refused: {exc}; webhooks are only sent to public internet addresses."[:500]
+        except (socket.gaierror, UnicodeError) as exc:
+            error = f"NameResolutionError: the endpoint's host name did not resolve ({exc})"[:500]
         except requests.RequestException as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         except SoftTimeLimitExceeded:
@@ -140,11 +155,11 @@ def webhook_attempt(*, delivery_id: int) -> str:
     schedule = retry_schedule()
     failure = error or f"HTTP {status_code}"
     retry_index = number - delivery.attempt_offset  # counts from the last replay
-    if retry_index > len(schedule) or not endpoint.is_active:
+    if blocked or retry_index > len(schedule) or not endpoint.is_active:
         WebhookDelivery.objects.filter(pk=delivery.pk).update(
             status=WebhookDelivery.Status.FAILED, last_status_code=status_code, last_error=failure, next_attempt_at=None
         )
-        log.warning("webhook delivery %s failed for good after %s attempts", delivery.pk, number)
+        log.warning("webhook delivery %s failed for good after %s attempts: %s", delivery.pk, number, failure)
         return "failed"
     delay = schedule[retry_index - 1]
     WebhookDelivery.objects.filter(pk=delivery.pk).update(
@@ -157,17 +172,26 @@ def webhook_attempt(*, delivery_id: int) -> str:
     return "retry"
 
 
-def _post(url: str, body: bytes, headers: dict) -> tuple[int, str]:
-    """POST and read at most EXCERPT_BYTES of the answer, within ATTEMPT_DEADLINE seconds.
+def _post(url: str, body: bytes, headers: dict, *, address: str) -> tuple[int, str]:
+    """POST to ``address`` (the checked result of resolving the URL's host) and read at most
+    EXCERPT_BYTES of the answer, within ATTEMPT_DEADLINE seconds.
+
+    Connecting to the checked address rather than to the name closes the DNS-rebinding gap:
+    a name that answered a public address to our check and an internal one to a second
+    lookup is never looked up a second time. The Host header, TLS SNI and the certificate
+    check still use the name.
 
     ``READ_TIMEOUT`` bounds each wait for a byte, not the whole answer: a receiver that
     trickles its body a byte at a time would otherwise hold a worker for as long as it
     likes. The status code decides the outcome; the body is only an excerpt for the log.
     """
     deadline = time.monotonic() + ATTEMPT_DEADLINE
-    with requests.post(
-        url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False, stream=True
-    ) as response:
+    with (
+        webhook_session(address) as session,
+        session.post(
+            url, data=body, headers=headers, timeout=(CONNECT_TIMEOUT, READ_TIMEOUT), allow_redirects=False, stream=True
+        ) as response,
+    ):
         excerpt = b""
         try:
             while len(excerpt) < EXCERPT_BYTES and time.monotonic() < deadline:

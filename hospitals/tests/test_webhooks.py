@@ -202,7 +202,10 @@ def test_a_real_worker_retries_a_failing_receiver_until_it_recovers(world, tmp_p
     if not live.CELERY_BROKER_URL.startswith("redis"):
         pytest.fail("This test needs Redis: run it with REDIS_URL=redis://127.0.0.1:6379/<n>.")
     app.control.purge()
-    worker = CeleryWorker(log_path=tmp_path / "worker.log", env={"WEBHOOK_RETRY_SCHEDULE": "0.5,1"})
+    worker = CeleryWorker(
+        log_path=tmp_path / "worker.log",
+        env={"WEBHOOK_RETRY_SCHEDULE": "0.5,1", "WEBHOOKS_ALLOW_INSECURE_LOCALHOST": "1"},
+    )
     with worker, Receiver(fail_first=2) as receiver:
         try:
             endpoint = WebhookEndpoint.objects.create(hospital=world.pkuph, url=receiver.url)
@@ -298,3 +301,174 @@ def test_a_receiver_that_trickles_its_answer_holds_an_attempt_for_the_deadline_o
     assert outcome["result"] == "retry" and took < 5
     attempt = WebhookAttempt.objects.get(delivery=delivery)
     assert attempt.status_code == 503 and 0 < len(attempt.response_excerpt) < 500
+
+
+# --- no requests to internal addresses (SSRF) ----------------------------------------------------
+
+INTERNAL_URLS = [
+    "https://10.0.0.5/hooks",
+    "https://172.16.3.4/hooks",
+    "https://192.168.1.10/hooks",
+    "https://169.254.169.254/latest/meta-data/",  # cloud metadata
+    "https://127.0.0.1/hooks",
+    "https://[::1]/hooks",
+    "https://[fe80::1]/hooks",
+    "https://[fd00::5]/hooks",
+    "https://[::ffff:10.0.0.1]/hooks",
+    "https://0.0.0.0/hooks",
+    "https://224.0.0.1/hooks",
+    "https://240.0.0.1/hooks",
+    "https://100.64.0.1/hooks",
+    "https://localhost/hooks",
+    "https://api.localhost/hooks",
+    "https://metadata.google.internal/computeMetadata/v1/",
+    "https://printer.local/hooks",
+]
+
+
+@pytest.mark.parametrize("url", INTERNAL_URLS)
+def test_a_centre_cannot_register_an_endpoint_on_an_internal_address(world, pkuph_key, settings, url):
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    response = api(token=pkuph_key).post("/api/v1/webhook-endpoints/", {"url": url}, format="json")
+    assert response.status_code == 400, response.content
+    [message] = response.json()["fields"]["url"]
+    assert "public internet addresses" in message
+    assert not WebhookEndpoint.objects.exists()
+
+
+def test_the_service_refuses_internal_addresses_on_the_url_field(world, settings):
+    from hospitals.services.webhooks import webhook_endpoint_create
+
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    with pytest.raises(ValidationError) as refused:
+        webhook_endpoint_create(hospital=world.pkuph, url="https://169.254.169.254/hooks", actor=world.dr_li)
+    assert "169.254.169.254 is a link-local address" in refused.value.message_dict["url"][0]
+    with pytest.raises(ValidationError):
+        webhook_endpoint_create(hospital=world.pkuph, url="https://127.0.0.1:8443/hooks", actor=world.dr_li)
+    assert not WebhookEndpoint.objects.exists()
+    assert webhook_endpoint_create(hospital=world.pkuph, url="https://his.example.cn/hooks", actor=world.dr_li)
+
+
+@pytest.mark.parametrize("host", ["127.1", "0x7f.0.0.1", "2130706433", "0177.0.0.1", "10.1", "intranet", "LOCALHOST."])
+def test_other_spellings_of_internal_hosts_are_refused(settings, host):
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    with pytest.raises(ValidationError) as refused:
+        validate_endpoint_url(f"https://{host}/hooks")
+    assert refused.value.code == "internal_address"
+
+
+def test_loopback_is_allowed_only_with_the_test_setting(settings):
+    settings.DEBUG = False
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = True
+    validate_endpoint_url("https://localhost:8443/hooks")
+    validate_endpoint_url("http://[::1]:9000/hooks")
+    with pytest.raises(ValidationError):
+        validate_endpoint_url("https://10.0.0.5/hooks")  # the setting opens loopback, nothing else
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    with pytest.raises(ValidationError):
+        validate_endpoint_url("https://localhost:8443/hooks")
+
+
+@pytest.fixture
+def dns(monkeypatch):
+    """A resolver for made-up names (answers given per call); other names resolve as usual."""
+    import socket
+
+    real = socket.getaddrinfo
+    answers: dict[str, list[list[str]]] = {}
+    lookups: list[str] = []
+
+    def getaddrinfo(host, port, *args, **kwargs):
+        if host not in answers:
+            return real(host, port, *args, **kwargs)
+        lookups.append(host)
+        calls = answers[host]
+        addresses = calls.pop(0) if len(calls) > 1 else calls[0]
+        return [
+            (socket.AF_INET6 if ":" in a else socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses
+        ]
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    return type("DNS", (), {"answers": answers, "lookups": lookups})
+
+
+@pytest.mark.parametrize(
+    "addresses",
+    [["127.0.0.1"], ["169.254.169.254"], ["10.20.30.40"], ["::ffff:127.0.0.1"]],
+    ids=["loopback", "metadata", "private", "mapped-loopback"],
+)
+@pytest.mark.django_db
+def test_a_name_that_resolves_to_an_internal_address_is_refused_at_delivery_without_retries(
+    world, endpoint_for, settings, dns, addresses
+):
+    settings.WEBHOOK_RETRY_SCHEDULE = [5, 300]
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        # Registered while its name pointed elsewhere (or before this check existed).
+        endpoint_for(f"https://hooks.pkuph.example:{port}/hooks")
+        settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+        settings.DEBUG = False
+        dns.answers["hooks.pkuph.example"] = [addresses]
+        event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+        delivery = WebhookDelivery.objects.get(event=event)
+        assert webhook_attempt(delivery_id=delivery.pk) == "failed"
+    assert receiver.requests == []  # nothing was sent, not even a connection made
+    delivery.refresh_from_db()
+    assert delivery.status == "failed" and delivery.next_attempt_at is None and delivery.attempts == 1
+    [blocked] = addresses
+    attempt = WebhookAttempt.objects.get(delivery=delivery)
+    assert attempt.status_code is None
+    assert f"resolves to {blocked}" in attempt.error and "public internet addresses" in attempt.error
+    assert delivery.last_error == attempt.error
+
+
+def test_one_internal_address_among_public_ones_refuses_the_name(dns, settings):
+    from hospitals.egress import BlockedAddress, resolve_public
+
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    dns.answers["hooks.pkuph.example"] = [["93.184.216.34", "2606:2800:220:1::1", "10.0.0.9"]]
+    with pytest.raises(BlockedAddress, match="resolves to 10.0.0.9, a private address"):
+        resolve_public("https://hooks.pkuph.example/hooks")
+    dns.answers["hooks.pkuph.example"] = [["93.184.216.34", "2606:2800:220:1::1"]]
+    assert resolve_public("https://hooks.pkuph.example/hooks") == ["93.184.216.34", "2606:2800:220:1::1"]
+
+
+@pytest.mark.django_db
+def test_an_endpoint_registered_on_an_internal_ip_before_the_check_is_refused_at_delivery(
+    world, endpoint_for, settings
+):
+    endpoint_for("https://10.0.0.5/hooks")
+    event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+    delivery = WebhookDelivery.objects.get(event=event)
+    assert webhook_attempt(delivery_id=delivery.pk) == "failed"
+    assert "10.0.0.5 is a private address" in WebhookAttempt.objects.get(delivery=delivery).error
+
+
+@pytest.mark.django_db
+def test_the_request_goes_to_the_address_that_was_checked_not_a_second_answer(world, endpoint_for, dns):
+    """DNS rebinding: the first answer passes the check, a second lookup would answer something
+    else (here 127.0.0.2, where nothing listens). Only the first lookup is ever used."""
+    with Receiver() as receiver:
+        port = receiver.server.server_address[1]
+        endpoint_for(f"http://hooks.pkuph.example:{port}/hooks")
+        dns.answers["hooks.pkuph.example"] = [["127.0.0.1"], ["127.0.0.2"]]
+        event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+        delivery = WebhookDelivery.objects.get(event=event)
+        assert webhook_attempt(delivery_id=delivery.pk) == "delivered"
+    assert dns.lookups == ["hooks.pkuph.example"]
+    headers, _body = receiver.requests[0]
+    assert headers["host"] == f"hooks.pkuph.example:{port}"  # the name, not the address, as the Host
+
+
+@pytest.mark.django_db
+def test_a_name_that_does_not_resolve_is_retried(world, endpoint_for, settings):
+    settings.WEBHOOK_RETRY_SCHEDULE = [700]
+    endpoint_for("https://no-such-host.invalid/hooks")
+    event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
+    delivery = WebhookDelivery.objects.get(event=event)
+    assert webhook_attempt(delivery_id=delivery.pk) == "retry"
+    assert "did not resolve" in WebhookAttempt.objects.get(delivery=delivery).error

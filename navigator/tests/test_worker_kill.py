@@ -69,7 +69,11 @@ def test_a_webhook_delivery_survives_its_worker_being_killed_mid_request(private
     seed_migration_rows()
     world = make_world()
     receiver = HangingReceiver()
-    env = {"CELERY_BROKER_URL": private_redis.url, "REDIS_URL": private_redis.url}
+    env = {
+        "CELERY_BROKER_URL": private_redis.url,
+        "REDIS_URL": private_redis.url,
+        "WEBHOOKS_ALLOW_INSECURE_LOCALHOST": "1",  # the receiver is on 127.0.0.1
+    }
     kills = 0
     try:
         WebhookEndpoint.objects.create(hospital=world.pkuph, url=receiver.url)
