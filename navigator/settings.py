@@ -364,6 +364,13 @@ PORTAL_INVITATION_HOURS = env.int("PORTAL_INVITATION_HOURS", default=72)
 PORTAL_IDLE_TIMEOUT_SECONDS = env.int("PORTAL_IDLE_TIMEOUT_SECONDS", default=30 * 60)
 # Travel: days before departure by which every visa should be granted.
 TRAVEL_VISA_LEAD_DAYS = env.int("TRAVEL_VISA_LEAD_DAYS", default=14)
+# Reminder sends that fail (an SMS or email provider outage) are retried with exponential
+# backoff: 30 s doubling to at most an hour, 11 attempts, about 3.25 to 4 hours in all, before
+# the reminder is marked failed and becomes a coordinator task. Keep the longest wait at or
+# below CELERY_VISIBILITY_TIMEOUT (a Redis broker redelivers a task held longer).
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=11)
+REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", default=30)
+REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=3600)
 # Webhooks go to public addresses only; this lets them reach a receiver on 127.0.0.1/localhost
 # (development and tests, over plain http too). Never set it in production.
 WEBHOOKS_ALLOW_INSECURE_LOCALHOST = env.bool("WEBHOOKS_ALLOW_INSECURE_LOCALHOST", default=False)

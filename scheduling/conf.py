@@ -26,7 +26,17 @@ def lease_seconds() -> int:
 
 def max_attempts() -> int:
     """Attempts before a reminder is marked failed (and shown to coordinators)."""
-    return _int("REMINDER_MAX_ATTEMPTS", 6)
+    return _int("REMINDER_MAX_ATTEMPTS", 11)
+
+
+def retry_base_seconds() -> int:
+    """The wait after the first failed attempt; it doubles after each further one."""
+    return _int("REMINDER_RETRY_BASE_SECONDS", 30)
+
+
+def retry_max_seconds() -> int:
+    """The longest wait between two attempts."""
+    return _int("REMINDER_RETRY_MAX_SECONDS", 3600)
 
 
 def requeue_after_seconds() -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 
 from django.db import transaction
 from django.db.models import F
@@ -92,9 +93,23 @@ def reminders_sweep(*, now: dt.datetime | None = None, batch: int | None = None)
     return {"claimed": len(due), "recovered": len(stale), "requeued": len(lost), "escalated": escalated}
 
 
-def retry_countdown(attempts: int) -> int:
-    """Seconds before the next attempt: 2, 4, 8, 16... capped at an hour."""
-    return min(2 ** max(attempts, 1), 3600)
+# Each wait is shortened by a random fraction up to this, so the reminders that failed together
+# (a provider outage) do not all come back in the same second. Shortened, not lengthened: the
+# longest wait stays within REMINDER_RETRY_MAX_SECONDS (and the broker's visibility timeout).
+RETRY_JITTER = 0.2
+
+
+def retry_countdown(attempts: int, *, jitter: float | None = None) -> float:
+    """Seconds to wait after attempt number ``attempts`` failed.
+
+    REMINDER_RETRY_BASE_SECONDS doubled after each failure, capped at REMINDER_RETRY_MAX_SECONDS:
+    by default 30 s, 1, 2, 4, 8, 16, 32 min, then an hour, so 11 attempts span about 4 hours, long
+    enough to ride out a real SMS or email provider outage. ``jitter`` (0 to 1, random by
+    default) takes up to RETRY_JITTER of the wait off.
+    """
+    nominal = min(conf.retry_base_seconds() * 2 ** (max(attempts, 1) - 1), conf.retry_max_seconds())
+    fraction = random.random() if jitter is None else jitter
+    return nominal * (1 - RETRY_JITTER * fraction)
 
 
 def _address(reminder: Reminder) -> str | None:
@@ -240,7 +255,11 @@ def reminder_deliver(*, reminder_id: int) -> str:
             _report_failure(reminder, attempts=attempt, error=error)
             log.error("reminder failed", extra={"reminder": reminder.pk, "attempts": attempt})
             return "failed"
-        _finish(reminder.pk, attempt, status=Reminder.Status.QUEUED, claimed_at=timezone.now(), last_error=error)
+        # claimed_at is when the retry is due: the task waits until then, and the sweep's
+        # recovery of lost messages counts from then, not from now (a wait longer than
+        # REMINDER_REQUEUE_SECONDS would otherwise be cut short by the sweep).
+        retry_at = timezone.now() + dt.timedelta(seconds=retry_countdown(attempt))
+        _finish(reminder.pk, attempt, status=Reminder.Status.QUEUED, claimed_at=retry_at, last_error=error)
         return "retry"
 
     _finish(

@@ -17,15 +17,20 @@ def reminders_sweep() -> dict:
 def reminder_send(self, reminder_id: int) -> str:
     """Send one reminder. Safe to run twice: the database lets only one run send it.
 
-    The attempt count lives on the row (it survives a killed worker), so the backoff is
-    2, 4, 8... seconds by the row's attempts, and the last attempt marks it failed.
+    The attempt count and the time of the next attempt live on the row (they survive a
+    killed worker): a failed send sets ``claimed_at`` to when the retry is due (exponential
+    backoff with jitter, ``delivery.retry_countdown``), the retry waits until then, and the
+    last attempt marks the reminder failed.
     """
     outcome = delivery.reminder_deliver(reminder_id=reminder_id)
     if outcome == "retry":
+        from django.utils import timezone
+
         from .models import Reminder
 
-        attempts = Reminder.objects.filter(pk=reminder_id).values_list("attempts", flat=True).first() or 1
-        raise self.retry(countdown=delivery.retry_countdown(attempts))
+        retry_at = Reminder.objects.filter(pk=reminder_id).values_list("claimed_at", flat=True).first()
+        countdown = max((retry_at - timezone.now()).total_seconds(), 0) if retry_at else 0
+        raise self.retry(countdown=countdown)
     return outcome
 
 

@@ -106,10 +106,15 @@ def test_a_failing_provider_is_retried_then_the_reminder_is_marked_failed(world,
     Reminder.objects.exclude(channel="sms").delete()
     delivery.reminders_sweep()
     r = Reminder.objects.get()
+    before = timezone.now()
     assert delivery.reminder_deliver(reminder_id=r.pk) == "retry"
     r.refresh_from_db()
     assert (r.status, r.attempts) == ("queued", 1) and "provider unavailable" in r.last_error
+    # The next attempt is due after the first backoff step (30 s, less up to 20 % jitter).
+    assert 24 - 1 <= (r.claimed_at - before).total_seconds() <= 30 + 1
     assert delivery.reminder_deliver(reminder_id=r.pk) == "retry"
+    r.refresh_from_db()
+    assert 48 - 1 <= (r.claimed_at - before).total_seconds() <= 60 + 1
     assert delivery.reminder_deliver(reminder_id=r.pk) == "failed"
     r.refresh_from_db()
     assert r.status == "failed" and r.attempts == 3
@@ -129,9 +134,84 @@ def test_a_failing_provider_is_retried_then_the_reminder_is_marked_failed(world,
     assert CoordinatorTask.objects.filter(key__startswith=f"reminder-failed:{r.pk}:").count() == 2
 
 
-def test_the_retry_backoff_doubles():
-    assert [delivery.retry_countdown(n) for n in (1, 2, 3, 4)] == [2, 4, 8, 16]
-    assert delivery.retry_countdown(30) == 3600
+def test_the_retry_backoff_doubles_from_30_seconds_to_an_hour_and_lasts_hours_in_all():
+    from scheduling import conf
+
+    waits = [delivery.retry_countdown(n, jitter=0) for n in range(1, conf.max_attempts())]
+    assert waits == [30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
+    assert delivery.retry_countdown(30, jitter=0) == 3600
+    # A provider outage of a few hours is ridden out before the reminder is marked failed.
+    shortest = sum(delivery.retry_countdown(n, jitter=1) for n in range(1, conf.max_attempts()))
+    assert 3 * 3600 < shortest < sum(waits) < 4.1 * 3600
+
+
+def test_the_retry_waits_are_jittered_within_a_fifth_of_the_step():
+    for attempts, step in ((1, 30), (5, 480), (12, 3600)):
+        samples = [delivery.retry_countdown(attempts) for _ in range(200)]
+        assert all(0.8 * step <= s <= step for s in samples)
+        assert len({round(s, 3) for s in samples}) > 150  # spread, not one value
+
+
+def test_the_backoff_is_configurable(settings):
+    settings.REMINDER_RETRY_BASE_SECONDS = 10
+    settings.REMINDER_RETRY_MAX_SECONDS = 45
+    assert [delivery.retry_countdown(n, jitter=0) for n in (1, 2, 3, 4)] == [10, 20, 40, 45]
+
+
+def test_a_long_backoff_is_not_cut_short_by_the_sweep_but_a_lost_retry_is_recovered(
+    world, settings, monkeypatch, tmp_path
+):
+    from scheduling import conf
+
+    settings.SMS_BACKEND = "notifications.tests.backends.FailingSMSBackend"
+    settings.SMS_FILE_PATH = str(tmp_path)
+    monkeypatch.setenv("SMS_TEST_FAILURES", "1000")
+    m = _due_milestone(world)
+    _make_due(m)
+    Reminder.objects.exclude(channel="sms").delete()
+    delivery.reminders_sweep()
+    r = Reminder.objects.get()
+    Reminder.objects.filter(pk=r.pk).update(attempts=6)  # five failures before: the next wait is 32 min
+    before = timezone.now()
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "retry"
+    r.refresh_from_db()
+    wait = (r.claimed_at - before).total_seconds()
+    assert 0.8 * 1920 - 1 <= wait <= 1920 + 1
+    # The sweep runs every minute; REMINDER_REQUEUE_SECONDS (15 min) later the retry is not lost, only waiting.
+    later = before + dt.timedelta(seconds=conf.requeue_after_seconds() + 60)
+    assert delivery.reminders_sweep(now=later)["requeued"] == 0
+    # Its message really lost: the sweep sends it again once it is overdue by that margin.
+    lost = r.claimed_at + dt.timedelta(seconds=conf.requeue_after_seconds() + 1)
+    assert delivery.reminders_sweep(now=lost)["requeued"] == 1
+
+
+def test_the_task_waits_until_the_retry_is_due(world, settings, monkeypatch, tmp_path):
+    from celery.exceptions import Retry
+
+    from scheduling.tasks import reminder_send
+
+    settings.SMS_BACKEND = "notifications.tests.backends.FailingSMSBackend"
+    settings.SMS_FILE_PATH = str(tmp_path)
+    monkeypatch.setenv("SMS_TEST_FAILURES", "1000")
+    m = _due_milestone(world)
+    _make_due(m)
+    Reminder.objects.exclude(channel="sms").delete()
+    delivery.reminders_sweep()
+    r = Reminder.objects.get()
+    Reminder.objects.filter(pk=r.pk).update(attempts=3)
+    asked = {}
+
+    def retry(**kwargs):
+        asked.update(kwargs)
+        return Retry("retry", when=kwargs.get("countdown"))
+
+    monkeypatch.setattr(reminder_send, "retry", retry)
+    with pytest.raises(Retry):
+        reminder_send.run(r.pk)
+    r.refresh_from_db()
+    assert r.attempts == 4 and r.status == "queued"
+    assert 0.8 * 240 - 2 <= asked["countdown"] <= 240
+    assert abs((r.claimed_at - timezone.now()).total_seconds() - asked["countdown"]) < 2
 
 
 def test_a_stale_sending_lease_is_handed_back_to_the_queue(world, sms_dir, settings):
