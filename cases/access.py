@@ -6,7 +6,8 @@ so the API, the admin and the portal all apply the same rule:
 
 - coordinators (and supervisors, superusers) see every case;
 - a family member sees the cases of the patient whose contact they are linked to;
-- hospital staff see the cases referred to their hospital (a draft is not yet shared).
+- hospital staff see the cases referred to their hospital (``Referral.SHARED_STATUSES``: a
+  draft is not yet shared, a withdrawn referral no longer is).
 """
 
 from __future__ import annotations

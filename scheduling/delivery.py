@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases.access import can_see_case
 from notifications.rendering import render_message
 from notifications.services import message_send
 
@@ -226,8 +227,15 @@ def reminder_deliver(*, reminder_id: int) -> str:
         milestone.status == Milestone.Status.ESCALATED and (reminder.is_escalation or milestone.due_at > now)
     )
     address = _address(reminder)
-    if not wanted or not address:
-        reason = "milestone no longer open" if not wanted else "recipient has no address or opted out"
+    reason = ""
+    if not wanted:
+        reason = "milestone no longer open"
+    elif not address:
+        reason = "recipient has no address or opted out"
+    elif reminder.user_id and not can_see_case(reminder.user, milestone.case):
+        # Planned while the case was shared with them (e.g. a centre whose referral was since withdrawn).
+        reason = "recipient may no longer see the case"
+    if reason:
         _finish(reminder.pk, attempt, status=Reminder.Status.SKIPPED, last_error=reason)
         return "skipped"
 

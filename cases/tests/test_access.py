@@ -23,6 +23,20 @@ def test_a_draft_referral_is_not_shared(world):
     assert list(Case.objects.visible_to(world.dr_li)) == []
 
 
+def test_a_withdrawn_referral_is_no_longer_shared_but_a_declined_one_is(world):
+    Referral.objects.filter(pk=world.referral_a.pk).update(
+        status=Referral.Status.WITHDRAWN, withdraw_reason="Family chose another centre"
+    )
+    assert list(Case.objects.visible_to(world.dr_li)) == []
+    assert list(Patient.objects.visible_to(world.dr_li)) == []
+    Referral.objects.filter(pk=world.referral_a.pk).update(
+        status=Referral.Status.DECLINED, decline_reason="CD19-negative relapse"
+    )
+    assert list(Case.objects.visible_to(world.dr_li)) == [world.case_a]
+    assert set(Referral.SHARED_STATUSES).isdisjoint(Referral.UNSHARED_STATUSES)
+    assert set(Referral.SHARED_STATUSES) | set(Referral.UNSHARED_STATUSES) == set(Referral.Status.values)
+
+
 def test_a_draft_elsewhere_does_not_hide_a_sent_referral(world):
     Referral.objects.create(case=world.case_a, hospital=world.ruijin, status=Referral.Status.DRAFT)
     assert list(Case.objects.visible_to(world.dr_li)) == [world.case_a]

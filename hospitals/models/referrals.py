@@ -43,8 +43,11 @@ class Referral(models.Model):
         DECLINED = workflow.DECLINED, _("Declined")
         WITHDRAWN = workflow.WITHDRAWN, _("Withdrawn")
 
-    # A draft has not been shared yet: the centre must not learn of it.
-    UNSHARED_STATUSES = (Status.DRAFT,)
+    # A draft has not been shared yet: the centre must not learn of it. A withdrawn referral is
+    # no longer shared: the centre loses the case, its packets and documents (minimum necessary;
+    # its earlier reads stay in the audit trail). A declined one stays shared, read-only in
+    # effect: the centre may need to look back at what it decided on.
+    UNSHARED_STATUSES = (Status.DRAFT, Status.WITHDRAWN)
     SHARED_STATUSES = (
         Status.SENT,
         Status.ACKNOWLEDGED,
@@ -52,7 +55,6 @@ class Referral(models.Model):
         Status.ACCEPTED,
         Status.MORE_INFO,
         Status.DECLINED,
-        Status.WITHDRAWN,
     )
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="referrals")

@@ -326,10 +326,10 @@ def _case_after_answer(*, referral: Referral, actor) -> None:
     to (withdrawn ones aside): the case is "declined". A centre withdrawing its acceptance
     puts an accepted case back to "referred" when no other centre accepted."""
     case = Case.objects.get(pk=referral.case_id)
-    shared = list(
-        Referral.objects.filter(case=case, status__in=Referral.SHARED_STATUSES)
-        .exclude(status=workflow.WITHDRAWN)
-        .values_list("hospital__name_en", "status")
+    shared = list(  # withdrawn referrals are not shared
+        Referral.objects.filter(case=case, status__in=Referral.SHARED_STATUSES).values_list(
+            "hospital__name_en", "status"
+        )
     )
     statuses = [s for _name, s in shared]
     if referral.status == workflow.ACCEPTED:

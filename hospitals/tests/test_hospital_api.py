@@ -390,3 +390,90 @@ def test_a_revoked_or_rotated_out_key_stops_the_key_but_not_other_keys_of_the_ce
 
     with pytest.raises(DomainError):
         credential_rotate(credential=new, actor=world.alice)  # a revoked key cannot be rotated back to life
+
+
+# --- withdrawal ends the sharing, a decline does not ------------------------------------------------
+
+
+def _centre_paths(w):
+    base = f"/api/v1/referrals/{w.referral.pk}"
+    api_key = [
+        f"{base}/",
+        f"{base}/packets/",
+        f"{base}/packets/latest/json/",
+        f"{base}/packets/1/pdf/",
+        f"{base}/packets/1/zip/",
+        f"{base}/documents/{w.cd19.pk}/",
+        f"{base}/documents/{w.pathology_en.pk}/",
+        f"{base}/messages/",
+    ]
+    session = [
+        f"/api/v1/cases/{w.case_a.pk}/",
+        f"/api/v1/documents/{w.cd19.pk}/",
+        f"/api/v1/documents/{w.cd19.pk}/download/",
+    ]
+    return api_key, session
+
+
+def test_after_a_withdrawal_the_centre_gets_404_on_the_case_packets_and_documents(packet_world, pkuph_key):
+    from documents.models import Document
+    from hospitals.services.referrals import referral_withdraw
+
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    key, session = api(token=pkuph_key), _logged_in(w.dr_li)
+    api_key_paths, session_paths = _centre_paths(w)
+    for path in api_key_paths:
+        assert key.get(path).status_code == 200, path
+    for path in session_paths:
+        assert session.get(path).status_code == 200, path
+    earlier_reads = set(
+        AuditEvent.objects.filter(actor=w.dr_li, action__in=["view", "list", "download"]).values_list("pk", flat=True)
+    )
+    assert AuditEvent.objects.filter(pk__in=earlier_reads, object_type="documents.Document", action="download").exists()
+
+    referral_withdraw(referral=w.referral, actor=w.alice, reason="The family chose another centre")
+
+    for path in api_key_paths:
+        assert key.get(path).status_code == 404, path
+    for path in session_paths:
+        assert session.get(path).status_code == 404, path
+    assert key.get("/api/v1/referrals/").json()["results"] == []
+    assert key.post(f"/api/v1/referrals/{w.referral.pk}/messages/", {"body": "hi"}, format="json").status_code == 404
+    assert not Case.objects.visible_to(w.dr_li).exists()
+    assert not Document.objects.visible_to(w.dr_li).exists()
+    # The coordinator still sees everything, and the centre's earlier reads stay on record.
+    coordinator = api(user=w.alice)
+    for path in api_key_paths + session_paths:
+        assert coordinator.get(path).status_code == 200, path
+    still = set(AuditEvent.objects.filter(pk__in=earlier_reads).values_list("pk", flat=True))
+    assert still == earlier_reads
+
+
+def test_a_declined_referral_keeps_read_access_to_what_was_sent(packet_world, pkuph_key):
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    key, session = api(token=pkuph_key), _logged_in(w.dr_li)
+    answered = key.post(
+        f"/api/v1/referrals/{w.referral.pk}/answer/",
+        {"decision": "decline", "reason": "CD19-negative relapse"},
+        format="json",
+    )
+    assert answered.status_code == 200 and answered.json()["status"] == "declined"
+    api_key_paths, session_paths = _centre_paths(w)
+    for path in api_key_paths:
+        assert key.get(path).status_code == 200, path
+    for path in session_paths:
+        assert session.get(path).status_code == 200, path
+
+
+def test_sending_a_withdrawn_referral_again_shares_the_case_again(packet_world, pkuph_key):
+    from hospitals.services.referrals import referral_withdraw
+
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    referral_withdraw(referral=w.referral, actor=w.alice, reason="Sent too early")
+    key = api(token=pkuph_key)
+    assert key.get(f"/api/v1/referrals/{w.referral.pk}/packets/latest/json/").status_code == 404
+    referral_send(referral=w.referral, actor=w.alice, reason="New CD19 result")
+    assert key.get(f"/api/v1/referrals/{w.referral.pk}/packets/latest/json/").status_code == 200

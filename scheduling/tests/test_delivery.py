@@ -274,3 +274,36 @@ def test_a_pathway_date_reads_as_the_centres_day_not_a_night_hour_in_the_familys
     assert family_mails and all(shown in e.body and "America/New_York" not in e.body for e in family_mails)
     sms = [json.loads(p.read_text()) for p in sms_dir.glob("*.json")]
     assert sms and all(shown in s["body"] and "p.m." not in s["body"] for s in sms)
+
+
+def test_a_reminder_to_a_centre_whose_referral_was_withdrawn_is_not_sent(world, sms_dir):
+    from hospitals.models import Referral
+
+    m = milestone_upsert(
+        case=world.case_a,
+        key="centre-check",
+        kind="other",
+        due_at=timezone.now() + dt.timedelta(hours=1),
+        title="Marrow aspirate at PKUPH",
+        hospital=world.pkuph,
+    )
+    world.dr_li.email = "li@pkuph.example.cn"
+    world.dr_li.save()
+    Reminder.objects.all().delete()
+    planned = {"milestone": m, "slot": "0d", "audience": "hospital", "channel": "email", "user": world.dr_li}
+    r = Reminder.objects.create(recipient=f"user:{world.dr_li.pk}", send_at=timezone.now(), **planned)
+    Referral.objects.filter(pk=world.referral_a.pk).update(
+        status=Referral.Status.WITHDRAWN, withdraw_reason="Family chose another centre"
+    )
+    delivery.reminders_sweep()
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "skipped"
+    r.refresh_from_db()
+    assert r.status == "skipped" and "no longer see the case" in r.last_error
+    assert not mail.outbox
+    # While the referral is shared (declined included), the centre is reminded.
+    Referral.objects.filter(pk=world.referral_a.pk).update(
+        status=Referral.Status.DECLINED, decline_reason="CD19-negative relapse"
+    )
+    Reminder.objects.filter(pk=r.pk).update(status="queued", claimed_at=timezone.now())
+    assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    assert mail.outbox[0].to == ["li@pkuph.example.cn"]
