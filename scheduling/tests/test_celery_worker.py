@@ -14,8 +14,9 @@ from scheduling.services import milestone_upsert
 
 from .workers import Worker, wait_until
 
-# Committed rows, so the worker process sees them. A transactional test ends with a flush,
-# which also empties the rows data migrations created; ``seed_rows`` puts them back.
+# Committed rows, so the worker process sees them. A transactional test ends with a flush, which
+# also empties the rows data migrations created; the project conftest's serialized rollback puts
+# them back before the next transactional test, and ``seed_rows`` makes sure they are there.
 pytestmark = [pytest.mark.celery_worker, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("seed_rows")]
 
 
@@ -31,15 +32,6 @@ def _seed():
 @pytest.fixture
 def seed_rows():
     _seed()
-    yield
-    # Runs after the flush of the test database, for the tests that follow.
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _reseed_after_module(django_db_blocker):
-    yield
-    with django_db_blocker.unblock():
-        _seed()
 
 
 @pytest.fixture
