@@ -58,3 +58,18 @@ def can_see_case(user, case) -> bool:
     from .models import Case
 
     return Case.objects.visible_to(user).filter(pk=case.pk).exists()
+
+
+def restrict_to_hospital(queryset, user, field: str = "hospital_id", **shared):
+    """Narrow rows that belong to a centre (its referrals, API keys, webhook endpoints...).
+
+    Coordinators see every centre's rows, hospital staff their own centre's (further narrowed
+    by ``shared``, e.g. only referrals that were sent), anyone else nothing.
+    """
+    if user is None or not user.is_authenticated or not user.is_active:
+        return queryset.none()
+    if user.is_coordinator:
+        return queryset
+    if user.is_hospital:
+        return queryset.filter(**{field: user.hospital_id}, **shared)
+    return queryset.none()

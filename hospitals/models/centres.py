@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
 from accounts.models import validate_time_zone
+from cases.access import restrict_to_hospital
 
 
 def validate_language_list(value) -> None:
@@ -28,13 +29,7 @@ def validate_language_list(value) -> None:
 
 class HospitalQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_hospital:
-            return self.filter(pk=user.hospital_id)
-        return self.none()
+        return restrict_to_hospital(self, user, field="pk")
 
 
 class Hospital(models.Model):
@@ -158,13 +153,7 @@ class ApiCredentialQuerySet(models.QuerySet):
         return self.filter(revoked_at=None).filter(Q(expires_at=None) | Q(expires_at__gt=now))
 
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_hospital:
-            return self.filter(hospital_id=user.hospital_id)
-        return self.none()
+        return restrict_to_hospital(self, user)
 
 
 class ApiCredential(models.Model):

@@ -9,19 +9,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.access import restrict_to_hospital
+
 from .. import workflow
 from .centres import Hospital
 
 
 class ReferralQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_hospital:
-            return self.filter(hospital_id=user.hospital_id, status__in=Referral.SHARED_STATUSES)
-        return self.none()
+        return restrict_to_hospital(self, user, status__in=Referral.SHARED_STATUSES)
 
     def awaiting_answer(self):
         return self.filter(status__in=workflow.AWAITING_ANSWER)

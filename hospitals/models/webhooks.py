@@ -13,6 +13,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from cases.access import restrict_to_hospital
+
 from ..egress import host_problem, is_loopback_host, loopback_allowed
 from .centres import Hospital
 
@@ -63,13 +65,7 @@ def validate_endpoint_url(value: str) -> None:
 
 class WebhookEndpointQuerySet(models.QuerySet):
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_hospital:
-            return self.filter(hospital_id=user.hospital_id)
-        return self.none()
+        return restrict_to_hospital(self, user)
 
 
 class WebhookEndpoint(models.Model):
@@ -134,13 +130,7 @@ class WebhookDeliveryQuerySet(models.QuerySet):
         return self.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
 
     def visible_to(self, user):
-        if not user.is_authenticated:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_hospital:
-            return self.filter(endpoint__hospital_id=user.hospital_id)
-        return self.none()
+        return restrict_to_hospital(self, user, field="endpoint__hospital_id")
 
 
 class WebhookDelivery(models.Model):
