@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from cases import workflow
 from cases.models import Case
+from navigator import ics
 
 from . import copy
 
@@ -397,7 +398,7 @@ def travel_plan(case: Case, user) -> dict:
                     starts_at=starts,
                     ends_at=_parse_dt(leg.get("arrival_utc")),
                     detail=_("Local departure time: %(time)s") % {"time": _local_text(leg.get("departure_local"))},
-                    uid=f"leg-{leg['id']}@navigator",
+                    uid=ics.event_uid(ics.TRAVEL_LEG, leg["id"]),
                 )
             )
     for stay in data.get("accommodations", []):
@@ -410,7 +411,7 @@ def travel_plan(case: Case, user) -> dict:
                 title=_("Check in: %(name)s") % {"name": stay.get("name", "")},
                 starts_at=day,
                 detail=", ".join(x for x in (stay.get("address"), stay.get("city")) if x),
-                uid=f"stay-{stay['id']}@navigator",
+                uid=ics.event_uid(ics.TRAVEL_ACCOMMODATION, stay["id"]),
                 all_day=True,
             )
         )
@@ -425,7 +426,7 @@ def travel_plan(case: Case, user) -> dict:
                 % {"airport": pickup["airport"].get("city") or pickup["airport"].get("iata")},
                 starts_at=starts,
                 detail=pickup.get("driver_name", ""),
-                uid=f"pickup-{pickup['id']}@navigator",
+                uid=ics.event_uid(ics.TRAVEL_PICKUP, pickup["id"]),
             )
         )
     for admission in data.get("admissions", []):
@@ -438,7 +439,7 @@ def travel_plan(case: Case, user) -> dict:
                 title=_("Admission to %(hospital)s") % {"hospital": admission["hospital"]["name"]},
                 starts_at=day,
                 detail=admission.get("ward", ""),
-                uid=f"admission-{admission['id']}@navigator",
+                uid=ics.event_uid(ics.TRAVEL_ADMISSION, admission["id"]),
                 all_day=True,
             )
         )
@@ -500,7 +501,7 @@ def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list
             continue
         items.append(
             CalendarItem(
-                uid=f"milestone-{m.pk}@navigator",
+                uid=ics.event_uid(ics.MILESTONE, m.pk),
                 title=m.label,
                 starts_at=m.due_at,
                 location=m.hospital_name,
@@ -513,27 +514,21 @@ def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list
 
 
 def ics_for(case: Case, items: list[CalendarItem]) -> bytes:
-    import icalendar
-
-    cal = icalendar.Calendar()
-    cal.add("prodid", "-//Navigator//Family portal//EN")
-    cal.add("version", "2.0")
-    cal.add("x-wr-calname", _("Navigator: %(reference)s") % {"reference": case.reference})
+    cal = ics.new_calendar(
+        prodid="-//Navigator//Family portal//EN", name=_("Navigator: %(reference)s") % {"reference": case.reference}
+    )
     stamp = timezone.now()
     for item in items:
-        event = icalendar.Event()
-        event.add("uid", item.uid)
-        event.add("dtstamp", stamp)
-        event.add("summary", item.title)
-        if item.all_day:
-            event.add("dtstart", timezone.localtime(item.starts_at).date())
-        else:
-            event.add("dtstart", item.starts_at.astimezone(dt.UTC))
-            event.add("dtend", (item.ends_at or item.starts_at + dt.timedelta(hours=1)).astimezone(dt.UTC))
-        if item.location:
-            event.add("location", item.location)
-        cal.add_component(event)
-    return cal.to_ical()
+        ics.add_event(
+            cal,
+            uid=item.uid,
+            stamp=stamp,
+            summary=item.title,
+            start=timezone.localtime(item.starts_at).date() if item.all_day else item.starts_at,
+            end=None if item.all_day else item.ends_at,
+            location=item.location,
+        )
+    return ics.to_bytes(cal)
 
 
 # --- Eligibility (the summary a coordinator published) ------------------------------------------

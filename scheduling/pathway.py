@@ -81,144 +81,128 @@ def day(infusion: dt.date, n: int) -> dt.date:
     return infusion + dt.timedelta(days=n)
 
 
-def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMilestone]:
-    """Every pathway milestone the recorded events call for, keyed ``pathway:<name>``."""
-    out: list[PlannedMilestone] = []
+# Where a step's date is counted from (the "trigger" column of the table above).
+COLLECTION = "collection"  # the earliest of apheresis and manufacturing start
+MRD_NEGATIVE_CR = "mrd_negative_cr"  # the first MRD-negative complete remission
 
+
+@dataclass(frozen=True)
+class Step:
+    """One row of the table: a milestone, what its date is counted from and when it is done."""
+
+    name: str
+    kind: str
+    title: str
+    anchor: str  # an event kind, COLLECTION or MRD_NEGATIVE_CR
+    days: int = 0  # added to the anchor's date
+    family: bool = True  # the family sees it and is reminded
+    done_when: str = ""  # "anchor": the anchor event took place; "transplanted": the transplant took place
+    needs: tuple[str, ...] = ()  # further conditions: an event kind, or MRD_NEGATIVE_CR
+    trigger: str = ""  # the label of what derived it; default: the anchor's event kind
+
+
+STEPS: tuple[Step, ...] = (
+    Step("apheresis", "apheresis", "Apheresis (T-cell collection)", anchor=APHERESIS, done_when="anchor"),
+    # Step 2: the donor search starts at the same time as CAR-T manufacturing.
+    Step("donor_search", "donor_search", "Start the transplant donor search", anchor=COLLECTION),
+    Step(
+        "lymphodepletion",
+        "lymphodepletion",
+        "Lymphodepletion (fludarabine + cyclophosphamide)",
+        anchor=LYMPHODEPLETION,
+        done_when="anchor",
+    ),
+    Step("infusion", "infusion", "CAR-T infusion (day 0)", anchor=INFUSION, done_when="anchor"),
+    Step(
+        "stay_near_centre",
+        "stay_near_centre",
+        "Stay near the treating centre until at least this day (4 weeks after infusion)",
+        anchor=INFUSION,
+        days=STAY_NEAR_CENTRE_DAYS,
+    ),
+    Step("mrd_day28", "mrd_day28", "Day-28 MRD assessment (bone marrow)", anchor=INFUSION, days=MRD_FIRST_DAY),
+    Step("mrd_day60", "mrd_day60", "Day-60 MRD assessment (bone marrow)", anchor=INFUSION, days=MRD_SECOND_DAY),
+    Step(
+        "tki_maintenance",
+        "tki_maintenance",
+        "Ph+: review TKI maintenance (e.g. ponatinib) with the centre",
+        anchor=INFUSION,
+        days=TKI_CHECK_DAY,
+        family=False,
+        needs=(PH_POSITIVE,),
+        trigger=PH_POSITIVE,
+    ),
+    Step(
+        "transplant_planning",
+        "transplant_planning",
+        "MRD-negative CR: plan allogeneic transplant (MDT, donor work-up)",
+        anchor=MRD_NEGATIVE_CR,
+        days=TRANSPLANT_PLANNING_AFTER_RESULT_DAYS,
+        family=False,
+        done_when="transplanted",
+        needs=(INFUSION,),
+        trigger="mrd",
+    ),
+    Step(
+        "transplant_window_opens",
+        "transplant_window",
+        "Aim for the allogeneic transplant by this day (3 months after infusion)",
+        anchor=INFUSION,
+        days=TRANSPLANT_WINDOW_OPENS_DAY,
+        done_when="transplanted",
+        needs=(MRD_NEGATIVE_CR,),
+        trigger="mrd",
+    ),
+    Step(
+        "transplant_window_closes",
+        "transplant_window",
+        "Allogeneic transplant by this day at the latest (4 months after infusion)",
+        anchor=INFUSION,
+        days=TRANSPLANT_WINDOW_CLOSES_DAY,
+        done_when="transplanted",
+        needs=(MRD_NEGATIVE_CR,),
+        trigger="mrd",
+    ),
+)
+
+
+def _anchors(events: dict[str, Event], mrd_results: list[Mrd]) -> dict[str, Event]:
+    """What each step may be counted from, as events (the derived ones included)."""
+    anchors = dict(events)
     collection = [events[k] for k in (APHERESIS, MANUFACTURING_START) if k in events]
-    if APHERESIS in events:
-        e = events[APHERESIS]
-        out.append(
-            PlannedMilestone(
-                "pathway:apheresis",
-                "apheresis",
-                "Apheresis (T-cell collection)",
-                e.on,
-                True,
-                e.hospital_id,
-                e.done,
-                APHERESIS,
-            )
-        )
     if collection:
-        # Step 2: the donor search starts at the same time as CAR-T manufacturing.
         first = min(collection, key=lambda e: e.on)
+        anchors[COLLECTION] = Event(kind=first.kind, on=first.on, done=False, hospital_id=first.hospital_id)
+    negative_cr = sorted((r for r in mrd_results if r.negative and r.complete_remission), key=lambda r: r.on)
+    if negative_cr and INFUSION in events:
+        # The result is read at the infusing centre.
+        anchors[MRD_NEGATIVE_CR] = Event(kind="mrd", on=negative_cr[0].on, hospital_id=events[INFUSION].hospital_id)
+    return anchors
+
+
+def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMilestone]:
+    """Every pathway milestone the recorded events call for, keyed ``pathway:<name>``: the rows of
+    ``STEPS`` whose anchor and conditions are recorded, in the table's order."""
+    anchors = _anchors(events, mrd_results)
+    transplanted = TRANSPLANT in events and events[TRANSPLANT].done
+    out: list[PlannedMilestone] = []
+    for step in STEPS:
+        anchor = anchors.get(step.anchor)
+        if anchor is None or any(n not in anchors for n in step.needs):
+            continue
+        done = {"anchor": anchor.done, "transplanted": transplanted}.get(step.done_when, False)
         out.append(
             PlannedMilestone(
-                "pathway:donor_search",
-                "donor_search",
-                "Start the transplant donor search",
-                first.on,
-                True,
-                first.hospital_id,
-                False,
-                first.kind,
+                key=f"pathway:{step.name}",
+                kind=step.kind,
+                title=step.title,
+                on=day(anchor.on, step.days),
+                concerns_family=step.family,
+                hospital_id=anchor.hospital_id,
+                done=done,
+                trigger=step.trigger or anchor.kind,
             )
         )
-
-    if LYMPHODEPLETION in events:
-        e = events[LYMPHODEPLETION]
-        out.append(
-            PlannedMilestone(
-                "pathway:lymphodepletion",
-                "lymphodepletion",
-                "Lymphodepletion (fludarabine + cyclophosphamide)",
-                e.on,
-                True,
-                e.hospital_id,
-                e.done,
-                LYMPHODEPLETION,
-            )
-        )
-
-    infusion = events.get(INFUSION)
-    if infusion is not None:
-        d0, h = infusion.on, infusion.hospital_id
-        out += [
-            PlannedMilestone(
-                "pathway:infusion", "infusion", "CAR-T infusion (day 0)", d0, True, h, infusion.done, INFUSION
-            ),
-            PlannedMilestone(
-                "pathway:stay_near_centre",
-                "stay_near_centre",
-                "Stay near the treating centre until at least this day (4 weeks after infusion)",
-                day(d0, STAY_NEAR_CENTRE_DAYS),
-                True,
-                h,
-                False,
-                INFUSION,
-            ),
-            PlannedMilestone(
-                "pathway:mrd_day28",
-                "mrd_day28",
-                "Day-28 MRD assessment (bone marrow)",
-                day(d0, MRD_FIRST_DAY),
-                True,
-                h,
-                False,
-                INFUSION,
-            ),
-            PlannedMilestone(
-                "pathway:mrd_day60",
-                "mrd_day60",
-                "Day-60 MRD assessment (bone marrow)",
-                day(d0, MRD_SECOND_DAY),
-                True,
-                h,
-                False,
-                INFUSION,
-            ),
-        ]
-        if PH_POSITIVE in events:
-            out.append(
-                PlannedMilestone(
-                    "pathway:tki_maintenance",
-                    "tki_maintenance",
-                    "Ph+: review TKI maintenance (e.g. ponatinib) with the centre",
-                    day(d0, TKI_CHECK_DAY),
-                    False,
-                    h,
-                    False,
-                    PH_POSITIVE,
-                )
-            )
-
-        negative_cr = sorted((r for r in mrd_results if r.negative and r.complete_remission), key=lambda r: r.on)
-        if negative_cr:
-            first = negative_cr[0]
-            transplanted = TRANSPLANT in events and events[TRANSPLANT].done
-            out += [
-                PlannedMilestone(
-                    "pathway:transplant_planning",
-                    "transplant_planning",
-                    "MRD-negative CR: plan allogeneic transplant (MDT, donor work-up)",
-                    first.on + dt.timedelta(days=TRANSPLANT_PLANNING_AFTER_RESULT_DAYS),
-                    False,
-                    h,
-                    transplanted,
-                    "mrd",
-                ),
-                PlannedMilestone(
-                    "pathway:transplant_window_opens",
-                    "transplant_window",
-                    "Aim for the allogeneic transplant by this day (3 months after infusion)",
-                    day(d0, TRANSPLANT_WINDOW_OPENS_DAY),
-                    True,
-                    h,
-                    transplanted,
-                    "mrd",
-                ),
-                PlannedMilestone(
-                    "pathway:transplant_window_closes",
-                    "transplant_window",
-                    "Allogeneic transplant by this day at the latest (4 months after infusion)",
-                    day(d0, TRANSPLANT_WINDOW_CLOSES_DAY),
-                    True,
-                    h,
-                    transplanted,
-                    "mrd",
-                ),
-            ]
     return out
 
 

@@ -9,18 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.utils import timezone
-from icalendar import Calendar, Event
+
+from navigator import ics
 
 from .airports import get_airport
 
 PRODID = "-//Navigator//Travel itinerary//EN"
-
-
-def _uid(kind: str, pk) -> str:
-    host = settings.SITE_URL.split("//")[-1].split("/")[0].split(":")[0] or "navigator"
-    return f"travel-{kind}-{pk}@{host}"
 
 
 def _place(code: str) -> str:
@@ -31,53 +26,52 @@ def _place(code: str) -> str:
 def itinerary_calendar(*, case, legs, stays, admissions, stamp: dt.datetime | None = None) -> bytes:
     """Build the calendar from rows the caller has already authorised and loaded."""
     stamp = stamp or timezone.now()
-    cal = Calendar()
-    cal.add("prodid", PRODID)
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Travel {case.reference}")
+    cal = ics.new_calendar(prodid=PRODID, name=f"Travel {case.reference}", method="PUBLISH")
 
     for leg in legs:
-        event = Event()
         flight = " ".join(p for p in (leg.carrier, leg.flight_number) if p)
-        event.add("uid", _uid("leg", leg.pk))
-        event.add("dtstamp", stamp)
-        event.add("summary", f"✈ {flight + ' ' if flight else ''}{leg.origin} → {leg.destination}")
-        event.add("dtstart", leg.departure_local)
-        event.add("dtend", leg.arrival_local)
-        event.add("location", _place(leg.origin))
         lines = [f"From {_place(leg.origin)}", f"To {_place(leg.destination)}"]
         if leg.booking_reference:
             lines.append(f"Booking reference: {leg.booking_reference}")
-        event.add("description", "\n".join(lines))
-        cal.add_component(event)
+        ics.add_event(
+            cal,
+            uid=ics.event_uid(ics.TRAVEL_LEG, leg.pk),
+            stamp=stamp,
+            summary=f"✈ {flight + ' ' if flight else ''}{leg.origin} → {leg.destination}",
+            start=leg.departure_local,
+            end=leg.arrival_local,
+            keep_zone=True,
+            location=_place(leg.origin),
+            description="\n".join(lines),
+        )
 
     for stay in stays:
-        event = Event()
-        event.add("uid", _uid("accommodation", stay.pk))
-        event.add("dtstamp", stamp)
-        event.add("summary", f"Stay: {stay.name}")
-        event.add("dtstart", stay.check_in)
-        event.add("dtend", stay.check_out)  # all-day DTEND is exclusive: the check-out morning
-        event.add("location", f"{stay.address}, {stay.city}")
-        event.add("transp", "TRANSPARENT")
-        if stay.booking_reference:
-            event.add("description", f"Booking reference: {stay.booking_reference}")
-        cal.add_component(event)
+        ics.add_event(
+            cal,
+            uid=ics.event_uid(ics.TRAVEL_ACCOMMODATION, stay.pk),
+            stamp=stamp,
+            summary=f"Stay: {stay.name}",
+            start=stay.check_in,
+            end=stay.check_out,  # all-day DTEND is exclusive: the check-out morning
+            location=f"{stay.address}, {stay.city}",
+            transparent=True,
+            description=f"Booking reference: {stay.booking_reference}" if stay.booking_reference else "",
+        )
 
     for admission in admissions:
-        event = Event()
-        event.add("uid", _uid("admission", admission.pk))
-        event.add("dtstamp", stamp)
         ward = f" – {admission.ward}" if admission.ward else ""
-        event.add("summary", f"Hospital admission: {admission.hospital.name_en}{ward}")
-        event.add("dtstart", admission.admission_date)
-        event.add("dtend", admission.admission_date + dt.timedelta(days=1))
-        event.add("location", f"{admission.hospital.name_en} {admission.hospital.name_zh}, {admission.hospital.city}")
-        if admission.bring_list:
-            event.add("description", "What to bring:\n" + "\n".join(f"- {item}" for item in admission.bring_list))
-        cal.add_component(event)
+        ics.add_event(
+            cal,
+            uid=ics.event_uid(ics.TRAVEL_ADMISSION, admission.pk),
+            stamp=stamp,
+            summary=f"Hospital admission: {admission.hospital.name_en}{ward}",
+            start=admission.admission_date,
+            location=f"{admission.hospital.name_en} {admission.hospital.name_zh}, {admission.hospital.city}",
+            description=(
+                "What to bring:\n" + "\n".join(f"- {item}" for item in admission.bring_list)
+                if admission.bring_list
+                else ""
+            ),
+        )
 
-    cal.add_missing_timezones()
-    return cal.to_ical()
+    return ics.to_bytes(cal, with_time_zones=True)
