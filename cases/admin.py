@@ -23,6 +23,7 @@ from navigator.errors import DomainError
 
 from . import services, workflow
 from .models import Case, FamilyContact, Indication, Patient, StatusChange
+from .selectors import case_search
 
 admin.site.site_header = "Navigator"
 admin.site.site_title = "Navigator"
@@ -366,6 +367,10 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     # --- data -----------------------------------------------------------------------
     def get_queryset(self, request):
         return Case.objects.visible_to(request.user).select_related("patient", "coordinator")
+
+    def get_search_results(self, request, queryset, search_term):
+        # The same search as the API's ?q= (search_fields above only shows the search box).
+        return case_search(queryset=queryset, text=search_term), False
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Upper
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
@@ -80,7 +82,16 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name"]
-        indexes = [models.Index(fields=["family_name", "given_name"])]
+        indexes = [
+            models.Index(fields=["family_name", "given_name"]),
+            # The case search (cases.selectors.case_search): pg_trgm indexes on exactly the
+            # UPPER(name) that icontains compares, so a search by any part of a name, in any
+            # script, is an index scan. PostgreSQL only (migration 0005 skips them elsewhere).
+            *(
+                GinIndex(OpClass(Upper(field), name="gin_trgm_ops"), name=f"patient_{field}_trgm")
+                for field in ("family_name", "given_name", "native_name")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}"
@@ -224,6 +235,8 @@ class Case(models.Model):
         indexes = [
             models.Index(fields=["status", "-id"]),
             models.Index(fields=["coordinator", "-id"]),
+            # A search by reference is case-insensitive (iexact compares UPPER(reference)).
+            models.Index(Upper("reference"), name="case_reference_upper"),
         ]
         permissions = [("reassign_case", "Can reassign a case to another coordinator")]
 

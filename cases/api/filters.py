@@ -4,6 +4,7 @@ from django.utils import timezone
 
 from .. import workflow
 from ..models import Case, FamilyContact, Patient
+from ..selectors import case_search
 
 
 class CaseFilter(django_filters.FilterSet):
@@ -34,15 +35,7 @@ class CaseFilter(django_filters.FilterSet):
         return queryset.filter(Q(next_due_at__isnull=True) | Q(next_due_at__gte=now))
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(reference__iexact=value)
-            | Q(patient__family_name__icontains=value)
-            | Q(patient__given_name__icontains=value)
-            | Q(patient__native_name__icontains=value)
-        )
+        return case_search(queryset=queryset, text=value)
 
 
 class PatientFilter(django_filters.FilterSet):

@@ -41,6 +41,12 @@ for url in lists:
 for url in ("/admin/cases/case/?due=overdue", "/admin/cases/case/?caseload=mine", "/admin/cases/case/?q=Ivanov",
             "/api/v1/cases/", "/api/schema/", "/healthz"):
     get(coordinator, url)
+# The case search takes its plain path on SQLite (no pg_trgm) and still finds by name and reference.
+found = get(coordinator, "/api/v1/cases/?q=ivanov").json()["results"]
+if not found:
+    failures.append("search ?q=ivanov found nothing")
+elif get(coordinator, "/api/v1/cases/?q=" + found[0]["reference"].lower()).json()["results"] != found[:1]:
+    failures.append("search by reference did not find the case")
 
 family = Client(HTTP_HOST="127.0.0.1")
 assert family.login(username="family.ivanov", password="navigator-demo-2026")

@@ -1,0 +1,120 @@
+"""The case search (cases.selectors.case_search): one search for the API's ?q= and the admin's box.
+
+Found by reference (any case) or by any part of the patient's names, in the Latin
+transliteration or in the patient's own script; answered from indexes on PostgreSQL.
+"""
+
+import pytest
+from django.db import connection
+from django.urls import reverse
+from rest_framework.test import APIClient
+
+from cases import selectors
+from cases.factories import CaseFactory, PatientFactory
+from cases.models import Case, Patient
+
+
+@pytest.fixture
+def scripts(world):
+    """Patients named in Arabic and Cyrillic besides the world's Chinese and Russian ones."""
+    fatima = PatientFactory(given_name="Fatima", family_name="Al-Rashid", native_name="فاطمة الراشد", country="AE")
+    petrov = PatientFactory(given_name="Ivan", family_name="Petrov", native_name="Иван Петров")
+    return {
+        "fatima": CaseFactory(patient=fatima, coordinator=world.alice),
+        "petrov": CaseFactory(patient=petrov, coordinator=world.bob),
+    }
+
+
+@pytest.fixture
+def alice_client(client, world):
+    client.force_login(world.alice)
+    return client
+
+
+def _api(client, text):
+    response = client.get("/api/v1/cases/", {"q": text})
+    assert response.status_code == 200, response.content
+    return {row["reference"] for row in response.json()["results"]}
+
+
+def _admin(client, text):
+    response = client.get(reverse("admin:cases_case_changelist"), {"q": text})
+    assert response.status_code == 200
+    return {case.reference for case in response.context["cl"].result_list}
+
+
+def _searches(world, scripts):
+    """(text, the references it must find) in every script the coordinators meet."""
+    a, b = world.case_a.reference, world.case_b.reference
+    f, p = scripts["fatima"].reference, scripts["petrov"].reference
+    return [
+        ("陈小明", {b}),  # Chinese, whole name
+        ("小明", {b}),  # Chinese, part of the name
+        ("فاطمة", {f}),  # Arabic
+        ("الراشد", {f}),  # Arabic family name
+        ("Иванов", {a}),  # Cyrillic
+        ("иВАНОВ", {a}),  # Cyrillic, any case
+        ("Петров", {p}),
+        ("Xiaoming", {b}),  # transliterations
+        ("al-rashid", {f}),
+        ("ivanov", {a}),
+        ("Iva", {a, p}),  # part of a name: Ivanov and Ivan
+        ("Ivan Petrov", {p}),  # every word somewhere in the names
+        ('"Misha Ivanov"', set()),  # a quoted phrase is one word: no single name holds it
+        (a.lower(), {a}),  # the reference, any case
+        (f"  {b}  ", {b}),
+        ("Zzyzx", set()),
+    ]
+
+
+def test_the_api_and_the_admin_find_every_script_and_transliteration(world, scripts, alice_client):
+    api = APIClient()
+    api.force_authenticate(world.alice)
+    for text, expected in _searches(world, scripts):
+        assert _api(api, text) == expected, text
+        assert _admin(alice_client, text) == expected, text
+
+
+def test_a_common_name_is_searched_newest_first_with_the_same_result(world, scripts, monkeypatch):
+    """Above COMMON_NAME_PATIENTS estimated patients the search walks cases newest first instead
+    of collecting every match; what it finds is the same."""
+    everyone = Case.objects.all()
+    expected = {text: refs for text, refs in _searches(world, scripts)}
+    monkeypatch.setattr(selectors, "COMMON_NAME_PATIENTS", -1)
+    for text, refs in expected.items():
+        assert {c.reference for c in selectors.case_search(queryset=everyone, text=text)} == refs, text
+
+
+def test_the_search_keeps_the_callers_narrowing(world, scripts):
+    """A family searching finds nothing beyond its own case."""
+    visible = Case.objects.visible_to(world.ivanova)
+    assert set(selectors.case_search(queryset=visible, text="Ivan")) == {world.case_a}
+    assert list(selectors.case_search(queryset=visible, text=world.case_b.reference)) == []
+
+
+def test_an_empty_search_is_no_filter(world):
+    assert selectors.case_search(queryset=Case.objects.all(), text="   ").count() == 2
+
+
+def _plan(queryset) -> str:
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # The test tables are tiny, so the planner would rather read them whole; forbid that
+        # (and walking a whole index in order) to see whether the indexes can answer at all.
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_indexscan = off")
+        cursor.execute("EXPLAIN " + sql, params)
+        return "\n".join(row[0] for row in cursor.fetchall())
+
+
+def test_the_search_is_answered_from_the_indexes(world):
+    """The index expressions match what the queries compare: UPPER(reference) and pg_trgm on
+    UPPER(name), so a search by reference or by name reads indexes, not the tables."""
+    search = selectors.case_search(queryset=Case.objects.all(), text="Ivanov")
+    plan = _plan(search)
+    assert "case_reference_upper" in plan
+    assert "patient_family_name_trgm" in plan and "patient_native_name_trgm" in plan, plan
+    assert "Seq Scan" not in plan, plan
+    # The reference alone: one index probe.
+    assert "case_reference_upper" in _plan(Case.objects.filter(reference__iexact="nav-2026-00001"))
+    assert "patient_given_name_trgm" in _plan(Patient.objects.filter(given_name__icontains="小明"))
