@@ -11,6 +11,7 @@ Every id is derived from the packet, so the same packet always gives the same Bu
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
 NAMESPACE = uuid.UUID("6b1d3f0e-6c57-4f7e-9a51-1c0f7e3a2b90")
 NAV = "https://navigator.health/fhir"
@@ -104,29 +105,91 @@ def _lab_category() -> list[dict]:
     return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "laboratory", "display": "Laboratory"}]}]
 
 
-def build_bundle(snapshot: dict) -> dict:
-    """A FHIR R4 document Bundle (plain JSON) for a packet snapshot."""
+@dataclass(frozen=True)
+class _Context:
+    """What every builder needs to know about the packet: the id seed and the shared references."""
+
+    pkey: str
+    patient_ref: dict
+    org_id: str
+    centre_id: str
+    assembler_id: str
+    assembled_by: str
+    assembled_at: str | None
+    version: int
+
+    def id(self, *parts: object) -> str:
+        return _id(self.pkey, *parts)
+
+
+def _context(snapshot: dict) -> _Context:
     meta = snapshot.get("packet", {})
     key = meta.get("content_hash") or snapshot["case"]["reference"]
     version = meta.get("version", 0)
     pkey = f"{key}:{version}"
-    assembled_at = meta.get("assembled_at")
+    assembled_by = meta.get("assembled_by", "system")
+    return _Context(
+        pkey=pkey,
+        patient_ref={"reference": _url(_id(pkey, "patient"))},
+        org_id=_id(pkey, "organization", "navigator"),
+        centre_id=_id(pkey, "organization", snapshot["centre"]["code"]),
+        assembler_id=_id(pkey, "practitioner", assembled_by),
+        assembled_by=assembled_by,
+        assembled_at=meta.get("assembled_at"),
+        version=version,
+    )
+
+
+def build_bundle(snapshot: dict) -> dict:
+    """A FHIR R4 document Bundle (plain JSON) for a packet snapshot."""
+    ctx = _context(snapshot)
     clinical = snapshot.get("clinical") or {}
-    patient_id = _id(pkey, "patient")
-    patient_ref = {"reference": _url(patient_id)}
-    org_id = _id(pkey, "organization", "navigator")
-    centre_id = _id(pkey, "organization", snapshot["centre"]["code"])
-    assembler_id = _id(pkey, "practitioner", meta.get("assembled_by", "system"))
-    entries: list[dict] = []
+    condition = _condition(ctx, clinical)
+    observations = _observations(ctx, clinical)
+    procedures = _procedures(ctx, clinical)
+    medications = _medication_statements(ctx, clinical)
+    doc_refs = _document_references(ctx, snapshot.get("documents", []))
+    composition = _composition(
+        ctx,
+        snapshot,
+        condition=condition,
+        observations=observations,
+        procedures=procedures,
+        medications=medications,
+        doc_refs=doc_refs,
+    )
+    resources = [
+        composition,
+        _patient(ctx, snapshot),
+        _navigator_organization(ctx),
+        _centre_organization(ctx, snapshot["centre"]),
+        _assembler(ctx),
+        condition,
+        *observations,
+        *procedures,
+        *medications,
+        *doc_refs,
+        _provenance(ctx, composition),
+    ]
+    return _bundle(ctx, resources)
 
-    def add(resource: dict) -> dict:
-        entries.append({"fullUrl": _url(resource["id"]), "resource": resource})
-        return {"reference": _url(resource["id"])}
 
+def _bundle(ctx: _Context, resources: list[dict]) -> dict:
+    return {
+        "resourceType": "Bundle",
+        "id": ctx.id("bundle"),
+        "identifier": {"system": "urn:ietf:rfc:3986", "value": _url(ctx.id("bundle-identifier"))},
+        "type": "document",
+        "timestamp": ctx.assembled_at,
+        "entry": [{"fullUrl": _url(r["id"]), "resource": r} for r in resources],
+    }
+
+
+def _patient(ctx: _Context, snapshot: dict) -> dict:
     p = snapshot["patient"]
     patient = {
         "resourceType": "Patient",
-        "id": patient_id,
+        "id": ctx.id("patient"),
         "identifier": [{"system": f"{NAV}/case-reference", "value": snapshot["case"]["reference"]}],
         "name": [{"family": p["family_name"], "given": [p["given_name"]]}],
         "gender": p["sex"] if p["sex"] in REQUIRED_CODES[("Patient", "gender")] else "unknown",
@@ -135,27 +198,39 @@ def build_bundle(snapshot: dict) -> dict:
     }
     if p.get("native_name"):
         patient["name"].append({"text": p["native_name"], "use": "usual"})
-    navigator = {"resourceType": "Organization", "id": org_id, "name": "Navigator case management"}
-    centre = {
+    return patient
+
+
+def _navigator_organization(ctx: _Context) -> dict:
+    return {"resourceType": "Organization", "id": ctx.org_id, "name": "Navigator case management"}
+
+
+def _centre_organization(ctx: _Context, centre: dict) -> dict:
+    organization = {
         "resourceType": "Organization",
-        "id": centre_id,
-        "identifier": [{"system": f"{NAV}/centre", "value": snapshot["centre"]["code"]}],
-        "name": snapshot["centre"]["name_en"],
-        "alias": [snapshot["centre"]["name_zh"]] if snapshot["centre"].get("name_zh") else [],
+        "id": ctx.centre_id,
+        "identifier": [{"system": f"{NAV}/centre", "value": centre["code"]}],
+        "name": centre["name_en"],
     }
-    if not centre["alias"]:
-        del centre["alias"]
-    assembler = {
+    if centre.get("name_zh"):
+        organization["alias"] = [centre["name_zh"]]
+    return organization
+
+
+def _assembler(ctx: _Context) -> dict:
+    return {
         "resourceType": "Practitioner",
-        "id": assembler_id,
-        "identifier": [{"system": f"{NAV}/user", "value": meta.get("assembled_by", "system")}],
+        "id": ctx.assembler_id,
+        "identifier": [{"system": f"{NAV}/user", "value": ctx.assembled_by}],
     }
 
+
+def _condition(ctx: _Context, clinical: dict) -> dict:
     diagnosis = clinical.get("diagnosis") or {}
     relapsed = bool(clinical.get("relapses"))
     condition = {
         "resourceType": "Condition",
-        "id": _id(pkey, "condition"),
+        "id": ctx.id("condition"),
         "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "relapse" if relapsed else "active"}]},
         "verificationStatus": {
             "coding": [
@@ -190,36 +265,53 @@ def build_bundle(snapshot: dict) -> dict:
             ],
             "text": "Relapsed/refractory B-cell precursor acute lymphoblastic leukaemia",
         },
-        "subject": patient_ref,
+        "subject": ctx.patient_ref,
     }
     if diagnosis.get("date"):
         condition["onsetDateTime"] = diagnosis["date"]
+    return condition
 
+
+def _observations(ctx: _Context, clinical: dict) -> list[dict]:
+    """CD19, MRD, BCR::ABL1 and CNS status, in that order; fields without a value left out."""
+    observations = [
+        *_cd19_observations(ctx, clinical.get("cd19_results") or []),
+        *_mrd_observations(ctx, clinical.get("mrd_results") or []),
+        _bcr_abl1_observation(ctx, clinical.get("philadelphia") or {}),
+        *_cns_observations(ctx, clinical.get("cns_assessments") or []),
+    ]
+    return [{k: v for k, v in obs.items() if v is not None} for obs in observations]
+
+
+def _cd19_observations(ctx: _Context, results: list[dict]) -> list[dict]:
+    return [
+        {
+            "resourceType": "Observation",
+            "id": ctx.id("cd19", i),
+            "status": "final",
+            "category": _lab_category(),
+            "code": _nav_code("cd19-expression", "CD19 expression on blasts"),
+            "subject": ctx.patient_ref,
+            "effectiveDateTime": r.get("sample_date"),
+            "valueCodeableConcept": _result(r.get("status")),
+            "method": {"text": str(r.get("method", "")).replace("_", " ") or "flow cytometry"},
+            "specimen": None,
+            "note": [{"text": f"Sample: {str(r.get('sample_type', '')).replace('_', ' ')}"}],
+        }
+        for i, r in enumerate(results)
+    ]
+
+
+def _mrd_observations(ctx: _Context, results: list[dict]) -> list[dict]:
     observations = []
-    for i, r in enumerate(clinical.get("cd19_results") or []):
-        observations.append(
-            {
-                "resourceType": "Observation",
-                "id": _id(pkey, "cd19", i),
-                "status": "final",
-                "category": _lab_category(),
-                "code": _nav_code("cd19-expression", "CD19 expression on blasts"),
-                "subject": patient_ref,
-                "effectiveDateTime": r.get("sample_date"),
-                "valueCodeableConcept": _result(r.get("status")),
-                "method": {"text": str(r.get("method", "")).replace("_", " ") or "flow cytometry"},
-                "specimen": None,
-                "note": [{"text": f"Sample: {str(r.get('sample_type', '')).replace('_', ' ')}"}],
-            }
-        )
-    for i, r in enumerate(clinical.get("mrd_results") or []):
+    for i, r in enumerate(results):
         obs = {
             "resourceType": "Observation",
-            "id": _id(pkey, "mrd", i),
+            "id": ctx.id("mrd", i),
             "status": "final",
             "category": _lab_category(),
             "code": _nav_code("mrd", "Minimal residual disease"),
-            "subject": patient_ref,
+            "subject": ctx.patient_ref,
             "effectiveDateTime": r.get("date"),
         }
         if r.get("value") not in (None, ""):
@@ -229,44 +321,48 @@ def build_bundle(snapshot: dict) -> dict:
         if r.get("method"):
             obs["method"] = {"text": str(r["method"])}
         observations.append(obs)
-    ph = clinical.get("philadelphia") or {}
-    observations.append(
+    return observations
+
+
+def _bcr_abl1_observation(ctx: _Context, ph: dict) -> dict:
+    return {
+        "resourceType": "Observation",
+        "id": ctx.id("bcr-abl1"),
+        "status": "final" if ph.get("status") else "unknown",
+        "category": _lab_category(),
+        "code": _nav_code("bcr-abl1", "BCR::ABL1 fusion (Philadelphia chromosome)"),
+        "subject": ctx.patient_ref,
+        **({"effectiveDateTime": ph["date"]} if ph.get("date") else {}),
+        "valueCodeableConcept": _result(ph.get("status")),
+    }
+
+
+def _cns_observations(ctx: _Context, assessments: list[dict]) -> list[dict]:
+    return [
         {
             "resourceType": "Observation",
-            "id": _id(pkey, "bcr-abl1"),
-            "status": "final" if ph.get("status") else "unknown",
+            "id": ctx.id("cns", i),
+            "status": "final",
             "category": _lab_category(),
-            "code": _nav_code("bcr-abl1", "BCR::ABL1 fusion (Philadelphia chromosome)"),
-            "subject": patient_ref,
-            **({"effectiveDateTime": ph["date"]} if ph.get("date") else {}),
-            "valueCodeableConcept": _result(ph.get("status")),
+            "code": _nav_code("cns-status", "CNS disease status"),
+            "subject": ctx.patient_ref,
+            "effectiveDateTime": c.get("date"),
+            "valueCodeableConcept": {
+                "coding": [
+                    {
+                        "system": f"{NAV}/CodeSystem/cns-status",
+                        "code": c.get("status"),
+                        "display": str(c.get("status", "")).upper(),
+                    }
+                ]
+            },
         }
-    )
-    for i, c in enumerate(clinical.get("cns_assessments") or []):
-        observations.append(
-            {
-                "resourceType": "Observation",
-                "id": _id(pkey, "cns", i),
-                "status": "final",
-                "category": _lab_category(),
-                "code": _nav_code("cns-status", "CNS disease status"),
-                "subject": patient_ref,
-                "effectiveDateTime": c.get("date"),
-                "valueCodeableConcept": {
-                    "coding": [
-                        {
-                            "system": f"{NAV}/CodeSystem/cns-status",
-                            "code": c.get("status"),
-                            "display": str(c.get("status", "")).upper(),
-                        }
-                    ]
-                },
-            }
-        )
-    for obs in observations:
-        for k in [k for k, v in obs.items() if v is None]:
-            del obs[k]
+        for i, c in enumerate(assessments)
+    ]
 
+
+def _procedures(ctx: _Context, clinical: dict) -> list[dict]:
+    """One Procedure per stem-cell transplant."""
     procedures = []
     for i, t in enumerate(clinical.get("transplants") or []):
         notes = [f"Donor: {str(t.get('donor_type', '')).replace('_', ' ')}"]
@@ -277,7 +373,7 @@ def build_bundle(snapshot: dict) -> dict:
         procedures.append(
             {
                 "resourceType": "Procedure",
-                "id": _id(pkey, "transplant", i),
+                "id": ctx.id("transplant", i),
                 "status": "completed",
                 "code": {
                     "coding": [{"system": SNOMED, "code": "234336002", "display": "Hemopoietic stem cell transplant"}],
@@ -285,23 +381,36 @@ def build_bundle(snapshot: dict) -> dict:
                     if t.get("donor_type") != "autologous"
                     else "Autologous stem-cell transplant",
                 },
-                "subject": patient_ref,
+                "subject": ctx.patient_ref,
                 "performedDateTime": t.get("date"),
                 "note": [{"text": "; ".join(notes)}],
             }
         )
-    medications = []
-    for i, line in enumerate(clinical.get("therapy_lines") or []):
+    return procedures
+
+
+def _medication_statements(ctx: _Context, clinical: dict) -> list[dict]:
+    """One MedicationStatement per therapy line, then the current TKI if there is one."""
+    statements = _therapy_line_statements(ctx, clinical.get("therapy_lines") or [])
+    current_tki = (clinical.get("philadelphia") or {}).get("current_tki")
+    if current_tki:
+        statements.append(_tki_statement(ctx, current_tki))
+    return statements
+
+
+def _therapy_line_statements(ctx: _Context, lines: list[dict]) -> list[dict]:
+    statements = []
+    for i, line in enumerate(lines):
         period = {"start": line.get("start")}
         if line.get("end"):
             period["end"] = line["end"]
-        medications.append(
+        statements.append(
             {
                 "resourceType": "MedicationStatement",
-                "id": _id(pkey, "therapy", i),
+                "id": ctx.id("therapy", i),
                 "status": "completed" if line.get("end") else "active",
                 "medicationCodeableConcept": {"text": line.get("regimen") or "Unspecified regimen"},
-                "subject": patient_ref,
+                "subject": ctx.patient_ref,
                 "effectivePeriod": period,
                 "note": [
                     {
@@ -311,84 +420,87 @@ def build_bundle(snapshot: dict) -> dict:
                 ],
             }
         )
-    if ph.get("current_tki"):
-        medications.append(
-            {
-                "resourceType": "MedicationStatement",
-                "id": _id(pkey, "tki"),
-                "status": "active",
-                "medicationCodeableConcept": {"text": ph["current_tki"]},
-                "subject": patient_ref,
-                "note": [{"text": "Tyrosine kinase inhibitor for Ph+ disease; continues alongside or after CAR-T."}],
-            }
-        )
+    return statements
 
+
+def _tki_statement(ctx: _Context, current_tki: str) -> dict:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": ctx.id("tki"),
+        "status": "active",
+        "medicationCodeableConcept": {"text": current_tki},
+        "subject": ctx.patient_ref,
+        "note": [{"text": "Tyrosine kinase inhibitor for Ph+ disease; continues alongside or after CAR-T."}],
+    }
+
+
+def _document_references(ctx: _Context, documents: list[dict]) -> list[dict]:
+    """One DocumentReference per document, each followed by its translations ("transforms" the original)."""
     doc_refs = []
-    for doc in snapshot.get("documents", []):
-        original = _document_reference(pkey, doc, patient_ref, centre_id)
+    for doc in documents:
+        original = _document_reference(ctx.pkey, doc, ctx.patient_ref, ctx.centre_id)
         doc_refs.append(original)
         for t in doc.get("translations", []):
-            translated = _document_reference(pkey, t, patient_ref, centre_id)
+            translated = _document_reference(ctx.pkey, t, ctx.patient_ref, ctx.centre_id)
             translated["relatesTo"] = [{"code": "transforms", "target": {"reference": _url(original["id"])}}]
             doc_refs.append(translated)
+    return doc_refs
 
-    def section(title, code, display, resources, empty_reason=True):
-        s = {"title": title, "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
-        if resources:
-            s["entry"] = [{"reference": _url(r["id"])} for r in resources]
-        elif empty_reason:
-            s["emptyReason"] = {
-                "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
-            }
-        return s
 
-    composition = {
+def _section(title: str, code: str, display: str, resources: list[dict]) -> dict:
+    section: dict = {"title": title, "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
+    if resources:
+        section["entry"] = [{"reference": _url(r["id"])} for r in resources]
+    else:
+        section["emptyReason"] = {
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
+        }
+    return section
+
+
+def _composition(
+    ctx: _Context,
+    snapshot: dict,
+    *,
+    condition: dict,
+    observations: list[dict],
+    procedures: list[dict],
+    medications: list[dict],
+    doc_refs: list[dict],
+) -> dict:
+    return {
         "resourceType": "Composition",
-        "id": _id(pkey, "composition"),
+        "id": ctx.id("composition"),
         "status": "final",
         "type": {"coding": [{"system": LOINC, "code": "60591-5", "display": "Patient summary Document"}]},
-        "subject": patient_ref,
-        "date": assembled_at,
-        "author": [{"reference": _url(org_id)}],
-        "title": f"Case packet {snapshot['case']['reference']} v{version} for {snapshot['centre']['name_en']}",
-        "custodian": {"reference": _url(org_id)},
+        "subject": ctx.patient_ref,
+        "date": ctx.assembled_at,
+        "author": [{"reference": _url(ctx.org_id)}],
+        "title": f"Case packet {snapshot['case']['reference']} v{ctx.version} for {snapshot['centre']['name_en']}",
+        "custodian": {"reference": _url(ctx.org_id)},
         "section": [
-            section("Problems", "11450-4", "Problem list - Reported", [condition]),
-            section("Results", "30954-2", "Relevant diagnostic tests/laboratory data Narrative", observations),
-            section("History of procedures", "47519-4", "History of Procedures Document", procedures),
-            section("Medication summary", "10160-0", "History of Medication use Narrative", medications),
-            section("Attached records", "55107-7", "Addendum Document", doc_refs),
+            _section("Problems", "11450-4", "Problem list - Reported", [condition]),
+            _section("Results", "30954-2", "Relevant diagnostic tests/laboratory data Narrative", observations),
+            _section("History of procedures", "47519-4", "History of Procedures Document", procedures),
+            _section("Medication summary", "10160-0", "History of Medication use Narrative", medications),
+            _section("Attached records", "55107-7", "Addendum Document", doc_refs),
         ],
     }
-    add(composition)
-    add(patient)
-    add(navigator)
-    add(centre)
-    add(assembler)
-    add(condition)
-    for r in observations + procedures + medications + doc_refs:
-        add(r)
-    provenance = {
+
+
+def _provenance(ctx: _Context, composition: dict) -> dict:
+    return {
         "resourceType": "Provenance",
-        "id": _id(pkey, "provenance"),
+        "id": ctx.id("provenance"),
         "target": [{"reference": _url(composition["id"])}],
-        "recorded": assembled_at,
+        "recorded": ctx.assembled_at,
         "agent": [
             {
                 "type": {"coding": [{"system": PROVENANCE_AGENT, "code": "assembler", "display": "Assembler"}]},
-                "who": {"reference": _url(assembler_id)},
-                "onBehalfOf": {"reference": _url(org_id)},
+                "who": {"reference": _url(ctx.assembler_id)},
+                "onBehalfOf": {"reference": _url(ctx.org_id)},
             }
         ],
-    }
-    add(provenance)
-    return {
-        "resourceType": "Bundle",
-        "id": _id(pkey, "bundle"),
-        "identifier": {"system": "urn:ietf:rfc:3986", "value": _url(_id(pkey, "bundle-identifier"))},
-        "type": "document",
-        "timestamp": assembled_at,
-        "entry": entries,
     }
 
 
