@@ -163,114 +163,122 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
         audit_record_many(actor=viewer, action="view", objects=travellers, detail={"via": "itinerary"})
         audit_record(actor=viewer, action="view", obj=case, object_type="travel.Itinerary", detail={"via": "itinerary"})
 
-    def leg_data(leg: Leg) -> dict:
-        return {
-            "id": leg.pk,
-            "position": leg.position,
-            "carrier": leg.carrier,
-            "flight_number": leg.flight_number,
-            "booking_reference": leg.booking_reference,
-            "origin": _airport(leg.origin),
-            "destination": _airport(leg.destination),
-            "departure_local": _iso(leg.departure_local),
-            "arrival_local": _iso(leg.arrival_local),
-            "departure_utc": _iso(leg.departure_at),
-            "arrival_utc": _iso(leg.arrival_at),
-            "duration_minutes": int((leg.arrival_at - leg.departure_at).total_seconds() // 60),
-        }
-
     return {
         "case": {"id": case.pk, "reference": case.reference},
-        "travellers": [
-            {
-                "id": t.pk,
-                "role": t.role,
-                "name": t.full_name,
-                "nationality": str(t.nationality),
-                "passport_number": t.masked_passport,
-                "passport_expiry": _iso(t.passport_expiry),
-            }
-            for t in travellers
-        ],
-        "visas": [
-            {
-                "id": v.pk,
-                "traveller_id": v.traveller_id,
-                "traveller": v.traveller.full_name,
-                "status": v.status,
-                "status_label": str(v.get_status_display()),
-                "country": str(v.country),
-                "submitted_on": _iso(v.submitted_on),
-                "decided_on": _iso(v.decided_on),
-                "valid_until": _iso(v.valid_until),
-            }
-            for v in visas
-        ],
-        "journeys": [
-            {
-                "id": j.pk,
-                "direction": j.direction,
-                "direction_label": str(j.get_direction_display()),
-                "traveller_ids": [t.pk for t in j.travellers.all()],
-                "legs": [leg_data(leg) for leg in j.legs.all()],
-            }
-            for j in journeys
-        ],
-        "accommodations": [
-            {
-                "id": s.pk,
-                "name": s.name,
-                "address": s.address,
-                "city": s.city,
-                "phone": str(s.phone) if s.phone else "",
-                "check_in": _iso(s.check_in),
-                "check_out": _iso(s.check_out),
-                "booking_reference": s.booking_reference,
-            }
-            for s in stays
-        ],
-        "pickups": [
-            {
-                "id": p.pk,
-                "leg_id": p.leg_id,
-                "airport": _airport(p.leg.destination),
-                "meet_local": _iso(p.meets_at_local),
-                "driver_name": p.driver_name,
-                "driver_phone": str(p.driver_phone) if p.driver_phone else "",
-                "destination": p.destination,
-                "confirmed": p.confirmed,
-            }
-            for p in pickups
-        ],
-        "interpreter_needs": [
-            {
-                "id": n.pk,
-                "language": n.language,
-                "language_name": n.language_name,
-                "occasion": n.occasion,
-                "occasion_label": str(n.get_occasion_display()),
-                "starts_on": _iso(n.starts_on),
-                "ends_on": _iso(n.ends_on),
-                "arranged": n.arranged,
-            }
-            for n in interpreters
-        ],
-        "admissions": [
-            {
-                "id": a.pk,
-                "hospital": {"id": a.hospital_id, "name": a.hospital.name_en, "name_zh": a.hospital.name_zh},
-                "status": a.status,
-                "admission_date": _iso(a.admission_date),
-                "ward": a.ward,
-                "currency": a.currency,
-                "deposit_amount": str(a.deposit_amount) if a.deposit_amount is not None else None,
-                "cost_estimate": str(a.cost_estimate) if a.cost_estimate is not None else None,
-                "what_to_bring": a.bring_list,
-                "estimated_infusion_date": _iso(a.estimated_infusion_date),
-            }
-            for a in admissions
-        ],
+        "travellers": [_traveller_data(t) for t in travellers],
+        "visas": [_visa_data(v) for v in visas],
+        "journeys": [_journey_data(j) for j in journeys],
+        "accommodations": [_accommodation_data(s) for s in stays],
+        "pickups": [_pickup_data(p) for p in pickups],
+        "interpreter_needs": [_interpreter_need_data(n) for n in interpreters],
+        "admissions": [_admission_data(a) for a in admissions],
         "warnings": warnings_view_for(case, viewer),
+    }
+
+
+def _traveller_data(t: Traveller) -> dict:
+    return {
+        "id": t.pk,
+        "role": t.role,
+        "name": t.full_name,
+        "nationality": str(t.nationality),
+        "passport_number": t.masked_passport,
+        "passport_expiry": _iso(t.passport_expiry),
+    }
+
+
+def _visa_data(v: VisaApplication) -> dict:
+    return {
+        "id": v.pk,
+        "traveller_id": v.traveller_id,
+        "traveller": v.traveller.full_name,
+        "status": v.status,
+        "status_label": str(v.get_status_display()),
+        "country": str(v.country),
+        "submitted_on": _iso(v.submitted_on),
+        "decided_on": _iso(v.decided_on),
+        "valid_until": _iso(v.valid_until),
+    }
+
+
+def _journey_data(j: Journey) -> dict:
+    return {
+        "id": j.pk,
+        "direction": j.direction,
+        "direction_label": str(j.get_direction_display()),
+        "traveller_ids": [t.pk for t in j.travellers.all()],
+        "legs": [_leg_data(leg) for leg in j.legs.all()],
+    }
+
+
+def _leg_data(leg: Leg) -> dict:
+    return {
+        "id": leg.pk,
+        "position": leg.position,
+        "carrier": leg.carrier,
+        "flight_number": leg.flight_number,
+        "booking_reference": leg.booking_reference,
+        "origin": _airport(leg.origin),
+        "destination": _airport(leg.destination),
+        "departure_local": _iso(leg.departure_local),
+        "arrival_local": _iso(leg.arrival_local),
+        "departure_utc": _iso(leg.departure_at),
+        "arrival_utc": _iso(leg.arrival_at),
+        "duration_minutes": int((leg.arrival_at - leg.departure_at).total_seconds() // 60),
+    }
+
+
+def _accommodation_data(s: Accommodation) -> dict:
+    return {
+        "id": s.pk,
+        "name": s.name,
+        "address": s.address,
+        "city": s.city,
+        "phone": str(s.phone) if s.phone else "",
+        "check_in": _iso(s.check_in),
+        "check_out": _iso(s.check_out),
+        "booking_reference": s.booking_reference,
+    }
+
+
+def _pickup_data(p: AirportPickup) -> dict:
+    return {
+        "id": p.pk,
+        "leg_id": p.leg_id,
+        "airport": _airport(p.leg.destination),
+        "meet_local": _iso(p.meets_at_local),
+        "driver_name": p.driver_name,
+        "driver_phone": str(p.driver_phone) if p.driver_phone else "",
+        "destination": p.destination,
+        "confirmed": p.confirmed,
+    }
+
+
+def _interpreter_need_data(n: InterpreterNeed) -> dict:
+    return {
+        "id": n.pk,
+        "language": n.language,
+        "language_name": n.language_name,
+        "occasion": n.occasion,
+        "occasion_label": str(n.get_occasion_display()),
+        "starts_on": _iso(n.starts_on),
+        "ends_on": _iso(n.ends_on),
+        "arranged": n.arranged,
+    }
+
+
+def _admission_data(a: Admission) -> dict:
+    return {
+        "id": a.pk,
+        "hospital": {"id": a.hospital_id, "name": a.hospital.name_en, "name_zh": a.hospital.name_zh},
+        "status": a.status,
+        "admission_date": _iso(a.admission_date),
+        "ward": a.ward,
+        "currency": a.currency,
+        "deposit_amount": str(a.deposit_amount) if a.deposit_amount is not None else None,
+        "cost_estimate": str(a.cost_estimate) if a.cost_estimate is not None else None,
+        "what_to_bring": a.bring_list,
+        "estimated_infusion_date": _iso(a.estimated_infusion_date),
     }
 
 
