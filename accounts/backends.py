@@ -16,6 +16,7 @@ WORK_APPS = {
     "notifications",
     "hospitals",
     "messaging",
+    "webhooks",
     "travel",
     "portal",
     "audit",

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from cases.services import case_touch
+from navigator import events
 from navigator.errors import DomainError
 
 from .models import Message, Thread, TranslationRequest
@@ -127,11 +128,9 @@ def message_post(
             detail={"thread": thread.pk, "side": side, "attachments": sorted(found) if attachments else []},
         )
         if thread.kind == Thread.Kind.HOSPITAL and side != Message.Side.HOSPITAL:
-            from hospitals.services.webhooks import webhook_emit
-
-            webhook_emit(
+            events.emit(
+                event_type="message.posted",
                 hospital=thread.hospital,
-                type="message.posted",
                 data={
                     "case_reference": thread.case.reference,
                     "thread_id": thread.pk,

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "notifications",
     "hospitals",
     "messaging",
+    "webhooks",
     "travel",
     "portal",
     "privacy",

@@ -10,6 +10,7 @@ api_v1 = [
     path("", include("eligibility.api.urls")),
     path("", include("scheduling.api.urls")),
     path("", include("hospitals.api.urls")),
+    path("", include("webhooks.api.urls")),
     path("", include("messaging.api.urls")),
     path("", include("travel.api.urls")),
     path("", include("privacy.api.urls")),

@@ -4,8 +4,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import AppointmentSlot, PacketVersion, Referral, WebhookEndpoint
-from ..models.webhooks import EVENT_TYPE_VALUES, validate_endpoint_url
+from ..models import AppointmentSlot, PacketVersion, Referral
 
 
 class ReferralSerializer(serializers.ModelSerializer):
@@ -99,22 +98,3 @@ class SlotSerializer(serializers.ModelSerializer):
         model = AppointmentSlot
         fields = ["id", "kind", "starts_at", "ends_at", "location", "note", "status", "created_at", "decided_at"]
         read_only_fields = fields
-
-
-class WebhookEndpointSerializer(serializers.ModelSerializer):
-    url = serializers.URLField(max_length=500, validators=[validate_endpoint_url])
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=EVENT_TYPE_VALUES), required=False, default=list
-    )
-
-    class Meta:
-        model = WebhookEndpoint
-        fields = ["id", "url", "description", "event_types", "is_active", "created_at"]
-        read_only_fields = ["id", "created_at"]
-
-
-class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
-    secret = serializers.CharField(read_only=True, help_text="The signing secret, shown once.")
-
-    class Meta(WebhookEndpointSerializer.Meta):
-        fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]

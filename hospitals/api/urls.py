@@ -1,9 +1,8 @@
 from rest_framework.routers import DefaultRouter
 
-from .views import ReferralViewSet, WebhookEndpointViewSet
+from .views import ReferralViewSet
 
 router = DefaultRouter()
 router.register("referrals", ReferralViewSet, basename="referral")
-router.register("webhook-endpoints", WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = router.urls

@@ -13,29 +13,25 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import mixins, permissions, status
+from rest_framework import permissions, status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from audit.services import audit_record
 from navigator.api import ERROR_STATUSES, VisibleReadOnlyViewSet
-from navigator.errors import DomainError
 
 from ..authentication import HospitalApiKeyAuthentication
-from ..models import PacketVersion, Referral, WebhookEndpoint
+from ..models import PacketVersion, Referral
 from ..packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
 from ..services import referrals as referral_services
 from ..services.packets import packet_record_view
-from ..services.webhooks import webhook_endpoint_create
 from .serializers import (
     AnswerSerializer,
     PacketVersionSerializer,
     ReferralSerializer,
     SlotProposalSerializer,
     SlotSerializer,
-    WebhookEndpointCreatedSerializer,
-    WebhookEndpointSerializer,
 )
 
 AUTHENTICATION = [HospitalApiKeyAuthentication, SessionAuthentication, TokenAuthentication]
@@ -248,46 +244,3 @@ def _not_found():
     from rest_framework.exceptions import NotFound
 
     raise NotFound()
-
-
-@extend_schema_view(
-    list=extend_schema(summary="My centre's webhook endpoints"),
-    retrieve=extend_schema(summary="One webhook endpoint"),
-    create=extend_schema(
-        summary="Register an HTTPS endpoint (the signing secret is returned once)",
-        responses={201: WebhookEndpointCreatedSerializer, **ERRORS},
-    ),
-    destroy=extend_schema(summary="Remove an endpoint"),
-    partial_update=extend_schema(summary="Change an endpoint (URL, events, active)"),
-    update=extend_schema(summary="Change an endpoint"),
-)
-class WebhookEndpointViewSet(
-    mixins.CreateModelMixin,
-    mixins.UpdateModelMixin,
-    mixins.DestroyModelMixin,
-    VisibleReadOnlyViewSet,
-):
-    """A centre registers where events are sent. The response to the creation shows the
-    signing secret ("whsec_…") once."""
-
-    authentication_classes = AUTHENTICATION
-    permission_classes = [IsHospitalStaff]
-    serializer_class = WebhookEndpointSerializer
-    queryset = WebhookEndpoint.objects.select_related("hospital")
-    ordering = "id"
-
-    def create(self, request, *args, **kwargs):
-        data = WebhookEndpointSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
-        if WebhookEndpoint.objects.filter(
-            hospital_id=request.user.hospital_id, url=data.validated_data["url"]
-        ).exists():
-            raise DomainError("This URL is already registered.", field="url", code="conflict")
-        endpoint = webhook_endpoint_create(
-            hospital=request.user.hospital,
-            url=data.validated_data["url"],
-            actor=request.user,
-            event_types=data.validated_data.get("event_types", []),
-            description=data.validated_data.get("description", ""),
-        )
-        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)

@@ -4,7 +4,7 @@ import accounts.models
 import django.db.models.deletion
 import django.utils.timezone
 import hospitals.models.centres
-import hospitals.models.webhooks
+import webhooks.models
 import phonenumber_field.modelfields
 from django.conf import settings
 from django.db import migrations, models
@@ -156,9 +156,9 @@ class Migration(migrations.Migration):
             name='WebhookEndpoint',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('url', models.URLField(max_length=500, validators=[hospitals.models.webhooks.validate_endpoint_url])),
+                ('url', models.URLField(max_length=500, validators=[webhooks.models.validate_endpoint_url])),
                 ('description', models.CharField(blank=True, max_length=200)),
-                ('secret', models.CharField(default=hospitals.models.webhooks.new_signing_secret, editable=False, max_length=100)),
+                ('secret', models.CharField(default=webhooks.models.new_signing_secret, editable=False, max_length=100)),
                 ('event_types', models.JSONField(blank=True, default=list, help_text='Empty means every event type.')),
                 ('is_active', models.BooleanField(default=True)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
@@ -170,7 +170,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='WebhookEvent',
             fields=[
-                ('id', models.CharField(default=hospitals.models.webhooks.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
+                ('id', models.CharField(default=webhooks.models.new_event_id, editable=False, max_length=40, primary_key=True, serialize=False)),
                 ('type', models.CharField(choices=[('referral.sent', 'A referral (or a new packet version) was sent'), ('packet.updated', 'A new packet version is available'), ('message.posted', 'The coordinator posted a message'), ('deadline.near', 'A response deadline is near')], max_length=40)),
                 ('payload', models.JSONField()),
                 ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),

@@ -3,13 +3,13 @@
 - ``centres``: hospitals, their international-department contacts, required records, API credentials
 - ``referrals``: a case sent to a centre, its status history and appointment slots proposed by the centre
 - ``packets``: immutable, versioned snapshots of what a centre was sent
-- ``webhooks``: endpoints registered by a centre, events and their deliveries
+
+Webhooks (endpoints, events, deliveries) are the ``webhooks`` app's.
 """
 
 from .centres import ApiCredential, Hospital, HospitalContact, HospitalQuerySet, RequiredRecord
 from .packets import PacketImmutable, PacketVersion, PacketView
 from .referrals import AppointmentSlot, Referral, ReferralEvent, ReferralQuerySet
-from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "ApiCredential",
@@ -24,8 +24,4 @@ __all__ = [
     "ReferralEvent",
     "ReferralQuerySet",
     "RequiredRecord",
-    "WebhookAttempt",
-    "WebhookDelivery",
-    "WebhookEndpoint",
-    "WebhookEvent",
 ]

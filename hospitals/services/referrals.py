@@ -12,12 +12,12 @@ from audit.services import audit_record
 from cases import workflow as case_workflow
 from cases.models import Case
 from cases.services import case_transition
+from navigator import events
 from navigator.errors import DomainError
 
 from .. import workflow
 from ..models import AppointmentSlot, Hospital, PacketVersion, Referral, ReferralEvent
 from .packets import packet_freeze, packet_preview
-from .webhooks import webhook_emit
 
 log = logging.getLogger(__name__)
 
@@ -210,10 +210,10 @@ def referral_send(
             "response_due_at": referral.response_due_at.isoformat() if referral.response_due_at else None,
         }
         if was != referral.status:
-            webhook_emit(hospital=referral.hospital, type="referral.sent", data=data)
+            events.emit(event_type="referral.sent", hospital=referral.hospital, data=data)
         if packet.version > 1 and created:
-            webhook_emit(
-                hospital=referral.hospital, type="packet.updated", data={**data, "changes": len(packet.changes)}
+            events.emit(
+                event_type="packet.updated", hospital=referral.hospital, data={**data, "changes": len(packet.changes)}
             )
     return packet
 
@@ -469,9 +469,9 @@ def referral_deadlines_notify(*, now: dt.datetime | None = None) -> int:
             )
             if claimed != 1:
                 continue
-            webhook_emit(
+            events.emit(
+                event_type="deadline.near",
                 hospital=referral.hospital,
-                type="deadline.near",
                 data={
                     "referral_id": referral.pk,
                     "case_reference": referral.case.reference,

@@ -6,8 +6,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hospitals.models import ApiCredential, PacketVersion, Referral, RequiredRecord, WebhookDelivery, WebhookEndpoint
-from hospitals.services.webhooks import webhook_emit
+from hospitals.models import ApiCredential, PacketVersion, Referral, RequiredRecord
 
 from .conftest import api
 
@@ -68,17 +67,3 @@ def test_a_key_issued_in_the_admin_is_shown_once_and_works(world, admin_client):
         "/admin/hospitals/apicredential/", {"action": "revoke", "_selected_action": [cred.pk]}, follow=True
     )
     assert api(token=token).get("/api/v1/referrals/").status_code == 401
-
-
-def test_a_failed_delivery_is_replayed_from_the_admin(world, admin_client, django_capture_on_commit_callbacks):
-    endpoint = WebhookEndpoint.objects.create(hospital=world.pkuph, url="https://his.example.cn/h")
-    event = webhook_emit(hospital=world.pkuph, type="referral.sent", data={})
-    delivery = WebhookDelivery.objects.get(event=event, endpoint=endpoint)
-    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="failed", attempts=8, next_attempt_at=None)
-    assert admin_client.get("/admin/hospitals/webhookdelivery/?status__exact=failed").status_code == 200
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        admin_client.post(
-            "/admin/hospitals/webhookdelivery/", {"action": "replay", "_selected_action": [delivery.pk]}, follow=True
-        )
-    delivery.refresh_from_db()
-    assert delivery.status == "pending" and delivery.attempt_offset == 8 and len(callbacks) == 1

@@ -276,7 +276,11 @@ def test_the_openapi_schema_documents_the_hospital_api(db):
     from django.urls import include, path
     from drf_spectacular.generators import SchemaGenerator
 
-    patterns = [path("api/v1/", include("hospitals.api.urls")), path("api/v1/", include("messaging.api.urls"))]
+    patterns = [
+        path("api/v1/", include("hospitals.api.urls")),
+        path("api/v1/", include("messaging.api.urls")),
+        path("api/v1/", include("webhooks.api.urls")),
+    ]
     schema = SchemaGenerator(patterns=patterns).get_schema(request=None, public=True)
     paths = schema["paths"]
     for expected in (
@@ -303,9 +307,10 @@ def _logged_in(user):
 
 
 def test_hospital_b_sees_nothing_of_hospital_a_through_a_session_or_an_api_key(packet_world, pkuph_key, ruijin_key):
-    from hospitals.models import AppointmentSlot, WebhookEndpoint
+    from hospitals.models import AppointmentSlot
     from messaging.models import Thread
     from messaging.services import message_post
+    from webhooks.models import WebhookEndpoint
 
     w = packet_world
     referral_send(referral=w.referral, actor=w.alice)

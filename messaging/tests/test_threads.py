@@ -1,10 +1,10 @@
 import pytest
 from rest_framework.test import APIClient
 
-from hospitals.models import WebhookDelivery, WebhookEndpoint
 from messaging.models import Message, Thread, TranslationRequest
 from messaging.services import message_post, thread_get_or_create, translation_complete
 from navigator.errors import DomainError
+from webhooks.models import WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
 

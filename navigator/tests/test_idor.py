@@ -110,10 +110,10 @@ def stock_case_a(world):
     from eligibility.services import assessment_run, family_summary_publish, profile_record_fact, profile_update
     from hospitals.services.packets import packet_freeze
     from hospitals.services.referrals import slots_propose
-    from hospitals.services.webhooks import webhook_endpoint_create
     from scheduling.services import task_open
     from travel.models import AirportPickup, InterpreterNeed, Leg
     from travel.services import travel_save
+    from webhooks.services import webhook_endpoint_create
 
     case, alice = world.case_a, world.alice
     story = next(s for s in STORIES if s.status == workflow.TRAVEL)

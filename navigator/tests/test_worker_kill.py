@@ -61,10 +61,10 @@ class HangingReceiver:
 
 
 def test_a_webhook_delivery_survives_its_worker_being_killed_mid_request(private_redis, celery_on, tmp_path):
-    from hospitals.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-    from hospitals.services.webhooks import webhook_dispatch_due, webhook_emit
     from navigator.testing import make_world
     from scheduling.tests.workers import Worker, wait_until
+    from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+    from webhooks.services import webhook_dispatch_due, webhook_emit
 
     seed_migration_rows()
     world = make_world()

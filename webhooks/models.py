@@ -1,4 +1,7 @@
-"""Webhooks: endpoints a centre registers, the events it is sent, and every delivery attempt."""
+"""Webhooks: endpoints a centre registers, the events it is sent, and every delivery attempt.
+
+The tables keep the names they had when these models lived in ``hospitals`` (``db_table``):
+moving the code moved no rows (see migrations/0001_initial.py)."""
 
 from __future__ import annotations
 
@@ -14,9 +17,9 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from cases.access import restrict_to_hospital
+from hospitals.models import Hospital
 
-from ..egress import host_problem, is_loopback_host, loopback_allowed
-from .centres import Hospital
+from .egress import host_problem, is_loopback_host, loopback_allowed
 
 EVENT_TYPES = [
     ("referral.sent", _("A referral (or a new packet version) was sent")),
@@ -33,7 +36,7 @@ def new_signing_secret() -> str:
 
 def validate_endpoint_url(value: str) -> None:
     """HTTPS to a public host only. Plain http, and loopback at all, are allowed to
-    127.0.0.1/localhost in development and tests (see ``hospitals.egress``)."""
+    127.0.0.1/localhost in development and tests (see ``webhooks.egress``)."""
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port out of range
@@ -85,6 +88,7 @@ class WebhookEndpoint(models.Model):
     objects = WebhookEndpointQuerySet.as_manager()
 
     class Meta:
+        db_table = "hospitals_webhookendpoint"
         ordering = ["hospital", "id"]
         constraints = [models.UniqueConstraint(fields=["hospital", "url"], name="one_endpoint_per_url")]
 
@@ -119,6 +123,7 @@ class WebhookEvent(models.Model):
     dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
 
     class Meta:
+        db_table = "hospitals_webhookevent"
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
@@ -157,10 +162,11 @@ class WebhookDelivery(models.Model):
     objects = WebhookDeliveryQuerySet.as_manager()
 
     class Meta:
+        db_table = "hospitals_webhookdelivery"
         ordering = ["-created_at", "-id"]
         verbose_name_plural = _("webhook deliveries")
         constraints = [models.UniqueConstraint(fields=["event", "endpoint"], name="one_delivery_per_event_endpoint")]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="hospitals_w_status_e8a820_idx")]
 
     def __str__(self) -> str:
         return f"{self.event_id} → {self.endpoint_id} ({self.status})"
@@ -178,6 +184,7 @@ class WebhookAttempt(models.Model):
     duration_ms = models.PositiveIntegerField(default=0)
 
     class Meta:
+        db_table = "hospitals_webhookattempt"
         ordering = ["delivery", "number"]
         constraints = [models.UniqueConstraint(fields=["delivery", "number"], name="one_attempt_number_per_delivery")]
 

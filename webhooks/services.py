@@ -6,7 +6,7 @@ UPDATE on (status, attempts), so a task delivered twice, or the sweeper racing t
 scheduled retry, sends an attempt once.
 
 An attempt first resolves the endpoint's host and refuses to connect when any address is
-internal (``hospitals.egress``); the request then goes to the address that was checked. A
+internal (``webhooks.egress``); the request then goes to the address that was checked. A
 refused address fails the delivery at once, without retries: it is a configuration problem
 (or an attack), not an outage, and retrying would only repeat the lookup for a day and a
 half. The attempt log says why; a coordinator replays the delivery once the centre's DNS
@@ -31,12 +31,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from audit.services import audit_record
+from hospitals.models import Hospital
+from navigator import queue
 from navigator.errors import DomainError
 
-from ..egress import BlockedAddress, resolve_public, webhook_session
-from ..models import Hospital, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from ..models.webhooks import EVENT_TYPE_VALUES
-from ..webhooks import headers_for
+from .egress import BlockedAddress, resolve_public, webhook_session
+from .models import EVENT_TYPE_VALUES, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .signing import headers_for
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +89,17 @@ def webhook_emit(*, hospital: Hospital, type: str, data: dict, dedupe_key: str |
     return event
 
 
-def _enqueue(delivery_id: int, countdown: float = 0) -> None:
-    from ..tasks import webhook_deliver
+DELIVER = "webhooks.tasks.webhook_deliver"
 
-    transaction.on_commit(lambda: webhook_deliver.apply_async((delivery_id,), countdown=countdown))
+
+def webhook_emit_event(*, event_type: str, hospital: Hospital, data: dict, dedupe_key: str | None) -> None:
+    """What ``navigator.events.emit`` calls (subscribed in ``apps.py``): every event a centre is
+    told of becomes a webhook event."""
+    webhook_emit(hospital=hospital, type=event_type, data=data, dedupe_key=dedupe_key)
+
+
+def _enqueue(delivery_id: int, countdown: float = 0) -> None:
+    queue.enqueue(DELIVER, delivery_id, countdown=countdown)
 
 
 def webhook_attempt(*, delivery_id: int) -> str:
@@ -166,9 +174,7 @@ def webhook_attempt(*, delivery_id: int) -> str:
         last_status_code=status_code, last_error=failure, next_attempt_at=timezone.now() + dt.timedelta(seconds=delay)
     )
     if delay <= MAX_COUNTDOWN:
-        from ..tasks import webhook_deliver
-
-        webhook_deliver.apply_async((delivery.pk,), countdown=delay)
+        _enqueue(delivery.pk, countdown=delay)
     return "retry"
 
 
@@ -206,11 +212,9 @@ def _post(url: str, body: bytes, headers: dict, *, address: str) -> tuple[int, s
 
 def webhook_dispatch_due(*, limit: int = 500) -> int:
     """Queue every pending delivery whose time has come (the sweeper, run every minute)."""
-    from ..tasks import webhook_deliver
-
     ids = list(WebhookDelivery.objects.due().order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
     for pk in ids:
-        webhook_deliver.delay(pk)
+        _enqueue(pk)
     return len(ids)
 
 

@@ -13,12 +13,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from hospitals.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from hospitals.models.webhooks import validate_endpoint_url
 from hospitals.services.referrals import referral_deadlines_notify, referral_send
-from hospitals.services.webhooks import webhook_attempt, webhook_emit, webhook_replay
-
-from .conftest import api
+from hospitals.tests.conftest import api
+from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, validate_endpoint_url
+from webhooks.services import webhook_attempt, webhook_emit, webhook_replay
 
 
 def verify(secret: str, headers: dict, body: bytes) -> bool:
@@ -177,7 +175,7 @@ def test_sending_a_referral_a_new_packet_and_a_near_deadline_emit_events_once(pa
     w = packet_world
     endpoint_for("https://his.example.cn/hooks")
     referral_send(referral=w.referral, actor=w.alice, response_due_at=timezone.now() + dt.timedelta(hours=10))
-    from .conftest import add_document
+    from hospitals.tests.conftest import add_document
 
     add_document(w.case_a, w.alice, "mrd_report", "mrd")
     referral_send(referral=w.referral, actor=w.alice)
@@ -195,9 +193,8 @@ def test_sending_a_referral_a_new_packet_and_a_near_deadline_emit_events_once(pa
 def test_a_real_worker_retries_a_failing_receiver_until_it_recovers(world, tmp_path, settings):
     from django.conf import settings as live
 
+    from hospitals.tests.worker import CeleryWorker, wait_until
     from navigator.celery import app
-
-    from .worker import CeleryWorker, wait_until
 
     if not live.CELERY_BROKER_URL.startswith("redis"):
         pytest.fail("This test needs Redis: run it with REDIS_URL=redis://127.0.0.1:6379/<n>.")
@@ -283,7 +280,7 @@ class TricklingReceiver(Receiver):
 def test_a_receiver_that_trickles_its_answer_holds_an_attempt_for_the_deadline_only(
     world, endpoint_for, settings, monkeypatch
 ):
-    from hospitals.services import webhooks
+    from webhooks import services as webhooks
 
     settings.WEBHOOK_RETRY_SCHEDULE = [700]
     monkeypatch.setattr(webhooks, "ATTEMPT_DEADLINE", 1, raising=False)
@@ -338,7 +335,7 @@ def test_a_centre_cannot_register_an_endpoint_on_an_internal_address(world, pkup
 
 
 def test_the_service_refuses_internal_addresses_on_the_url_field(world, settings):
-    from hospitals.services.webhooks import webhook_endpoint_create
+    from webhooks.services import webhook_endpoint_create
 
     settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
     settings.DEBUG = False
@@ -426,7 +423,7 @@ def test_a_name_that_resolves_to_an_internal_address_is_refused_at_delivery_with
 
 
 def test_one_internal_address_among_public_ones_refuses_the_name(dns, settings):
-    from hospitals.egress import BlockedAddress, resolve_public
+    from webhooks.egress import BlockedAddress, resolve_public
 
     settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
     settings.DEBUG = False
