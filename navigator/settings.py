@@ -206,6 +206,13 @@ if DOCUMENT_STORAGE == "s3":
     }
 
 # --- REST framework ----------------------------------------------------------
+# How many reverse proxies that append to X-Forwarded-For stand in front of the app (0: none,
+# REMOTE_ADDR is the client). The audit trail, the portal rate limit, the sign-in lock-out and
+# DRF's throttling all take the client's address from the same count (audit.context).
+NAVIGATOR_TRUSTED_PROXIES = env.int("NAVIGATOR_TRUSTED_PROXIES", default=0)
+if NAVIGATOR_TRUSTED_PROXIES < 0:
+    raise environ.ImproperlyConfigured("NAVIGATOR_TRUSTED_PROXIES must be 0 or more.")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -230,6 +237,8 @@ REST_FRAMEWORK = {
         "user": env.str("API_THROTTLE_USER", default="1200/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Throttling identifies anonymous clients by address: the same trusted-proxy count.
+    "NUM_PROXIES": NAVIGATOR_TRUSTED_PROXIES,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Navigator API",
@@ -360,8 +369,6 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}, "django.server": {"level": "WARNING"}},
 }
 
-# Behind a reverse proxy that sets X-Forwarded-For, record the client's address from it.
-AUDIT_TRUST_X_FORWARDED_FOR = env.bool("AUDIT_TRUST_X_FORWARDED_FOR", default=False)
 # The family portal: invitation links, idle sign-out.
 PORTAL_INVITATION_HOURS = env.int("PORTAL_INVITATION_HOURS", default=72)
 PORTAL_IDLE_TIMEOUT_SECONDS = env.int("PORTAL_IDLE_TIMEOUT_SECONDS", default=30 * 60)
