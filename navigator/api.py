@@ -73,11 +73,17 @@ class VisibleModelViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
     audited by ``AuditedViewSetMixin``.
     """
 
+    # Ids are numbers: "abc" or "1,2" in an id's place matches no route (a JSON 404), rather
+    # than reaching a lookup that raises ValueError.
+    lookup_value_regex = r"[0-9]+"
+
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
 
 
 class VisibleReadOnlyViewSet(AuditedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+    lookup_value_regex = r"[0-9]+"
+
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
 

@@ -24,3 +24,6 @@ urlpatterns = [
     path("portal/", include("portal.urls")),
     path("healthz", healthz, name="healthz"),
 ]
+
+handler404 = "navigator.error_views.not_found"
+handler500 = "navigator.error_views.server_error"

@@ -5,12 +5,13 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import permissions, status
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
 from audit.services import audit_record
 from cases.models import Case
 from navigator.api import ErrorSerializer, VisibleModelViewSet
+from navigator.input import StrictJSONParser
 
 from .. import selectors, services
 from ..models import Document, DocumentRequest
@@ -81,7 +82,7 @@ class DocumentViewSet(VisibleModelViewSet):
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
     permission_classes = [DocumentPermission]
-    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
     def get_serializer_class(self):

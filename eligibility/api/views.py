@@ -68,6 +68,7 @@ class ClinicalProfileViewSet(
     serializer_class = ClinicalProfileSerializer
     permission_classes = [IsCoordinatorOrReadOnly]
     lookup_field = "case"
+    lookup_value_regex = r"[0-9]+"
     http_method_names = ["get", "patch", "head", "options"]
     visibility = "get_queryset applies ClinicalProfile.objects.visible_to(user)"
 
