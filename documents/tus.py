@@ -395,6 +395,9 @@ class UploadDetailView(TusMixin, APIView):
             204: OpenApiResponse(description="Accepted; Upload-Offset is the new offset."),
             409: OpenApiResponse(description="Upload-Offset does not match, or the file duplicates a document."),
             410: OpenApiResponse(description="The upload has expired."),
+            411: OpenApiResponse(
+                description="No Content-Length (e.g. a chunked body): send each chunk with its length."
+            ),
             413: OpenApiResponse(description="More bytes than Upload-Length."),
             415: OpenApiResponse(description="Content-Type is not application/offset+octet-stream."),
             460: OpenApiResponse(description="Checksum mismatch; the bytes were discarded."),
@@ -423,7 +426,16 @@ class UploadDetailView(TusMixin, APIView):
                 field="Upload-Offset",
             )
         declared = _int_header(request, "Content-Length")
-        if declared is not None and offset + declared > upload.length:
+        if declared is None:
+            # A chunked body has no length; WSGI servers hand it over as empty, so the offset
+            # would never move and a client would send the same chunk for ever.
+            raise TusError(
+                "Send the chunk with a Content-Length header (chunked transfer encoding is not accepted).",
+                status_code=411,
+                code="length_required",
+                field="Content-Length",
+            )
+        if offset + declared > upload.length:
             raise TusError(
                 "The body would go past Upload-Length.", status_code=413, code="too_long", field="Content-Length"
             )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -30,6 +31,7 @@ HEIC = "image/heic"
 DICOM = "application/dicom"
 DICOM_ZIP = "application/zip"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 EXTENSIONS = {
     PDF: ".pdf",
@@ -40,8 +42,11 @@ EXTENSIONS = {
     DICOM: ".dcm",
     DICOM_ZIP: ".zip",
     DOCX: ".docx",
+    XLSX: ".xlsx",
 }
-ALLOWED_DESCRIPTION = "PDF, JPEG, PNG, TIFF, HEIC, DICOM, a ZIP of DICOM files, or a Word (.docx) document"
+ALLOWED_DESCRIPTION = (
+    "PDF, JPEG, PNG, TIFF, HEIC, DICOM, a ZIP of DICOM files, a Word (.docx) document or an Excel (.xlsx) sheet"
+)
 
 HEIC_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1"}
 # Files that archivers add and that carry nothing: tolerated inside a ZIP of DICOM.
@@ -201,6 +206,60 @@ def _check_pdf(fileobj: BinaryIO) -> None:
         )
     if pages == 0:
         raise DomainError("The PDF has no pages; send the complete report.", field="file", code="pdf_corrupt")
+    active = _pdf_active_content(reader)
+    if active:
+        raise DomainError(
+            f"The PDF contains active content ({active}), which centres' systems refuse. Open it and print "
+            "it to a new PDF (Print, then Save as PDF), or scan the paper report, and send that file.",
+            field="file",
+            code="pdf_active_content",
+        )
+
+
+# Actions that run something when a PDF is opened or clicked: JavaScript, launching a program,
+# importing or submitting data, rendition scripts. Links to web pages (/URI) are harmless.
+_PDF_ACTIVE_ACTIONS = {
+    "/JavaScript": "JavaScript",
+    "/Launch": "an action that launches a program",
+    "/ImportData": "an action that imports data",
+    "/SubmitForm": "a form that submits data",
+    "/Rendition": "a media action",
+}
+_PDF_WALK_LIMIT = 200_000
+
+
+def _pdf_active_content(reader) -> str | None:
+    """What active content a PDF holds, found by walking its objects from the catalogue
+    (documents, pages, annotations, name trees; streams' dictionaries but not their data)."""
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    seen: set[tuple[int, int]] = set()
+    stack = [reader.trailer["/Root"]]
+    visited = 0
+    while stack and visited < _PDF_WALK_LIMIT:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                node = node.get_object()
+            except (ValueError, KeyError, TypeError, AttributeError, IndexError, OSError, RecursionError):
+                continue
+        visited += 1
+        if isinstance(node, DictionaryObject):
+            if "/JS" in node or "/JavaScript" in node:
+                return "JavaScript"
+            action = node.get("/S")
+            if action in _PDF_ACTIVE_ACTIONS:
+                return _PDF_ACTIVE_ACTIONS[action]
+            if "/EmbeddedFile" in node or "/EmbeddedFiles" in node:
+                return "an embedded file"
+            stack.extend(value for name, value in node.items() if name not in ("/Parent", "/P"))
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+    return None
 
 
 def _unsafe_member(name: str) -> bool:
@@ -253,8 +312,8 @@ def _check_zip(fileobj: BinaryIO) -> str:
             raise _zip_bomb()
 
         names = {i.filename for i in infos}
-        if "[Content_Types].xml" in names and "word/document.xml" in names:
-            return DOCX
+        if "[Content_Types].xml" in names:
+            return _check_ooxml(archive, names)
         files = [i for i in infos if not i.is_dir() and not _harmless(i.filename)]
         if not files:
             raise DomainError("The ZIP archive holds no DICOM files.", field="file", code="zip_not_dicom")
@@ -289,3 +348,78 @@ def _zip_bomb() -> DomainError:
         field="file",
         code="zip_suspicious_ratio",
     )
+
+
+# --- Office Open XML (DOCX, XLSX): only the parts the format allows -------------------------
+# An OOXML file is a ZIP whose parts are listed in [Content_Types].xml. Anything that is not a
+# part of a plain document (macros, ActiveX, embedded objects, other archives, programs, HTML)
+# is refused by name, so a ZIP dressed up as a .docx cannot carry a payload to a centre.
+_OOXML_COMMON = (
+    r"\[Content_Types\]\.xml",
+    r"(?:[^/]+/)*_rels/[^/]*\.rels",
+    r"docProps/(?:core|app|custom)\.xml",
+    r"docProps/thumbnail\.(?:jpe?g|png|emf|wmf)",
+    r"customXml/item\d*\.xml",
+    r"customXml/itemProps\d*\.xml",
+)
+_OOXML_IMAGES = r"(?:png|jpe?g|gif|bmp|tiff?|emf|wmf)"
+OOXML_FORMATS = {
+    DOCX: (
+        "word/document.xml",
+        (
+            r"word/(?:document|styles|stylesWithEffects|settings|webSettings|fontTable|numbering|footnotes"
+            r"|endnotes|comments|commentsExtended|commentsIds|commentsExtensible|people|glossary/document"
+            r"|glossary/styles|glossary/settings|glossary/webSettings|glossary/fontTable|glossary/numbering)\.xml",
+            r"word/(?:header|footer)\d+\.xml",
+            r"word/theme/theme\d+\.xml",
+            r"word/media/[^/]+\." + _OOXML_IMAGES,
+            r"word/fonts/[^/]+\.odttf",
+        ),
+    ),
+    XLSX: (
+        "xl/workbook.xml",
+        (
+            r"xl/(?:workbook|styles|sharedStrings|calcChain|metadata|persons/person)\.xml",
+            r"xl/worksheets/sheet\d+\.xml",
+            r"xl/theme/theme\d+\.xml",
+            r"xl/(?:comments|threadedComments/threadedComment|tables/table|printerSettings/printerSettings)\d*\.(?:xml|bin)",
+            r"xl/drawings/(?:drawing|vmlDrawing)\d+\.(?:xml|vml)",
+            r"xl/charts/(?:chart|style|colors)\d+\.xml",
+            r"xl/media/[^/]+\." + _OOXML_IMAGES,
+        ),
+    ),
+}
+_MACRO_CONTENT_TYPES = (b"macroEnabled", b"vbaProject", b"activeX", b"oleObject", b"vnd.ms-office.vba")
+
+
+def _check_ooxml(archive: zipfile.ZipFile, names: set[str]) -> str:
+    kind = next((kind for kind, (main, _parts) in OOXML_FORMATS.items() if main in names), None)
+    if kind is None:
+        raise DomainError(
+            f"This Office file is not a Word document or an Excel sheet. Send {ALLOWED_DESCRIPTION}.",
+            field="file",
+            code="file_type",
+        )
+    allowed = re.compile("|".join(f"(?:{p})" for p in (*_OOXML_COMMON, *OOXML_FORMATS[kind][1])))
+    label = "Word document" if kind == DOCX else "Excel sheet"
+    for name in sorted(names):
+        if name.endswith("/"):
+            continue
+        if not allowed.fullmatch(name):
+            raise DomainError(
+                f"The {label} contains a part that a plain document does not have ({name[:80]!r}: macros, "
+                "embedded objects, programs or other files). Save it as PDF, or as a new file without "
+                "embedded content, and send that.",
+                field="file",
+                code="ooxml_unexpected_part",
+            )
+    with archive.open("[Content_Types].xml") as types:
+        declared = types.read(1024 * 1024)
+    if any(marker in declared for marker in _MACRO_CONTENT_TYPES):
+        raise DomainError(
+            f"The {label} contains macros or embedded objects. Save it as PDF, or as a new file without "
+            "macros, and send that.",
+            field="file",
+            code="ooxml_active_content",
+        )
+    return kind

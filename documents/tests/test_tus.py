@@ -282,3 +282,30 @@ def test_upload_expires_is_an_http_date_on_creation_every_patch_and_head(world, 
         assert value.endswith(" GMT") and len(value) == len("Wed, 25 Jun 2014 16:00:00 GMT"), value
         expires = parsedate_to_datetime(value)
         assert abs((expires - timezone.now()).total_seconds() - 3600) < 60
+
+
+def test_a_patch_without_content_length_is_411_and_keeps_the_offset(world):
+    """A chunked body reaches a WSGI app with no CONTENT_LENGTH and reads as empty: answering
+    204 with the same offset made clients resend the same chunk for ever."""
+    client = client_for(world.ivanova)
+    data = pdf_bytes(pages=2)
+    location = create(client, world.case_a, len(data))["Location"]
+    request = RequestFactory().generic(
+        "PATCH",
+        location,
+        data[:100],
+        content_type="application/offset+octet-stream",
+        HTTP_TUS_RESUMABLE="1.0.0",
+        HTTP_UPLOAD_OFFSET="0",
+        HTTP_TRANSFER_ENCODING="chunked",
+    )
+    del request.META["CONTENT_LENGTH"]
+    request.user = world.ivanova
+    upload_id = location.rstrip("/").rsplit("/", 1)[-1]
+    from rest_framework.test import force_authenticate
+
+    force_authenticate(request, user=world.ivanova)
+    response = tus.UploadDetailView.as_view()(request, pk=upload_id)
+    assert response.status_code == 411
+    assert response.data["fields"] == {"Content-Length": [response.data["detail"]]}
+    assert head(client, location)["Upload-Offset"] == "0"

@@ -123,3 +123,126 @@ def test_bad_file_names_are_refused(name, code):
 
 def test_a_name_in_another_script_is_kept():
     assert validation.clean_filename(" Анализ CD19 陈.pdf ") == "Анализ CD19 陈.pdf"
+
+
+# --- Office files are checked part by part; PDFs with active content are refused ------------
+
+
+def _ooxml(main: str, **extra: bytes) -> bytes:
+    return zip_bytes(
+        {
+            "[Content_Types].xml": b"<?xml version='1.0'?><Types/>",
+            "_rels/.rels": b"<Relationships/>",
+            main: b"<?xml version='1.0'?><doc/>",
+            **extra,
+        }
+    )
+
+
+def test_a_plain_docx_with_images_and_headers_is_accepted():
+    data = _ooxml(
+        "word/document.xml",
+        **{
+            "word/_rels/document.xml.rels": b"<Relationships/>",
+            "word/styles.xml": b"<styles/>",
+            "word/header1.xml": b"<hdr/>",
+            "word/media/image1.png": image_bytes(),
+            "docProps/core.xml": b"<core/>",
+        },
+    )
+    assert validation.inspect_file(io.BytesIO(data)).content_type == validation.DOCX
+
+
+def test_a_plain_xlsx_is_accepted_as_a_spreadsheet():
+    data = _ooxml("xl/workbook.xml", **{"xl/worksheets/sheet1.xml": b"<sheet/>", "xl/styles.xml": b"<s/>"})
+    assert validation.inspect_file(io.BytesIO(data)).content_type == validation.XLSX
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "payload/run.exe",
+        "evil.html",
+        "inner.zip",
+        "word/vbaProject.bin",
+        "word/embeddings/oleObject1.bin",
+        "word/activeX/activeX1.xml",
+        "word/media/image1.svg",
+        "xl/worksheets/sheet1.xml",
+    ],
+)
+def test_a_zip_dressed_as_a_docx_is_checked_member_by_member(member):
+    data = _ooxml("word/document.xml", **{member: b"MZ\x90\x00 anything"})
+    with pytest.raises(DomainError) as refused:
+        validation.inspect_file(io.BytesIO(data))
+    assert refused.value.code == "ooxml_unexpected_part"
+    assert member in refused.value.message
+
+
+def test_a_macro_enabled_content_type_is_refused():
+    data = zip_bytes(
+        {
+            "[Content_Types].xml": b"<Types><Override ContentType='application/vnd.ms-word.document.macroEnabled.main+xml'/></Types>",
+            "word/document.xml": b"<doc/>",
+        }
+    )
+    with pytest.raises(DomainError) as refused:
+        validation.inspect_file(io.BytesIO(data))
+    assert refused.value.code == "ooxml_active_content"
+
+
+def test_an_office_file_that_is_neither_word_nor_excel_is_refused():
+    data = _ooxml("ppt/presentation.xml")
+    with pytest.raises(DomainError) as refused:
+        validation.inspect_file(io.BytesIO(data))
+    assert refused.value.code == "file_type"
+
+
+def _pdf_with(javascript_on_open: bool = False, launch_link: bool = False, named_js: bool = False) -> bytes:
+    from pypdf import PdfWriter
+    from pypdf.generic import ArrayObject, DictionaryObject, NameObject, TextStringObject
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    if javascript_on_open:
+        writer._root_object[NameObject("/OpenAction")] = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(1)")}
+        )
+    if named_js:
+        script = DictionaryObject(
+            {NameObject("/S"): NameObject("/JavaScript"), NameObject("/JS"): TextStringObject("app.alert(2);")}
+        )
+        tree = DictionaryObject(
+            {NameObject("/Names"): ArrayObject([TextStringObject("a"), writer._add_object(script)])}
+        )
+        writer._root_object[NameObject("/Names")] = DictionaryObject({NameObject("/JavaScript"): tree})
+    if launch_link:
+        annotation = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Link"),
+                NameObject("/Rect"): ArrayObject([]),
+                NameObject("/A"): DictionaryObject(
+                    {NameObject("/S"): NameObject("/Launch"), NameObject("/F"): TextStringObject("cmd.exe")}
+                ),
+            }
+        )
+        writer.pages[0][NameObject("/Annots")] = ArrayObject([writer._add_object(annotation)])
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    "kind,expected",
+    [("javascript_on_open", "JavaScript"), ("named_js", "JavaScript"), ("launch_link", "launches a program")],
+)
+def test_a_pdf_with_active_content_is_refused_saying_what_it_holds(kind, expected):
+    with pytest.raises(DomainError) as refused:
+        validation.inspect_file(io.BytesIO(_pdf_with(**{kind: True})))
+    assert refused.value.code == "pdf_active_content"
+    assert expected in refused.value.message
+
+
+def test_a_pdf_with_an_ordinary_web_link_is_accepted():
+    assert validation.inspect_file(io.BytesIO(pdf_bytes(pages=3))).content_type == validation.PDF
