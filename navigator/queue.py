@@ -24,6 +24,18 @@ def enqueue(task_name: str, *args, countdown: float | None = None) -> None:
     transaction.on_commit(send)
 
 
+def enqueue_each(task_name: str, ids: list[int]) -> None:
+    """Send ``task_name(id)`` for each id after the current transaction commits (one callback)."""
+    ids = list(ids)
+
+    def send() -> None:
+        registered = task(task_name)
+        for pk in ids:
+            registered.delay(pk)
+
+    transaction.on_commit(send)
+
+
 def task(name: str):
     """The registered task called ``name``. Outside a worker, Celery imports the apps' tasks.py
     modules only when asked (autodiscovery is lazy): ask on first use."""

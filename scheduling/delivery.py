@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import random
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
@@ -27,21 +28,17 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from cases.access import can_see_case
+from navigator import queue
 from notifications.rendering import render_message
 from notifications.services import message_send
 
 from . import conf
 from .models import CoordinatorTask, Milestone, Reminder
-from .services import milestones_escalate
+from .services import PATHWAY_PREFIX, milestones_escalate, pathway_due_at, task_open
 
 log = logging.getLogger(__name__)
 
-
-def _enqueue(ids: list[int]) -> None:
-    from .tasks import reminder_send
-
-    for pk in ids:
-        reminder_send.delay(pk)
+SEND = "scheduling.reminder_send"  # tasks.reminder_send
 
 
 def _claim(qs, *, now: dt.datetime, limit: int, **update) -> list[int]:
@@ -88,7 +85,7 @@ def reminders_sweep(*, now: dt.datetime | None = None, batch: int | None = None)
         )
         ids = due + stale + lost
         if ids:
-            transaction.on_commit(lambda: _enqueue(ids))
+            queue.enqueue_each(SEND, ids)
     if stale:
         log.warning("reminders recovered from expired leases", extra={"count": len(stale)})
     return {"claimed": len(due), "recovered": len(stale), "requeued": len(lost), "escalated": escalated}
@@ -131,8 +128,6 @@ def _due(milestone: Milestone) -> dict:
     convention for ordering): readers get the centre's date, not a clock time converted to
     their zone (04:00 in Moscow, or the evening before in New York). Other milestones keep
     their moment in the reader's zone."""
-    from .services import PATHWAY_PREFIX, pathway_due_at
-
     if milestone.key.startswith(PATHWAY_PREFIX):
         tz = pathway_due_at(milestone.due_at.date(), milestone.hospital).tzinfo
         return {"due_on": milestone.due_at.astimezone(tz).date()}
@@ -146,8 +141,6 @@ def _render(reminder: Reminder):
     name = reminder.user.get_full_name() or reminder.user.username if reminder.user_id else reminder.contact.name
     link = ""
     if reminder.audience == Reminder.Audience.COORDINATOR:
-        from django.conf import settings
-
         link = settings.SITE_URL.rstrip("/") + reverse("admin:cases_case_change", args=[case.pk])
     return render_message(
         template="reminder",
@@ -183,8 +176,6 @@ def _report_failure(reminder: Reminder, *, attempts: int, error: str) -> None:
     Keyed by the reminder and the moment it failed: one task per failure (a reminder sent
     again from the admin that fails again opens a new one).
     """
-    from .services import task_open
-
     milestone = reminder.milestone
     who = reminder.get_audience_display().lower()
     task_open(

@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from navigator import queue
+
 from .models import Milestone, Reminder, ReminderRule
 
 DAY_STARTS = dt.time(9, 0)
@@ -254,7 +256,5 @@ def reminders_replan(*, kind: str, now: dt.datetime | None = None) -> int:
 
 def reminder_rules_changed(*, kinds) -> None:
     """Called when an administrator edits reminder rules: re-plan those kinds after the commit."""
-    from .tasks import reminders_replan_kind
-
     for kind in sorted(set(kinds)):
-        transaction.on_commit(lambda kind=kind: reminders_replan_kind.delay(kind))
+        queue.enqueue("scheduling.reminders_replan_kind", kind)  # tasks.reminders_replan_kind

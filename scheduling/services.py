@@ -18,12 +18,14 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from audit.services import audit_record
+from cases import workflow
 from cases.models import Case
 from cases.services import case_set_next_due, case_touch
 from navigator.errors import DomainError
 
 from . import pathway
 from .models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, ReminderRule, TreatmentEvent
+from .reminders import reminders_cancel_pending, reminders_sync
 
 
 @dataclass(frozen=True)
@@ -84,8 +86,6 @@ def milestone_apply(
 ) -> MilestoneChange:
     """``milestone_upsert`` that also says what it did (used by the pathway to report moves)."""
     _validate(key=key, kind=kind, due_at=due_at, title=title)
-    from .reminders import reminders_sync
-
     fields = {
         "kind": kind,
         "title": title.strip()[:200],
@@ -171,8 +171,6 @@ def milestone_upsert(
 
 def milestone_cancel(*, case, key: str, refresh_case: bool = True) -> Milestone | None:
     """Cancel the case's milestone named ``key`` (if open) and its unsent reminders. Idempotent."""
-    from .reminders import reminders_cancel_pending
-
     with transaction.atomic():
         milestone = Milestone.objects.select_for_update().filter(case=case, key=key).first()
         if milestone is None or not milestone.is_open:
@@ -187,8 +185,6 @@ def milestone_cancel(*, case, key: str, refresh_case: bool = True) -> Milestone 
 
 def milestone_complete(*, milestone: Milestone, when: dt.datetime | None = None, refresh_case: bool = True) -> bool:
     """Mark an open milestone done (e.g. its MRD result arrived). True if this call did it."""
-    from .reminders import reminders_cancel_pending
-
     with transaction.atomic():
         done = (
             Milestone.objects.filter(pk=milestone.pk, status__in=Milestone.OPEN_STATUSES).update(
@@ -619,8 +615,6 @@ def milestones_escalate(*, now: dt.datetime | None = None, limit: int = 500) -> 
 
 def case_closed_cancel_milestones(*, case, change) -> None:
     """When a case leaves the active workflow (closed, withdrawn, deceased...), nobody is reminded again."""
-    from cases import workflow
-
     if change.to_status in workflow.ACTIVE:
         return
     with transaction.atomic():

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from . import delivery
+from .models import Reminder
+from .reminders import reminders_replan
 
 
 @shared_task(name="scheduling.reminders_sweep", ignore_result=True)
@@ -24,10 +27,6 @@ def reminder_send(self, reminder_id: int) -> str:
     """
     outcome = delivery.reminder_deliver(reminder_id=reminder_id)
     if outcome == "retry":
-        from django.utils import timezone
-
-        from .models import Reminder
-
         retry_at = Reminder.objects.filter(pk=reminder_id).values_list("claimed_at", flat=True).first()
         countdown = max((retry_at - timezone.now()).total_seconds(), 0) if retry_at else 0
         raise self.retry(countdown=countdown)
@@ -37,6 +36,4 @@ def reminder_send(self, reminder_id: int) -> str:
 @shared_task(name="scheduling.reminders_replan_kind", ignore_result=True)
 def reminders_replan_kind(kind: str) -> int:
     """Reminder rules of a kind changed: move, add or remove the unsent reminders to match."""
-    from .reminders import reminders_replan
-
     return reminders_replan(kind=kind)
