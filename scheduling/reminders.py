@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from navigator import queue
 
 from .models import Milestone, Reminder, ReminderRule
@@ -108,11 +109,9 @@ def recipients_for(*, milestone: Milestone, rule: ReminderRule) -> list[Recipien
             if wants_sms and contact.phone:
                 out.append(Recipient(Reminder.Audience.FAMILY, f"contact:{contact.pk}", Reminder.Channel.SMS, **common))
     if rule.to_hospital and milestone.hospital_id:
-        from accounts.models import User
-        from hospitals.models import Referral
-
-        shared = Referral.objects.filter(
-            case_id=case.pk, hospital_id=milestone.hospital_id, status__in=Referral.SHARED_STATUSES
+        referrals = case.referrals  # hospitals sits above scheduling: read through the relation
+        shared = referrals.filter(
+            hospital_id=milestone.hospital_id, status__in=referrals.model.SHARED_STATUSES
         ).exists()
         if shared:
             staff = User.objects.filter(

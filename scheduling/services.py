@@ -286,15 +286,15 @@ def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
     All in one transaction, the case row locked so two recorders of events on the same
     case take turns: every dependent milestone and its pending reminders move together.
     """
-    from hospitals.models import Hospital
-
     changes = PathwayChanges()
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         events, results = _pathway_inputs(case)
         planned = pathway.plan(events=events, mrd_results=results)
         hospital_ids = {p.hospital_id for p in planned if p.hospital_id}
-        hospitals = Hospital.objects.in_bulk(hospital_ids) if hospital_ids else {}
+        # The centres milestones point at, reached through the relation (hospitals sits above scheduling).
+        centres = Milestone.hospital.field.related_model.objects
+        hospitals = centres.in_bulk(hospital_ids) if hospital_ids else {}
         for p in planned:
             hospital = hospitals.get(p.hospital_id)
             change = milestone_apply(

@@ -4,7 +4,6 @@ from rest_framework import serializers
 
 from cases.models import Case
 from documents.models import Document
-from hospitals.models import Hospital
 
 from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
 
@@ -36,7 +35,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
 
 class TreatmentEventSerializer(serializers.ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
-    hospital = serializers.PrimaryKeyRelatedField(queryset=Hospital.objects.all(), required=False, allow_null=True)
+    # hospital: the field ModelSerializer derives from the nullable foreign key (any centre, optional).
 
     class Meta:
         model = TreatmentEvent
