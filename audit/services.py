@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from typing import Any
@@ -12,13 +13,51 @@ from .context import client_ip
 from .models import AuditEvent
 
 
-def _case_of(obj: models.Model | None):
-    """The case an object belongs to, if already loaded (no extra query)."""
+@functools.cache
+def _case_path(model) -> tuple[str, ...] | None:
+    """The forward foreign keys from ``model`` to ``cases.Case`` (shortest first), or None."""
+    if model._meta.concrete_model._meta.label == "cases.Case":  # the case itself, or a proxy of it
+        return ()
+    queue = [(model, ())]
+    seen = {model}
+    while queue:
+        current, path = queue.pop(0)
+        if len(path) >= 3:
+            continue
+        for field in current._meta.concrete_fields:
+            if not isinstance(field, (models.ForeignKey, models.OneToOneField)):
+                continue
+            related = field.related_model
+            if related._meta.label == "cases.Case":
+                return (*path, field.name)
+            if related not in seen:
+                seen.add(related)
+                queue.append((related, (*path, field.name)))
+    return None
+
+
+def _case_of(obj: models.Model | None, *, load: bool = True) -> tuple[int | None, object | None]:
+    """(case id, case if already loaded) of an object, following its foreign keys to the case.
+
+    Rows loaded with their path to the case (select_related) cost no query. Otherwise each hop
+    is one query when ``load`` (one record); a list (``load=False``) never queries per row.
+    """
     if obj is None:
-        return None
-    if obj._meta.label == "cases.Case":
-        return obj
-    return obj._state.fields_cache.get("case")
+        return None, None
+    path = _case_path(obj.__class__)  # __class__: a lazy object (request.user) answers for its target
+    if path is None:
+        return getattr(obj, "case_id", None), None
+    if not path:
+        return obj.pk, obj
+    holder = obj
+    for name in path[:-1]:
+        if not load and name not in holder._state.fields_cache:
+            return getattr(obj, "case_id", None), None
+        holder = getattr(holder, name)
+        if holder is None:
+            return None, None
+    case = holder._state.fields_cache.get(path[-1])
+    return getattr(holder, f"{path[-1]}_id"), case
 
 
 def _event(
@@ -32,8 +71,10 @@ def _event(
     detail: dict | None = None,
     ip: str | None = None,
 ) -> AuditEvent:
-    case = case if case is not None else _case_of(obj)
-    case_id = case.pk if case is not None else getattr(obj, "case_id", None)
+    if case is not None:
+        case_id = case.pk
+    else:
+        case_id, case = _case_of(obj)
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent(
         actor=actor if is_user else None,
@@ -81,8 +122,7 @@ def audit_record_many(*, actor, action: str, objects: Iterable[models.Model], de
     object_type = ""
     for obj in objects:
         object_type = obj._meta.label
-        case = _case_of(obj)
-        case_id = case.pk if case is not None else getattr(obj, "case_id", None)
+        case_id, case = _case_of(obj, load=False)
         rows.append((obj.pk, case_id, getattr(case, "reference", "") if case is not None else ""))
     return audit_record_rows(actor=actor, action=action, object_type=object_type, rows=rows, detail=detail)
 

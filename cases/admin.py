@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
-from audit.mixins import AuditedAdminMixin
+from audit.mixins import AuditedAdminMixin, audited_admin_action
 from audit.models import AuditEvent
 from navigator.errors import DomainError
 
@@ -420,6 +420,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
     # --- actions ----------------------------------------------------------------------
     @admin.action(description="Assign to a coordinator")
+    @audited_admin_action("list")  # the form page lists the selected cases
     def action_assign(self, request, queryset):
         if "apply" in request.POST:
             form = AssignForm(request.POST)
@@ -439,6 +440,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         return self._intermediate(request, queryset, form, "Assign to a coordinator", "action_assign")
 
     @admin.action(description="Change status (with a reason)")
+    @audited_admin_action("list")  # the form page lists the selected cases
     def action_transition(self, request, queryset):
         if "apply" in request.POST:
             form = TransitionForm(request.POST)

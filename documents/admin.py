@@ -13,8 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audit.mixins import AuditedAdminMixin
-from audit.services import audit_record
+from audit.mixins import AuditedAdminMixin, audited_admin_action
 from cases.models import Case
 from navigator.errors import DomainError
 
@@ -218,7 +217,13 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return [
             path(
                 "<int:pk>/download/",
-                self.admin_site.admin_view(self.download_view),
+                self.admin_site.admin_view(
+                    self.audited_admin_view(
+                        self.download_view,
+                        lambda request: "view" if request.GET.get("inline") == "1" else "download",
+                        detail=lambda request: {"content": True},
+                    )
+                ),
                 name="documents_document_download",
             ),
             *super().get_urls(),
@@ -228,14 +233,7 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = get_object_or_404(self.get_queryset(request), pk=pk)
-        inline = request.GET.get("inline") == "1"
-        audit_record(
-            actor=request.user,
-            action="view" if inline else "download",
-            obj=document,
-            detail={"via": "admin", "content": True, "sha256": document.sha256},
-        )
-        return document_response(document, inline=inline)
+        return document_response(document, inline=request.GET.get("inline") == "1")
 
     # --- actions --------------------------------------------------------------------------
     def _each(self, request, queryset, func, done_message, **kwargs):
@@ -262,6 +260,7 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         self._each(request, queryset, services.document_mark_for_translation, "{n} document(s) marked for translation.")
 
     @admin.action(description="Reject selected documents (with a reason)")
+    @audited_admin_action("list")  # the form page lists the selected documents
     def action_reject(self, request, queryset):
         if "apply" in request.POST:
             form = RejectForm(request.POST)

@@ -39,6 +39,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audit.mixins import AuditedViewMixin, audited
 from audit.services import audit_record
 from cases.models import Case
 from navigator.errors import DomainError
@@ -248,7 +249,7 @@ ERRORS = {
 }
 
 
-class UploadCreateView(TusMixin, APIView):
+class UploadCreateView(TusMixin, AuditedViewMixin, APIView):
     """POST creates an upload; OPTIONS tells what the server supports."""
 
     visibility = "the target case is looked up in Case.objects.visible_to(user)"
@@ -283,6 +284,7 @@ class UploadCreateView(TusMixin, APIView):
         },
         tags=["uploads"],
     )
+    @audited(post="change")  # recorded here with the new upload, in its transaction
     def post(self, request):
         length = _int_header(request, "Upload-Length")
         if length is None:
@@ -331,7 +333,7 @@ class UploadCreateView(TusMixin, APIView):
         return response
 
 
-class UploadDetailView(TusMixin, APIView):
+class UploadDetailView(TusMixin, AuditedViewMixin, APIView):
     """HEAD tells the offset, PATCH appends bytes, DELETE abandons the upload."""
 
     visibility = "uploads are looked up in Upload.objects.visible_to(user)"
@@ -358,12 +360,14 @@ class UploadDetailView(TusMixin, APIView):
         responses={200: OpenApiResponse(description="Upload-Offset and Upload-Length headers."), 410: None, **ERRORS},
         tags=["uploads"],
     )
+    @audited(head="none")  # the offset of an upload: no case data
     def head(self, request, pk):
         upload = self.get_upload(request, pk)
         return self._offset_headers(Response(status=status.HTTP_200_OK), upload)
 
     # GET is not part of tus; answered only to say so.
     @extend_schema(exclude=True)
+    @audited("none")
     def get(self, request, pk):
         raise TusError("Use HEAD to read the offset of an upload.", status_code=405, code="method_not_allowed")
 
@@ -405,6 +409,7 @@ class UploadDetailView(TusMixin, APIView):
         },
         tags=["uploads"],
     )
+    @audited(patch="change")  # the last byte creates the document through document_create
     def patch(self, request, pk):
         if request.content_type.split(";")[0].strip() != OFFSET_CONTENT_TYPE:
             raise TusError(
@@ -460,6 +465,7 @@ class UploadDetailView(TusMixin, APIView):
         responses={204: None, **ERRORS},
         tags=["uploads"],
     )
+    @audited(delete="change")
     def delete(self, request, pk):
         upload = Upload.objects.visible_to(request.user).filter(pk=pk).first()
         if upload is None:

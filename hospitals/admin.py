@@ -212,7 +212,7 @@ class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return [
             path(
                 "<int:referral_id>/packet-builder/",
-                self.admin_site.admin_view(self.builder_view),
+                self.admin_site.admin_view(self.audited_admin_view(self.builder_view, page="packet-builder")),
                 name="hospitals_referral_builder",
             ),
             *super().get_urls(),
@@ -278,7 +278,7 @@ class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PacketVersion)
-class PacketVersionAdmin(admin.ModelAdmin):
+class PacketVersionAdmin(AuditedAdminMixin, admin.ModelAdmin):
     """Sent packets: read-only, forever."""
 
     list_display = ("referral", "version", "created_at", "created_by", "content_hash")
@@ -303,14 +303,6 @@ class PacketVersionAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        from audit.services import audit_record
-
-        obj = self.get_object(request, object_id)
-        if obj is not None:
-            audit_record(actor=request.user, action="view", obj=obj, case=obj.referral.case, detail={"via": "admin"})
-        return super().change_view(request, object_id, form_url, extra_context)
 
 
 # --- API credentials --------------------------------------------------------------------------------

@@ -69,7 +69,7 @@ class CompleteTranslationForm(forms.ModelForm):
 
 
 @admin.register(TranslationRequest)
-class TranslationRequestAdmin(admin.ModelAdmin):
+class TranslationRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
     form = CompleteTranslationForm
     list_display = ("__str__", "case", "target_language", "status", "requested_at", "completed_at")
     list_select_related = ("case",)

@@ -10,6 +10,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from audit.mixins import AuditedAdminMixin, audited_admin_action
 from cases.models import StatusChange
 from navigator.errors import DomainError
 
@@ -38,7 +39,7 @@ class CoordinatorOnly:
 
 
 @admin.register(CaseDataRequest)
-class CaseDataRequestAdmin(CoordinatorOnly, admin.ModelAdmin):
+class CaseDataRequestAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("reference", "patient", "status", "closed_at", "retention_until", "erased", "export_link")
     list_filter = ("status",)
     search_fields = ("reference",)
@@ -80,7 +81,7 @@ class CaseDataRequestAdmin(CoordinatorOnly, admin.ModelAdmin):
         return format_html('<a href="{}">Download ZIP</a>', url)
 
     def get_urls(self):
-        view = self.admin_site.admin_view(self.export_view)
+        view = self.admin_site.admin_view(self.audited_admin_view(self.export_view, "export"))
         return [path("<int:pk>/export/", view, name="privacy_casedatarequest_export"), *super().get_urls()]
 
     def export_view(self, request, pk: int):
@@ -92,6 +93,7 @@ class CaseDataRequestAdmin(CoordinatorOnly, admin.ModelAdmin):
         return export_response(case=case, actor=request.user)
 
     @admin.action(description="Download the data export (one case)")
+    @audited_admin_action("export")
     def export_selected(self, request, queryset):
         cases = list(queryset[:2])
         if len(cases) != 1:
@@ -113,7 +115,7 @@ class CaseDataRequestAdmin(CoordinatorOnly, admin.ModelAdmin):
 
 
 @admin.register(Erasure)
-class ErasureAdmin(CoordinatorOnly, admin.ModelAdmin):
+class ErasureAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("case_reference", "erased_at", "erased_by")
     search_fields = ("case_reference",)
     readonly_fields = ("case", "case_reference", "erased_at", "erased_by", "summary")

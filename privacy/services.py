@@ -129,12 +129,12 @@ def _file_chunks(name: str) -> Iterator[bytes]:
             yield chunk
 
 
-def case_export(*, case: Case, actor) -> tuple[str, ZipStream]:
+def case_export(*, case: Case, actor) -> tuple[str, ZipStream, dict]:
     """The case's data for the family: ``data.json`` with every structured row, plus every file.
 
-    Returns (file name, sized ZipStream). Files are read in chunks as the archive is streamed,
-    so memory stays bounded whatever the documents weigh. The export is audited before the
-    first byte leaves.
+    Returns (file name, sized ZipStream, summary of what it holds). Files are read in chunks as
+    the archive is streamed, so memory stays bounded whatever the documents weigh. The view that
+    hands the archive out records the export, with the summary, before the first byte leaves.
     """
     data = case_data(case=case)
     structured: dict[str, list] = {}
@@ -180,18 +180,12 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream]:
     body = json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
     zs.add(body, "data.json")
     zs.add(README.encode(), "README.txt")
-    audit_record(
-        actor=actor,
-        action="export",
-        obj=case,
-        case=case,
-        detail={
-            "models": {m._meta.label: len(pks) for m, pks in data.rows.items()},
-            "files": len(files),
-            "sha256": hashlib.sha256(body).hexdigest(),
-        },
-    )
-    return f"{case.reference}-data-export.zip", zs
+    summary = {
+        "models": {m._meta.label: len(pks) for m, pks in data.rows.items()},
+        "files": len(files),
+        "sha256": hashlib.sha256(body).hexdigest(),
+    }
+    return f"{case.reference}-data-export.zip", zs, summary
 
 
 README = """Navigator data export

@@ -13,7 +13,6 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from audit.mixins import AuditedAdminMixin
-from audit.services import audit_record_many
 
 from .forms import LegForm, TravellerInlineForm
 from .models import (
@@ -79,20 +78,8 @@ class TravellerInline(CaseTravelInline):
     model = Traveller
     form = TravellerInlineForm
     fields = ["role", "surname", "given_names", "nationality", "date_of_birth", "passport_number", "passport_expiry"]
-
-    def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        if obj is not None and request.method == "GET":
-            # Identity data shown on the case page: one audit event per traveller, once.
-            if not getattr(request, "_travellers_audited", False):
-                request._travellers_audited = True
-                audit_record_many(
-                    actor=request.user,
-                    action="view",
-                    objects=Traveller.objects.filter(case=obj).select_related("case"),
-                    detail={"via": "admin-case"},
-                )
-        return formset
+    # Identity data shown on the case page: the case admin records each traveller shown.
+    audit_rows = True
 
 
 class VisaApplicationInline(CaseTravelInline):

@@ -1,7 +1,7 @@
 """Reading travel data: the itinerary a family or coordinator sees, and the warnings.
 
 ``itinerary_for(case, viewer)`` is what the portal and the API show; it checks that the
-viewer may see the case (404 otherwise) and audits the read of travellers' identity data.
+viewer may see the case (404 otherwise); the view that shows it records the read.
 ``warnings_for(case)`` runs the checks in ``travel.checks`` over the case's data.
 """
 
@@ -12,7 +12,6 @@ import datetime as dt
 from django.http import Http404
 from django.utils import timezone, translation
 
-from audit.services import audit_record, audit_record_many
 from cases.models import Case
 
 from . import checks
@@ -144,12 +143,12 @@ def _airport(code: str) -> dict:
     }
 
 
-def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
+def itinerary_for(case, viewer) -> dict:
     """The case's whole itinerary as plain data for the family or a coordinator.
 
     Raises ``Http404`` when the viewer may not see the case (hospitals see admissions only,
-    through the admissions API). Passport numbers are masked; the read of travellers'
-    identity data is audited.
+    through the admissions API). Passport numbers are masked. The read is recorded by the
+    page or API view that shows it, not here.
     """
     case = travel_case_for(case, viewer)
     travellers = list(Traveller.objects.filter(case=case))
@@ -159,9 +158,6 @@ def itinerary_for(case, viewer, *, audit: bool = True) -> dict:
     pickups = list(AirportPickup.objects.filter(case=case).select_related("leg"))
     interpreters = list(InterpreterNeed.objects.filter(case=case))
     admissions = list(Admission.objects.filter(case=case).select_related("hospital"))
-    if audit:
-        audit_record_many(actor=viewer, action="view", objects=travellers, detail={"via": "itinerary"})
-        audit_record(actor=viewer, action="view", obj=case, object_type="travel.Itinerary", detail={"via": "itinerary"})
 
     return {
         "case": {"id": case.pk, "reference": case.reference},

@@ -5,6 +5,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from audit.api import AuditEventSerializer
+from audit.mixins import audited
 from audit.models import AuditEvent
 from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleModelViewSet
 
@@ -97,6 +98,7 @@ class CaseViewSet(VisibleModelViewSet):
         responses={200: StatusChangeSerializer},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    @audited(post="change")
     def transition(self, request, pk=None):
         case = self.get_object()
         serializer = TransitionSerializer(data=request.data)
@@ -111,6 +113,7 @@ class CaseViewSet(VisibleModelViewSet):
         responses={200: CaseDetailSerializer},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    @audited(post="change")
     def assign(self, request, pk=None):
         case = self.get_object()
         serializer = AssignSerializer(data=request.data)
@@ -125,6 +128,7 @@ class CaseViewSet(VisibleModelViewSet):
         responses={200: OpenApiResponse(AuditEventSerializer(many=True))},
     )
     @action(detail=True, methods=["get"], permission_classes=[IsCoordinator], pagination_class=None)
+    @audited("view")
     def audit(self, request, pk=None):
         case = self.get_object()
         events = AuditEvent.objects.filter(case_id=case.pk).order_by("-at", "-id")[:500]

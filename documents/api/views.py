@@ -8,7 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from audit.services import audit_record
+from audit.mixins import audited
 from cases.models import Case
 from navigator.api import ErrorSerializer, VisibleModelViewSet
 from navigator.input import StrictJSONParser
@@ -149,17 +149,14 @@ class DocumentViewSet(VisibleModelViewSet):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: ERRORS[404]},
     )
     @action(detail=True, methods=["get"])
+    @audited(lambda view: "view" if view.inline else "download", detail={"content": True})
     def download(self, request, pk=None):
-        self.audit_reads = False  # recorded below as a download or a view of the content
-        document = self.get_object()
-        inline = request.query_params.get("inline") in ("1", "true", "yes")
-        audit_record(
-            actor=request.user,
-            action="view" if inline else "download",
-            obj=document,
-            detail={"via": "api", "content": True, "sha256": document.sha256},
-        )
-        return document_response(document, inline=inline)
+        return document_response(self.get_object(), inline=self.inline)
+
+    @property
+    def inline(self) -> bool:
+        """Show the content in the browser (a view) rather than save it (a download)."""
+        return self.request.query_params.get("inline") in ("1", "true", "yes")
 
     @extend_schema(
         operation_id="documents_checklist",
@@ -168,11 +165,12 @@ class DocumentViewSet(VisibleModelViewSet):
         responses={200: ChecklistItemSerializer(many=True), 404: ERRORS[404]},
     )
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
+    @audited("view", detail={"checklist": True})
     def checklist(self, request):
         case_id = request.query_params.get("case", "")
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id if case_id.isdigit() else 0)
         items = selectors.checklist_for(case)
-        audit_record(actor=request.user, action="view", obj=case, detail={"via": "api", "checklist": True})
+        self.audit_shown(case)
         return Response(ChecklistItemSerializer(items, many=True).data)
 
     def _review(self, request, func, serializer_class=None, **extra):
@@ -188,6 +186,7 @@ class DocumentViewSet(VisibleModelViewSet):
         operation_id="documents_accept", request=AcceptSerializer, responses={200: DocumentSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"])
+    @audited(post="change")
     def accept(self, request, pk=None):
         return self._out(self._review(request, services.document_accept, AcceptSerializer))
 
@@ -195,11 +194,13 @@ class DocumentViewSet(VisibleModelViewSet):
         operation_id="documents_reject", request=RejectSerializer, responses={200: DocumentSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"])
+    @audited(post="change")
     def reject(self, request, pk=None):
         return self._out(self._review(request, services.document_reject, RejectSerializer))
 
     @extend_schema(operation_id="documents_start_review", request=None, responses={200: DocumentSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="start-review")
+    @audited(post="change")
     def start_review(self, request, pk=None):
         return self._out(self._review(request, services.document_start_review))
 
@@ -207,6 +208,7 @@ class DocumentViewSet(VisibleModelViewSet):
         operation_id="documents_mark_for_translation", request=None, responses={200: DocumentSerializer, **ERRORS}
     )
     @action(detail=True, methods=["post"], url_path="mark-for-translation")
+    @audited(post="change")
     def mark_for_translation(self, request, pk=None):
         return self._out(self._review(request, services.document_mark_for_translation))
 
@@ -216,6 +218,7 @@ class DocumentViewSet(VisibleModelViewSet):
         responses={201: DocumentRequestSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"], url_path="request-better-copy")
+    @audited(post="change")
     def request_better_copy(self, request, pk=None):
         req = self._review(request, services.document_request_better_copy, BetterCopySerializer)
         return Response(DocumentRequestSerializer(req, context=self.get_serializer_context()).data, status=201)
@@ -264,6 +267,7 @@ class DocumentRequestViewSet(VisibleModelViewSet):
         responses={200: DocumentRequestSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"])
+    @audited(post="change")
     def cancel(self, request, pk=None):
         req = self.get_object()
         serializer = CancelSerializer(data=request.data)

@@ -14,8 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.mixins import AuditedViewSetMixin
-from audit.services import audit_record
+from audit.mixins import AuditedViewSetMixin, audited
 from cases.models import Case
 from navigator.api import (
     ERROR_STATUSES,
@@ -83,15 +82,9 @@ class ClinicalProfileViewSet(
         return super().get_object()
 
     def perform_update(self, serializer):
+        # profile_update records the change.
         services.profile_update(case=serializer.instance.case, actor=self.request.user, **serializer.validated_data)
         serializer.instance.refresh_from_db()
-        audit_record(
-            actor=self.request.user,
-            action="update",
-            obj=serializer.instance,
-            case=serializer.instance.case,
-            detail={"via": "api", "fields": sorted(serializer.validated_data)},
-        )
 
 
 def fact_viewset(kind: str):
@@ -161,6 +154,7 @@ class AssessmentViewSet(VisibleReadOnlyViewSet):
         responses={200: AssessmentSerializer(many=True), **ERRORS},
     )
     @action(detail=False, methods=["post"], permission_classes=[IsCoordinator])
+    @audited(post="change")
     def run(self, request):
         s = AssessmentRunSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
@@ -173,6 +167,7 @@ class AssessmentViewSet(VisibleReadOnlyViewSet):
         responses={201: AssessmentSerializer, **ERRORS, 409: OpenApiResponse(ErrorSerializer, "Not the latest.")},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsCoordinator])
+    @audited(post="change")
     def override(self, request, pk=None):
         assessment = get_object_or_404(self.get_queryset(), pk=pk)
         s = OverrideSerializer(data=request.data)
@@ -186,6 +181,7 @@ class AssessmentViewSet(VisibleReadOnlyViewSet):
         responses={200: AssessmentDiffSerializer, **ERRORS},
     )
     @action(detail=True, methods=["get"])
+    @audited("view")
     def diff(self, request, pk=None):
         newer = self.get_object()
         against = request.query_params.get("against", "")
@@ -194,6 +190,7 @@ class AssessmentViewSet(VisibleReadOnlyViewSet):
 
             raise DomainError("Give the id of the assessment to compare with.", field="against")
         older = get_object_or_404(self.get_queryset().filter(case_id=newer.case_id), pk=int(against))
+        self.audit_shown([newer, older])
         return Response(services.assessment_diff(older, newer))
 
 
@@ -240,10 +237,11 @@ class FamilySummaryViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
         responses={200: FamilySummaryPreviewSerializer, **ERRORS},
     )
     @action(detail=False, methods=["get"])
+    @audited("view", detail=lambda view: {"summary": view.request.query_params.get("language", "")})
     def preview(self, request):
         s = FamilySummaryPublishSerializer(data=request.query_params, context={"request": request})
         s.is_valid(raise_exception=True)
         assessment, language = s.validated_data["assessment"], s.validated_data["language"]
-        audit_record(actor=request.user, action="view", obj=assessment, detail={"via": "api", "summary": language})
+        self.audit_shown(assessment)
         text = services.family_summary_render(assessment=assessment, language=language)
         return Response({"language": language, "text": text})

@@ -18,14 +18,14 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.services import audit_record
+from audit.mixins import audited
 from navigator.api import ERROR_STATUSES, VisibleReadOnlyViewSet
 
 from ..authentication import HospitalApiKeyAuthentication
 from ..models import PacketVersion, Referral
 from ..packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
 from ..services import referrals as referral_services
-from ..services.packets import packet_record_view
+from ..services.packets import packet_mark_seen
 from .serializers import (
     AnswerSerializer,
     PacketVersionSerializer,
@@ -68,19 +68,24 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
     ordering = "-created_at"
 
     def _referral(self) -> Referral:
-        # The lookup goes through visible_to: another centre's referral is a 404.
-        return get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        # The lookup goes through visible_to: another centre's referral is a 404. The referral
+        # is what an action's audit event names unless the action names what it showed.
+        referral = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        self._audit_subject = referral
+        return referral
 
     # --- the centre's answers ---------------------------------------------------------------
 
     @extend_schema(summary="Acknowledge receipt", request=None, responses={200: ReferralSerializer, **ERRORS})
     @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
+    @audited(post="change")
     def acknowledge(self, request, pk=None):
         referral = referral_services.referral_acknowledge(referral=self._referral(), actor=request.user)
         return Response(ReferralSerializer(self._reload(referral)).data)
 
     @extend_schema(summary="Start the medical review", request=None, responses={200: ReferralSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="start-review", permission_classes=[IsHospitalStaff])
+    @audited(post="change")
     def start_review(self, request, pk=None):
         referral = referral_services.referral_start_review(referral=self._referral(), actor=request.user)
         return Response(ReferralSerializer(self._reload(referral)).data)
@@ -91,6 +96,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         responses={200: ReferralSerializer, **ERRORS},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
+    @audited(post="change")
     def answer(self, request, pk=None):
         referral = self._referral()
         data = AnswerSerializer(data=request.data)
@@ -108,10 +114,13 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         summary="Slots proposed for this referral", responses={200: SlotSerializer(many=True)}, methods=["GET"]
     )
     @action(detail=True, methods=["get", "post"])
+    @audited("list", post="change")
     def slots(self, request, pk=None):
         referral = self._referral()
         if request.method == "GET":
-            return Response(SlotSerializer(referral.slots.all(), many=True).data)
+            slots = list(referral.slots.select_related("referral__case"))
+            self.audit_shown(slots)
+            return Response(SlotSerializer(slots, many=True).data)
         if not request.user.is_hospital:
             self.permission_denied(request, message=IsHospitalStaff.message)
         data = SlotProposalSerializer(data=request.data)
@@ -123,10 +132,10 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
 
     @extend_schema(summary="Packet versions sent to the centre", responses={200: PacketVersionSerializer(many=True)})
     @action(detail=True, methods=["get"])
+    @audited("list", detail={"packets": True})
     def packets(self, request, pk=None):
         referral = self._referral()
         packets = referral.packets.select_related("first_view").order_by("-version")
-        audit_record(actor=request.user, action="list", obj=referral, case=referral.case, detail={"packets": True})
         return Response(PacketVersionSerializer(packets, many=True).data)
 
     @extend_schema(
@@ -149,6 +158,10 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         url_path=r"packets/(?P<version>latest|\d+)/(?P<fmt>json|pdf|zip|fhir)",
         url_name="packet-render",
     )
+    @audited(
+        lambda view: "download" if view.kwargs["fmt"] in ("pdf", "zip") else "view",
+        detail=lambda view: {"format": view.kwargs["fmt"], "version": view.kwargs["version"]},
+    )
     def packet(self, request, pk=None, version=None, fmt=None):
         referral = self._referral()
         packets = PacketVersion.objects.filter(referral=referral).select_related("referral__case", "referral__hospital")
@@ -158,14 +171,15 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         if packet is None:
             _not_found()
         name = f"{referral.case.reference}-{referral.hospital.code}-v{packet.version}"
+        self.audit_shown(packet)
         if fmt == "zip":
             stream = packet_zip(packet)  # refuses before anything is sent
-            packet_record_view(packet=packet, user=request.user, fmt=fmt)
+            packet_mark_seen(packet=packet, user=request.user)
             response = StreamingHttpResponse(iter(stream), content_type="application/zip")
             response["Content-Length"] = str(len(stream))
             response["Content-Disposition"] = f'attachment; filename="{name}.zip"'
             return response
-        packet_record_view(packet=packet, user=request.user, fmt=fmt)
+        packet_mark_seen(packet=packet, user=request.user)
         if fmt == "pdf":
             response = HttpResponse(packet_pdf(packet), content_type="application/pdf")
             response["Content-Disposition"] = f'attachment; filename="{name}.pdf"'
@@ -181,6 +195,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, **ERRORS},
     )
     @action(detail=True, methods=["get"], url_path=r"documents/(?P<document_id>\d+)", url_name="document-download")
+    @audited("download", detail=lambda view: {"via": "hospital-api", "referral": int(view.kwargs["pk"])})
     def document(self, request, pk=None, document_id=None):
         from documents.models import Document
 
@@ -192,13 +207,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         doc = Document.objects.filter(pk=document_id, case_id=referral.case_id).first()
         if doc is None:
             return _not_found()
-        audit_record(
-            actor=request.user,
-            action="download",
-            obj=doc,
-            case=referral.case,
-            detail={"via": "hospital-api", "referral": referral.pk},
-        )
+        self.audit_shown(doc)
         response = FileResponse(
             doc.file.storage.open(doc.file.name, "rb"),
             content_type=doc.content_type or "application/octet-stream",
@@ -218,6 +227,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
     )
     @extend_schema(summary="Post a message to the coordinator", methods=["POST"], responses={201: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get", "post"])
+    @audited("view", post="change")
     def messages(self, request, pk=None):
         from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
         from messaging.models import Thread
@@ -227,9 +237,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         thread = thread_get_or_create(case=referral.case, kind=Thread.Kind.HOSPITAL, hospital=referral.hospital)
         if request.method == "GET":
             messages = list(thread.messages.select_related("thread").prefetch_related("attachments"))
-            from audit.services import audit_record_many
-
-            audit_record_many(actor=request.user, action="view", objects=messages)
+            self.audit_shown(messages)
             return Response(MessageSerializer(messages, many=True).data)
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

@@ -161,18 +161,14 @@ def packet_freeze(*, referral: Referral, actor, document_ids=None) -> tuple[Pack
     return packet, True
 
 
-def packet_record_view(*, packet: PacketVersion, user, fmt: str) -> None:
-    """Audit a read of a packet; the centre's first read marks the version as seen."""
-    if getattr(user, "is_hospital", False):
-        try:
-            with transaction.atomic():
-                PacketView.objects.get_or_create(packet=packet, defaults={"viewed_by": user})
-        except IntegrityError:
-            pass
-    audit_record(
-        actor=user,
-        action="download" if fmt in ("pdf", "zip") else "view",
-        obj=packet,
-        case=packet.referral.case,
-        detail={"format": fmt, "version": packet.version},
-    )
+def packet_mark_seen(*, packet: PacketVersion, user) -> None:
+    """The centre's first read marks the version as seen ("changes since the last one seen").
+
+    The read itself is recorded by the view that serves the packet."""
+    if not getattr(user, "is_hospital", False):
+        return
+    try:
+        with transaction.atomic():
+            PacketView.objects.get_or_create(packet=packet, defaults={"viewed_by": user})
+    except IntegrityError:
+        pass

@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from hospitals.models import PacketImmutable, PacketVersion, RequiredRecord
 from hospitals.packets.fhir import bundle_problems
 from hospitals.packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
-from hospitals.services.packets import packet_preview, packet_record_view
+from hospitals.services.packets import packet_mark_seen, packet_preview
 from hospitals.services.referrals import referral_send
 
 from .conftest import add_document
@@ -56,7 +56,7 @@ def test_changing_the_case_after_sending_never_changes_the_sent_packet_and_sendi
 ):
     w = packet_world
     v1 = referral_send(referral=w.referral, actor=w.alice)
-    packet_record_view(packet=v1, user=w.dr_li, fmt="json")  # the centre saw version 1
+    packet_mark_seen(packet=v1, user=w.dr_li)  # the centre saw version 1
     new_doc = add_document(w.case_a, w.alice, "mrd_report", "mrd-report")
     w.patient_a.native_name = "Михаил Иванов"
     w.patient_a.save()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.services import audit_record_many
+from audit.mixins import audited
 from hospitals.authentication import HospitalApiKeyAuthentication
 from navigator.api import VisibleReadOnlyViewSet
 
@@ -37,11 +36,12 @@ class ThreadViewSet(VisibleReadOnlyViewSet):
         methods=["POST"],
     )
     @action(detail=True, methods=["get", "post"])
+    @audited("view", post="change")
     def messages(self, request, pk=None):
-        thread = get_object_or_404(self.get_queryset(), pk=pk)
+        thread = self.get_object()
         if request.method == "GET":
-            messages = list(thread.messages.prefetch_related("attachments"))
-            audit_record_many(actor=request.user, action="view", objects=messages)
+            messages = list(thread.messages.select_related("thread__case").prefetch_related("attachments"))
+            self.audit_shown(messages)
             return Response(MessageSerializer(messages, many=True).data)
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)

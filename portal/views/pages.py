@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
-from audit.services import audit_record
+from audit.mixins import AuditedCasePageMixin
 from navigator.errors import DomainError
 
 from .. import selectors, services
@@ -19,17 +19,8 @@ from ..forms import TokenForm, UploadDetailsForm
 from ..mixins import CaseMixin, FamilyRequiredMixin
 
 
-class AuditedCasePage(CaseMixin, TemplateView):
-    """A case page showing medical data: every view is in the audit log (ids only)."""
-
-    audit_page = ""
-
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        if self.audit_page:
-            case = self.get_case()
-            audit_record(actor=request.user, action="view", obj=case, detail={"via": "portal", "page": self.audit_page})
-        return response
+class AuditedCasePage(AuditedCasePageMixin, CaseMixin, TemplateView):
+    """A case page: it shows medical data, so every view is in the audit log (ids only)."""
 
 
 class HomeView(FamilyRequiredMixin, TemplateView):
@@ -87,9 +78,10 @@ class ChecklistFragmentView(RecordsView):
     audit_page = "records"
 
 
-class UploadView(CaseMixin, TemplateView):
+class UploadView(AuditedCasePage):
     template_name = "portal/upload.html"
     section = "upload"
+    audit_page = "upload"  # the checklist of records, beside the form
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -208,8 +200,11 @@ class ScheduleView(AuditedCasePage):
         return context
 
 
-class CalendarView(CaseMixin, TemplateView):
+class CalendarView(AuditedCasePageMixin, CaseMixin, TemplateView):
     """The family's dates as an iCalendar file (all of them, or one)."""
+
+    audit_page = "calendar"
+    audit_kind = "download"
 
     def get(self, request, *args, **kwargs):
         case = self.get_case()
@@ -219,12 +214,6 @@ class CalendarView(CaseMixin, TemplateView):
 
             raise Http404
         body = selectors.ics_for(case, items)
-        audit_record(
-            actor=request.user,
-            action="download",
-            obj=case,
-            detail={"via": "portal", "page": "calendar", "items": len(items)},
-        )
         name = (
             f"navigator-{case.pk}.ics"
             if not kwargs.get("milestone_id")
@@ -233,6 +222,7 @@ class CalendarView(CaseMixin, TemplateView):
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         response["Cache-Control"] = "no-store"
+        response.audit_detail = {"items": len(items)}
         return response
 
 

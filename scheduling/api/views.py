@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from audit.services import audit_record
+from audit.mixins import AuditedViewMixin, audited
 from cases.models import Case
 from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnlyViewSet
 
@@ -123,6 +123,7 @@ class CoordinatorTaskViewSet(VisibleReadOnlyViewSet):
         request=None, responses={200: CoordinatorTaskSerializer, 409: OpenApiResponse(description="Already done")}
     )
     @action(detail=True, methods=["post"])
+    @audited(post="change")
     def complete(self, request, pk=None):
         task = self.get_object()
         if not services.task_complete(task=task, actor=request.user):
@@ -133,7 +134,7 @@ class CoordinatorTaskViewSet(VisibleReadOnlyViewSet):
         return Response(CoordinatorTaskSerializer(task).data)
 
 
-class CaseCalendarView(APIView):
+class CaseCalendarView(AuditedViewMixin, APIView):
     """GET a case's milestones as iCalendar. Same rule as everything else: a case the caller
     may not see does not exist (404). Families get the milestones that concern them. Audited."""
 
@@ -146,18 +147,19 @@ class CaseCalendarView(APIView):
         parameters=[OpenApiParameter("token", str, description="Private subscription token (see calendar-link).")],
         responses={(200, "text/calendar"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="No such case")},
     )
+    @audited("download", detail={"what": "milestones.ics"})
     def get(self, request, case_id: int):
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
         milestones = Milestone.objects.visible_to(request.user).filter(case=case).order_by("due_at", "id")
         body = milestones_ics(case=case, milestones=milestones)
-        audit_record(actor=request.user, action="download", obj=case, detail={"what": "milestones.ics"})
+        self.audit_shown(case)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{case.reference}-milestones.ics"'
         response["Cache-Control"] = "private, no-store"
         return response
 
 
-class CaseCalendarLinkView(APIView):
+class CaseCalendarLinkView(AuditedViewMixin, APIView):
     """The caller's private subscription link to a case's calendar feed (for calendar apps)."""
 
     permission_classes = [IsAuthenticated]
@@ -168,7 +170,8 @@ class CaseCalendarLinkView(APIView):
         summary="A private link to subscribe to the case's milestones in a calendar app",
         responses={200: inline_serializer("CalendarLink", {"url": serializers.URLField()})},
     )
+    @audited("view", detail={"what": "calendar link"})
     def get(self, request, case_id: int):
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
-        audit_record(actor=request.user, action="view", obj=case, detail={"what": "calendar link"})
+        self.audit_shown(case)
         return Response({"url": calendar_feed_url(request=request, user=request.user, case_id=case.pk)})

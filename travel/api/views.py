@@ -11,7 +11,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from audit.services import audit_record
+from audit.mixins import AuditedViewMixin, audited
 from navigator.api import ERROR_STATUSES, VisibleModelViewSet
 
 from ..ics import itinerary_calendar
@@ -148,7 +148,7 @@ class AdmissionViewSet(TravelViewSet):
 CASE_ID = OpenApiParameter("id", OpenApiTypes.INT, OpenApiParameter.PATH, description="The case's id.")
 
 
-class ItineraryViewSet(viewsets.ViewSet):
+class ItineraryViewSet(AuditedViewMixin, viewsets.ViewSet):
     """A case's whole itinerary, its warnings, and an .ics of the journey: for the family
     and coordinators (404 for everyone else)."""
 
@@ -163,7 +163,12 @@ class ItineraryViewSet(viewsets.ViewSet):
         responses={200: s.ItinerarySerializer, 404: OpenApiResponse(description=ERROR_STATUSES[404])},
     )
     def retrieve(self, request, pk=None):
-        return Response(itinerary_for(int(pk), request.user))
+        data = itinerary_for(int(pk), request.user)
+        # The travellers' identity data, and the itinerary as a whole.
+        case_id, reference = data["case"]["id"], data["case"]["reference"]
+        self.audit_shown_rows("travel.Traveller", [(t["id"], case_id, reference) for t in data["travellers"]])
+        self.audit_shown_rows("travel.Itinerary", [(case_id, case_id, reference)])
+        return Response(data)
 
     @extend_schema(
         tags=["travel"],
@@ -172,8 +177,10 @@ class ItineraryViewSet(viewsets.ViewSet):
         responses={200: s.WarningSerializer(many=True), 404: OpenApiResponse(description=ERROR_STATUSES[404])},
     )
     @action(detail=True, methods=["get"])
+    @audited("view", detail={"what": "travel warnings"})
     def warnings(self, request, pk=None):
         case = travel_case_for(int(pk), request.user)
+        self.audit_shown(case)
         return Response(warnings_view_for(case, request.user))
 
     @extend_schema(
@@ -187,6 +194,7 @@ class ItineraryViewSet(viewsets.ViewSet):
         },
     )
     @action(detail=True, methods=["get"], url_path="ics")
+    @audited("download", detail={"via": "ics"})
     def ics(self, request, pk=None):
         case = travel_case_for(int(pk), request.user)
         body = itinerary_calendar(
@@ -195,9 +203,7 @@ class ItineraryViewSet(viewsets.ViewSet):
             stays=Accommodation.objects.filter(case=case),
             admissions=Admission.objects.filter(case=case).current().select_related("hospital"),
         )
-        audit_record(
-            actor=request.user, action="download", obj=case, object_type="travel.Itinerary", detail={"via": "ics"}
-        )
+        self.audit_shown_rows("travel.Itinerary", [(case.pk, case.pk, case.reference)])
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="travel-{case.reference}.ics"'
         response["Cache-Control"] = "private, no-store"
