@@ -14,7 +14,7 @@ from .models import AuditEvent
 
 
 @functools.cache
-def _case_path(model) -> tuple[str, ...] | None:
+def case_path_to(model) -> tuple[str, ...] | None:
     """The forward foreign keys from ``model`` to ``cases.Case`` (shortest first), or None."""
     if model._meta.concrete_model._meta.label == "cases.Case":  # the case itself, or a proxy of it
         return ()
@@ -44,7 +44,7 @@ def _case_of(obj: models.Model | None, *, load: bool = True) -> tuple[int | None
     """
     if obj is None:
         return None, None
-    path = _case_path(obj.__class__)  # __class__: a lazy object (request.user) answers for its target
+    path = case_path_to(obj.__class__)  # __class__: a lazy object (request.user) answers for its target
     if path is None:
         return getattr(obj, "case_id", None), None
     if not path:
