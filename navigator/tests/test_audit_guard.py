@@ -1,4 +1,4 @@
-"""Guard: every API route and every admin page that shows case data records who read it.
+"""Guard: every API route, admin page and portal page that shows case data records who read it.
 
 Table-driven over the URLconf and the admin registry, so a route or page added later is walked
 too and fails here until it is audited (issue 12, "audit from one place"; issue 16, finding 2):
@@ -8,7 +8,8 @@ too and fails here until it is audited (issue 12, "audit from one place"; issue 
 - every GET route is called with case_a's ids (or, for a list, with case_a in it), as the first
   of coordinator, centre and family that may read it, and must answer 2xx and write audit rows;
 - every registered ModelAdmin whose model reaches a case has its list page, a case_a row's page,
-  its history pages and its custom object pages read by a coordinator, and each writes rows.
+  its history pages and its custom object pages read by a coordinator, and each writes rows;
+- every portal page that names a case is read by its family and writes a row for the case.
 """
 
 from __future__ import annotations
@@ -28,11 +29,11 @@ from audit.services import case_path_to
 
 from .test_idor import kwargs_for, owned_by_case_a, stock_case_a, url_of
 
-# Query parameters a route needs to answer (the route is named by its regex, without ^ and $).
+# Query parameters a route needs to answer, by the end of its route.
 QUERY = {
     "documents/checklist/": lambda w: {"case": w.case_a.pk},
     "family-summaries/preview/": lambda w: {"assessment": _base_assessment(w).pk, "language": "en"},
-    "eligibility-assessments/(?P<pk>[^/.]+)/diff/": lambda w: {"against": _base_assessment(w).pk},
+    "/diff/": lambda w: {"against": _base_assessment(w).pk},
 }
 # Who may read what: the first of these that gets a 2xx is the reader of a route.
 READERS = ("alice", "dr_li", "ivanova")
@@ -124,7 +125,7 @@ def test_every_api_read_writes_audit_rows(stocked):
         url = _get_route(route, callback, world)
         if url is None:
             continue
-        query = QUERY.get(route.removeprefix("api/v1/").lstrip("^").rstrip("$"), lambda w: {})(world)
+        query = next((q(world) for end, q in QUERY.items() if route.rstrip("$").endswith(end)), {})
         for name in READERS:
             before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
             response = clients[name].get(url, query)
@@ -279,3 +280,29 @@ def test_the_data_request_pages_are_recorded(stocked, client):
     )
     assert set(events.values_list("action", flat=True)) == {"list", "view", "export"}
     assert events.get(action="export").detail["files"] >= 1
+
+
+# --- the portal --------------------------------------------------------------------------------
+
+
+def test_every_portal_page_of_a_case_writes_audit_rows(stocked, client):
+    """Every portal page that names a case is read by its family and must record the read."""
+    from portal.selectors import upcoming_milestones
+    from portal.urls import urlpatterns
+
+    world = stocked
+    milestone = upcoming_milestones(world.case_a, world.ivanova)[0]
+    client.force_login(world.ivanova)
+    pages = [p for p in urlpatterns if "<int:case_id>" in str(p.pattern)]
+    assert len(pages) >= 8, [str(p.pattern) for p in pages]
+    unrecorded = []
+    for pattern in pages:
+        url = "/portal/" + str(pattern.pattern).replace("<int:case_id>", str(world.case_a.pk))
+        url = url.replace("<int:milestone_id>", str(milestone.pk))
+        before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.status_code)
+        rows = AuditEvent.objects.filter(id__gt=before, actor=world.ivanova, action__in=READS)
+        if not rows.filter(case_id=world.case_a.pk, detail__via="portal").exists():
+            unrecorded.append(url)
+    assert not unrecorded, "portal pages that wrote no audit row:\n" + "\n".join(unrecorded)
