@@ -29,6 +29,7 @@ from .models import (
     FamilySummary,
 )
 from .selectors import first_per
+from .summary import STAFF_NOTICE
 
 
 def _outcome_badge(outcome: str) -> str:
@@ -174,7 +175,7 @@ class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
                     criteria_table(a),
                 )
             )
-        parts.append(format_html("<p><em>{}</em></p>", "A pre-screen only: the treating haematologist decides."))
+        parts.append(format_html("<p><em>{}</em></p>", STAFF_NOTICE))
         return format_html_join("", "{}", ((p,) for p in parts))
 
     def _create_formsets(self, request, obj, change):
@@ -403,7 +404,7 @@ class AssessmentInline(admin.TabularInline):
     fields = ("centre", "verdict", "overridden", "ruleset_version", "trigger", "run_by_label", "created_at")
     readonly_fields = fields
     ordering = ("-created_at", "-id")
-    verbose_name_plural = "Eligibility pre-screen (the treating haematologist decides)"
+    verbose_name_plural = f"Eligibility pre-screen. {STAFF_NOTICE}"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("centre")

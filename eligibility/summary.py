@@ -11,6 +11,9 @@ from django.utils.translation import gettext as _
 
 from . import rules
 
+# Shown on every staff screen with an eligibility result (admin pages, the API): the README's promise.
+STAFF_NOTICE = "A pre-screen only: the treating haematologist decides; nothing is guaranteed."
+
 
 def disclaimer(language: str) -> str:
     with translation.override(language):

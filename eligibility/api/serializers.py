@@ -18,6 +18,7 @@ from ..models import (
     ClinicalProfile,
     FamilySummary,
 )
+from ..summary import STAFF_NOTICE
 
 
 class VisiblePrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -134,7 +135,7 @@ class AssessmentSerializer(serializers.ModelSerializer):
         return obj.notes
 
     def get_disclaimer(self, obj) -> str:
-        return "A pre-screen only: the treating haematologist at the centre decides; nothing is guaranteed."
+        return STAFF_NOTICE
 
 
 class AssessmentRunSerializer(serializers.Serializer):
