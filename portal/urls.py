@@ -25,6 +25,7 @@ urlpatterns = [
     path("cases/<int:case_id>/send/", pages.UploadView.as_view(), name="upload"),
     path("cases/<int:case_id>/messages/", pages.MessagesView.as_view(), name="messages"),
     path("cases/<int:case_id>/dates/", pages.ScheduleView.as_view(), name="schedule"),
+    path("cases/<int:case_id>/dates/links/", pages.CalendarLinksView.as_view(), name="calendar_links"),
     path("cases/<int:case_id>/dates/calendar.ics", pages.CalendarView.as_view(), name="calendar"),
     path("cases/<int:case_id>/dates/<int:milestone_id>.ics", pages.CalendarView.as_view(), name="calendar_item"),
     path("cases/<int:case_id>/eligibility/", pages.EligibilityView.as_view(), name="eligibility"),

@@ -16,7 +16,8 @@ from audit.mixins import AuditedAdminMixin
 from navigator.errors import DomainError
 
 from . import delivery, services
-from .models import CoordinatorTask, Milestone, MRDResult, Reminder, ReminderRule, TreatmentEvent
+from .feed_tokens import calendar_link_revoke
+from .models import CalendarLink, CoordinatorTask, Milestone, MRDResult, Reminder, ReminderRule, TreatmentEvent
 from .reminders import reminder_rules_changed
 
 
@@ -345,3 +346,29 @@ class ReminderAdmin(AuditedAdminMixin, admin.ModelAdmin):
             delivery.reminder_retry_failed(reminder=r, actor=request.user) for r in queryset.filter(status="failed")
         )
         self.message_user(request, f"{n} reminder(s) will be sent again at the next sweep.")
+
+
+@admin.register(CalendarLink)
+class CalendarLinkAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    """Calendar subscription links: when each expires, when it was last used; revoke one by one."""
+
+    list_display = ("id", "case", "user", "created_at", "expires_at", "last_used_at", "revoked_at")
+    list_filter = (("revoked_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("case", "user")
+    search_fields = ("case__reference",)
+    readonly_fields = ("user", "case", "created_at", "expires_at", "last_used_at", "revoked_at")
+    actions = ["revoke"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.action(description="Revoke the selected calendar links")
+    def revoke(self, request, queryset):
+        n = sum(calendar_link_revoke(link=link, actor=request.user) for link in queryset)
+        self.message_user(request, f"{n} calendar link(s) revoked; calendars using them no longer update.")

@@ -419,3 +419,43 @@ class Reminder(models.Model):
     def idempotency_key(self) -> str:
         """Given to the provider so a retried send of the same reminder is not delivered twice."""
         return f"navigator-reminder-{self.pk}"
+
+
+class CalendarLinkQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        """Coordinators see every link (to revoke one); anyone else only their own."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return self.none()
+        return self if user.is_coordinator else self.filter(user=user)
+
+    def usable(self, now=None):
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
+
+
+class CalendarLink(models.Model):
+    """One private subscription link to a case's calendar feed, for one user.
+
+    The URL carries a signed token naming this row; the feed answers only while the row is
+    neither expired (``CALENDAR_LINK_DAYS`` after issue) nor revoked. A family revokes a
+    link from the portal's Dates page, a coordinator from the admin; changing the password
+    still revokes every link of that user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="calendar_links")
+    case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="calendar_links")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CalendarLinkQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "case", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"calendar link {self.pk} of case {self.case_id}"
+
+    @property
+    def is_usable(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
@@ -13,6 +13,8 @@ from django.views.generic import TemplateView
 
 from audit.mixins import AuditedCasePageMixin
 from navigator.errors import DomainError
+from scheduling.feed_tokens import calendar_link_issue, calendar_link_revoke, calendar_link_url
+from scheduling.models import CalendarLink
 
 from .. import selectors, services
 from ..forms import TokenForm, UploadDetailsForm
@@ -197,7 +199,29 @@ class ScheduleView(AuditedCasePage):
         context["travel"] = plan["items"]
         context["travel_warnings"] = plan["warnings"]
         context["time_zone"] = timezone.get_current_timezone_name()
+        context["calendar_links"] = list(
+            CalendarLink.objects.visible_to(self.request.user).usable().filter(case=case, user=self.request.user)
+        )
+        context["new_calendar_link"] = self.request.session.pop("portal_new_calendar_link", None)
         return context
+
+
+class CalendarLinksView(CaseMixin, TemplateView):
+    """The family's calendar subscription links for a case: make one, or revoke one."""
+
+    def post(self, request, *args, **kwargs):
+        case = self.get_case()
+        if request.POST.get("action") == "revoke":
+            link = CalendarLink.objects.visible_to(request.user).filter(case=case, pk=request.POST.get("link")).first()
+            if link is None:
+                raise Http404
+            calendar_link_revoke(link=link, actor=request.user)
+            messages.success(request, _("The calendar link is revoked: calendars using it no longer update."))
+        else:
+            link = calendar_link_issue(user=request.user, case=case, fresh=True)
+            request.session["portal_new_calendar_link"] = calendar_link_url(request=request, link=link)
+            messages.success(request, _("Your new calendar link is below. Copy it into your calendar app."))
+        return redirect("portal:schedule", case.pk)
 
 
 class CalendarView(AuditedCasePageMixin, CaseMixin, TemplateView):

@@ -25,7 +25,7 @@ from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnl
 
 from .. import services
 from ..calendar import milestones_ics
-from ..feed_tokens import CalendarFeedTokenAuthentication, calendar_feed_url
+from ..feed_tokens import CalendarFeedTokenAuthentication, calendar_link_issue, calendar_link_url
 from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
 from .serializers import (
     CoordinatorTaskSerializer,
@@ -168,10 +168,26 @@ class CaseCalendarLinkView(AuditedViewMixin, APIView):
     @extend_schema(
         operation_id="cases_calendar_link",
         summary="A private link to subscribe to the case's milestones in a calendar app",
-        responses={200: inline_serializer("CalendarLink", {"url": serializers.URLField()})},
+        responses={
+            200: inline_serializer(
+                "CalendarLink",
+                {
+                    "id": serializers.IntegerField(),
+                    "url": serializers.URLField(),
+                    "expires_at": serializers.DateTimeField(),
+                },
+            )
+        },
     )
     @audited("view", detail={"what": "calendar link"})
     def get(self, request, case_id: int):
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
         self.audit_shown(case)
-        return Response({"url": calendar_feed_url(request=request, user=request.user, case_id=case.pk)})
+        link = calendar_link_issue(user=request.user, case=case)
+        return Response(
+            {
+                "id": link.pk,
+                "url": calendar_link_url(request=request, link=link),
+                "expires_at": link.expires_at,
+            }
+        )

@@ -49,3 +49,74 @@ def test_another_family_cannot_get_a_link(world):
     client = APIClient()
     client.force_authenticate(world.chen)
     assert client.get(f"/api/v1/cases/{world.case_a.pk}/calendar-link/").status_code == 404
+
+
+def test_a_link_expires_after_the_configured_days(world, settings):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from scheduling.models import CalendarLink
+
+    settings.CALENDAR_LINK_DAYS = 30
+    url = _link(world, world.ivanova, world.case_a)
+    link = CalendarLink.objects.get(user=world.ivanova, case=world.case_a)
+    assert abs((link.expires_at - link.created_at) - dt.timedelta(days=30)) < dt.timedelta(seconds=1)
+    assert APIClient().get(url).status_code == 200
+    CalendarLink.objects.filter(pk=link.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    refused = APIClient().get(url)
+    assert refused.status_code == 401 and "expired" in refused.json()["detail"]
+    # Asking again gives a new, working link.
+    fresh = _link(world, world.ivanova, world.case_a)
+    assert fresh != url and APIClient().get(fresh).status_code == 200
+
+
+def test_asking_twice_gives_the_same_usable_link(world):
+    from scheduling.models import CalendarLink
+
+    _link(world, world.ivanova, world.case_a)
+    _link(world, world.ivanova, world.case_a)
+    assert CalendarLink.objects.filter(user=world.ivanova, case=world.case_a).count() == 1
+
+
+def test_a_family_revokes_one_link_from_the_portal_and_the_other_keeps_working(client, world):
+    from scheduling.feed_tokens import calendar_link_issue, calendar_link_url
+    from scheduling.models import CalendarLink
+
+    client.force_login(world.ivanova)
+    first = calendar_link_issue(user=world.ivanova, case=world.case_a)
+    second = calendar_link_issue(user=world.ivanova, case=world.case_a, fresh=True)
+    request = type("R", (), {"build_absolute_uri": staticmethod(lambda p: p)})()
+    first_url, second_url = (calendar_link_url(request=request, link=x) for x in (first, second))
+    page = client.get(f"/portal/cases/{world.case_a.pk}/dates/").content.decode()
+    assert page.count('name="action" value="revoke"') == 2
+    response = client.post(
+        f"/portal/cases/{world.case_a.pk}/dates/links/", {"action": "revoke", "link": first.pk}, follow=True
+    )
+    assert response.status_code == 200 and "revoked" in response.content.decode()
+    assert APIClient().get(first_url).status_code == 401
+    assert APIClient().get(second_url).status_code == 200
+    assert CalendarLink.objects.get(pk=first.pk).revoked_at is not None
+    # Another family cannot revoke it (404, not 403), and a new link is made on request.
+    other = CalendarLink.objects.create(user=world.chen, case=world.case_b, expires_at=second.expires_at)
+    assert (
+        client.post(f"/portal/cases/{world.case_a.pk}/dates/links/", {"action": "revoke", "link": other.pk}).status_code
+        == 404
+    )
+    made = client.post(f"/portal/cases/{world.case_a.pk}/dates/links/", {"action": "create"}, follow=True)
+    assert "/api/v1/cases/" in made.content.decode() and CalendarLink.objects.filter(user=world.ivanova).count() == 3
+
+
+def test_a_coordinator_revokes_a_link_from_the_admin(client, world):
+    from scheduling.models import CalendarLink
+
+    url = _link(world, world.ivanova, world.case_a)
+    link = CalendarLink.objects.get(user=world.ivanova)
+    client.force_login(world.alice)
+    listing = client.get("/admin/scheduling/calendarlink/")
+    assert listing.status_code == 200 and world.case_a.reference in listing.content.decode()
+    response = client.post(
+        "/admin/scheduling/calendarlink/", {"action": "revoke", "_selected_action": [link.pk]}, follow=True
+    )
+    assert "1 calendar link(s) revoked" in response.content.decode()
+    assert APIClient().get(url).status_code == 401
