@@ -90,3 +90,14 @@ class User(AbstractUser):
     @property
     def role_label(self) -> str:
         return "superuser" if self.is_superuser else self.role
+
+    @property
+    def pseudonym(self) -> str:
+        """How stored labels (audit entries, message authors) name this person.
+
+        Staff by their user name, a work identity the service gives them; a family member by
+        role and number only, because a family's user name is usually their name, and those
+        labels outlive the case's erasure."""
+        if self.role == self.Role.FAMILY and not self.is_superuser:
+            return f"family-{self.pk}"
+        return self.get_username()

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import connection, models
 
+from privacy.crypto import seal, unseal
+
 from .context import client_ip
 from .models import AuditEvent
 
@@ -78,7 +80,8 @@ def _event(
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
     return AuditEvent(
         actor=actor if is_user else None,
-        actor_label=(actor.get_username() if is_user else (str(actor) if actor else "system"))[:150],
+        # A pseudonym, never a family member's user name (which often is their name).
+        actor_label=(actor.pseudonym if is_user else (str(actor) if actor else "system"))[:150],
         actor_role=(actor.role_label if is_user else "system"),
         action=action,
         object_type=object_type or (obj._meta.label if obj is not None else ""),
@@ -86,8 +89,26 @@ def _event(
         case_id=case_id,
         case_reference=getattr(case, "reference", "") if case is not None else "",
         client_ip=ip or client_ip.get(),
-        detail=detail or {},
+        detail=_sealed(detail or {}, case_id),
     )
+
+
+# Free text in an entry's detail (a transition's reason, a reviewer's note) may name the family;
+# it is sealed with the case's key, which erasure destroys (privacy.crypto).
+FREE_TEXT_KEYS = frozenset({"reason", "note", "notes", "text", "body", "comment", "message", "summary", "error"})
+
+
+def _sealed(detail: dict, case_id: int | None) -> dict:
+    if case_id is None or not any(k in FREE_TEXT_KEYS and isinstance(v, str) and v for k, v in detail.items()):
+        return detail
+    return {
+        k: seal(case_id=case_id, text=v) if k in FREE_TEXT_KEYS and isinstance(v, str) else v for k, v in detail.items()
+    }
+
+
+def audit_detail_readable(event: AuditEvent) -> dict:
+    """An entry's detail with its sealed free text opened (``[erased]`` after erasure)."""
+    return {k: unseal(case_id=event.case_id, value=v) for k, v in (event.detail or {}).items()}
 
 
 def audit_record(

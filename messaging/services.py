@@ -101,7 +101,7 @@ def message_post(
         message = Message.objects.create(
             thread=thread,
             author=author if getattr(author, "is_authenticated", False) else None,
-            author_label=(author.get_username() if getattr(author, "is_authenticated", False) else "Navigator")[:150],
+            author_label=(author.pseudonym if getattr(author, "is_authenticated", False) else "Navigator")[:150],
             side=side,
             body=body,
             language=language,

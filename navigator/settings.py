@@ -394,3 +394,14 @@ WEBHOOKS_ALLOW_INSECURE_LOCALHOST = env.bool("WEBHOOKS_ALLOW_INSECURE_LOCALHOST"
 
 # Audit retention and data protection.
 CASE_RETENTION_DAYS = env.int("CASE_RETENTION_DAYS", default=365 * 10)
+# An erasure that fails (a locked row, storage down) is retried: ERASURE_RETRY_BASE_SECONDS doubling
+# to at most ERASURE_RETRY_MAX_SECONDS, ERASURE_MAX_ATTEMPTS in all; then a supervisor task is
+# opened, and the next daily sweep tries again.
+ERASURE_MAX_ATTEMPTS = env.int("ERASURE_MAX_ATTEMPTS", default=6)
+ERASURE_RETRY_BASE_SECONDS = env.int("ERASURE_RETRY_BASE_SECONDS", default=60)
+ERASURE_RETRY_MAX_SECONDS = env.int("ERASURE_RETRY_MAX_SECONDS", default=3600)
+# Sign-in attempt logs (django-axes) and the local mail/SMS outbox files are kept this long.
+LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=90)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
+# A calendar subscription link stops working this many days after it was issued.
+CALENDAR_LINK_DAYS = env.int("CALENDAR_LINK_DAYS", default=180)

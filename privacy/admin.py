@@ -16,7 +16,7 @@ from navigator.errors import DomainError
 
 from . import services
 from .api.views import export_response
-from .models import CaseDataRequest, Erasure
+from .models import CaseDataRequest, Erasure, ErasureFailure
 
 
 class CoordinatorOnly:
@@ -38,12 +38,39 @@ class CoordinatorOnly:
         return False
 
 
+class ErasureStateFilter(admin.SimpleListFilter):
+    """What a supervisor checks: which cases are due for erasure, which failed, which are done."""
+
+    title = "erasure"
+    parameter_name = "erasure"
+
+    def lookups(self, request, model_admin):
+        return [("due", "Due (past retention)"), ("failed", "Failed, not yet erased"), ("erased", "Erased")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "due":
+            return queryset.filter(pk__in=services.cases_due_for_erasure().values("pk"))
+        if self.value() == "failed":
+            return queryset.filter(erasure_failure__isnull=False, erasure_failure__resolved_at__isnull=True)
+        if self.value() == "erased":
+            return queryset.filter(erasure__isnull=False)
+        return queryset
+
+
 @admin.register(CaseDataRequest)
 class CaseDataRequestAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
-    list_display = ("reference", "patient", "status", "closed_at", "retention_until", "erased", "export_link")
-    list_filter = ("status",)
+    list_display = (
+        "reference",
+        "patient",
+        "status",
+        "closed_at",
+        "retention_until",
+        "erasure_state",
+        "export_link",
+    )
+    list_filter = (ErasureStateFilter, "status")
     search_fields = ("reference",)
-    list_select_related = ("patient", "erasure")
+    list_select_related = ("patient", "erasure", "erasure_failure")
     actions = ["export_selected", "erase_selected"]
     show_full_result_count = False
 
@@ -71,9 +98,20 @@ class CaseDataRequestAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin)
         until = obj.last_change + timezone.timedelta(days=settings.CASE_RETENTION_DAYS)
         return until.date()
 
-    @admin.display(description="Erased", boolean=True)
-    def erased(self, obj):
-        return hasattr(obj, "erasure")
+    @admin.display(description="Erasure")
+    def erasure_state(self, obj):
+        erasure = getattr(obj, "erasure", None)
+        if erasure is not None:
+            return f"erased {erasure.erased_at:%Y-%m-%d}"
+        failure = getattr(obj, "erasure_failure", None)
+        if failure is not None and failure.resolved_at is None:
+            return (
+                f"FAILED {failure.attempts}× (last {failure.last_failed_at:%Y-%m-%d %H:%M}): {failure.last_error[:120]}"
+            )
+        if obj.status == "closed" and obj.last_change is not None:
+            if obj.last_change + timezone.timedelta(days=settings.CASE_RETENTION_DAYS) <= timezone.now():
+                return "due"
+        return "—"
 
     @admin.display(description="Export")
     def export_link(self, obj):
@@ -119,3 +157,26 @@ class ErasureAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
     list_display = ("case_reference", "erased_at", "erased_by")
     search_fields = ("case_reference",)
     readonly_fields = ("case", "case_reference", "erased_at", "erased_by", "summary")
+
+
+@admin.register(ErasureFailure)
+class ErasureFailureAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
+    """Erasures that failed: the attempts counter, the last error, whether a supervisor was told
+    and when it finally succeeded. Unresolved rows are personal data kept past retention."""
+
+    list_display = ("case", "attempts", "last_failed_at", "reported_at", "resolved_at", "short_error")
+    list_filter = (("resolved_at", admin.EmptyFieldListFilter),)
+    list_select_related = ("case",)
+    readonly_fields = (
+        "case",
+        "attempts",
+        "last_error",
+        "first_failed_at",
+        "last_failed_at",
+        "reported_at",
+        "resolved_at",
+    )
+
+    @admin.display(description="Last error")
+    def short_error(self, obj):
+        return obj.last_error[:160]

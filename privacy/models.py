@@ -42,3 +42,50 @@ class CaseDataRequest(Case):
         proxy = True
         verbose_name = "case data request"
         verbose_name_plural = "case data (export and erasure)"
+
+
+class CaseKey(models.Model):
+    """The key that seals a case's free text kept in append-only records (the audit trail).
+
+    Reasons and notes written into audit entries name people ("the mother withdrew ..."); they
+    are encrypted with this key (``cryptography``'s Fernet, see ``privacy.crypto``). Erasing the case
+    deletes the key: the entries stay, intact and in order, and the sealed text is unreadable
+    from then on (crypto-shredding)."""
+
+    case_id = models.BigIntegerField(unique=True)
+    key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"key of case {self.case_id}"
+
+
+class ErasureFailureQuerySet(models.QuerySet):
+    def visible_to(self, user):
+        return self if user.is_authenticated and user.is_coordinator else self.none()
+
+    def unresolved(self):
+        return self.filter(resolved_at__isnull=True)
+
+
+class ErasureFailure(models.Model):
+    """A case whose erasure failed: how often, the last error, and when it finally succeeded.
+
+    The counter is the metric supervisors watch (admin "Erasure failures"): a row without
+    ``resolved_at`` is personal data still kept past its retention period."""
+
+    case = models.OneToOneField(Case, on_delete=models.PROTECT, related_name="erasure_failure")
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    first_failed_at = models.DateTimeField(default=timezone.now)
+    last_failed_at = models.DateTimeField(default=timezone.now)
+    reported_at = models.DateTimeField(null=True, blank=True, help_text="When a supervisor task was opened.")
+    resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the erasure finally succeeded.")
+
+    objects = ErasureFailureQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_failed_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of case {self.case_id} failed {self.attempts}×"

@@ -15,25 +15,36 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.conf import settings
+from django.contrib.admin.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
 from django.core import serializers
 from django.core.files.storage import default_storage
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import DatabaseError, IntegrityError, models, transaction
-from django.db.models import Max
+from django.db import IntegrityError, models, transaction
+from django.db.models import Max, ProtectedError
 from django.db.models.functions import TruncYear
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from rest_framework.authtoken.models import Token
 from simple_history.manager import HistoryManager
 from zipstream import ZIP_STORED, ZipStream
 
+from accounts.models import User
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import workflow
 from cases.models import Case, FamilyContact, Patient, StatusChange
+from hospitals.models import PacketImmutable
 from navigator.errors import DomainError
+from scheduling.models import CoordinatorTask
+from scheduling.services import task_complete, task_open
 
-from .models import Erasure
+from .crypto import shred
+from .models import Erasure, ErasureFailure
 
 logger = logging.getLogger(__name__)
 
@@ -58,11 +69,12 @@ SECRET_FIELD = re.compile(r"password|secret|token|bin_key|^key$|key_hash|api_key
 # Character fields erased as personal free text (others hold codes: status, kind, language...).
 PERSONAL_CHAR_FIELD = re.compile(
     r"name|passport|address|phone|email|note|comment|number|description|title|flight|hotel|street|body|"
-    r"text|subject|reason|summary|message|contact|mobile|postcode|zip|ticket|booking|seat",
+    r"text|subject|reason|summary|message|contact|mobile|postcode|zip|ticket|booking|seat|label|translator|"
+    r"error|filename",
     re.IGNORECASE,
 )
 CHUNK = 64 * 1024
-DEPTH = 2
+DEPTH = 4
 
 
 # --- Discovery -----------------------------------------------------------------------------
@@ -221,19 +233,52 @@ def cases_due_for_erasure(*, now: dt.datetime | None = None) -> models.QuerySet:
     )
 
 
-def _blank(model_field: models.Field):
+# A text field named in a check constraint (a rejected document must say why) gets this
+# instead of an empty string, so the erased row still satisfies every constraint.
+ERASED_TEXT = "[erased]"
+
+
+def _constrained_fields(model) -> set[str]:
+    names: set[str] = set()
+
+    def walk(node):
+        for child in getattr(node, "children", []):
+            if isinstance(child, tuple):
+                names.add(child[0].split("__")[0])
+            else:
+                walk(child)
+
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.CheckConstraint):
+            walk(constraint.condition)
+    return names
+
+
+def _blank(model_field: models.Field, constrained: set[str] = frozenset()):
     if isinstance(model_field, models.JSONField):
         default = model_field.get_default()
         return default if isinstance(default, (dict, list)) else ({} if not model_field.null else None)
     if model_field.null and not isinstance(model_field, (models.CharField, models.TextField)):
         return None
+    if model_field.name in constrained and isinstance(model_field, (models.CharField, models.TextField)):
+        return ERASED_TEXT[: model_field.max_length or None]
     return ""
+
+
+def _unique_fields(model) -> set[str]:
+    """Fields that are part of a uniqueness rule: blanking them all would collide (they hold keys)."""
+    names = {name for together in model._meta.unique_together for name in together}
+    for constraint in model._meta.constraints:
+        if isinstance(constraint, models.UniqueConstraint):
+            names.update(constraint.fields)
+    return names
 
 
 def _personal_fields(model) -> list[models.Field]:
     out = []
+    unique = _unique_fields(model)
     for f in model._meta.concrete_fields:
-        if f.primary_key or f.is_relation or f.choices:
+        if f.primary_key or f.is_relation or f.choices or f.name in unique:
             continue
         if isinstance(f, (models.TextField, models.JSONField, models.EmailField, models.FileField)):
             out.append(f)
@@ -242,41 +287,73 @@ def _personal_fields(model) -> list[models.Field]:
     return out
 
 
-def _scrub_rows(model, queryset, summary: dict, files: list[str]) -> None:
+# Models whose rows refuse any change (a sent packet, a pre-screen run): erasure removes them.
+IMMUTABLE_REFUSALS = (PermissionError, PacketImmutable)
+
+
+def _remove(model, pks: list, data: CaseData, summary: dict) -> None:
+    """Delete these rows; rows of the same case that protect them (an override that cites an
+    assessment) go first. A protecting row outside the case is a real conflict and is raised."""
+    for _ in range(10):
+        try:
+            with transaction.atomic():
+                deleted, per_model = model._base_manager.filter(pk__in=pks).delete()
+        except ProtectedError as exc:
+            blockers: dict[type[models.Model], list] = defaultdict(list)
+            for obj in exc.protected_objects:
+                if obj.pk not in data.rows.get(type(obj), []):
+                    raise
+                blockers[type(obj)].append(obj.pk)
+            for blocker, blocker_pks in blockers.items():
+                _remove(blocker, blocker_pks, data, summary)
+            continue
+        for label, count in per_model.items():
+            if count:
+                summary["removed"][label] = summary["removed"].get(label, 0) + count
+        return
+    raise RuntimeError(f"could not remove {model._meta.label} rows of case {data.case.pk}: protection cycle")
+
+
+def _scrub_rows(model, data: CaseData, summary: dict, files: list[str]) -> None:
     """Blank personal fields of these rows; a model that refuses changes (an immutable
     snapshot) has its rows removed instead. File names are collected for deletion."""
+    queryset = data.queryset(model)
     fields = _personal_fields(model)
     for f in _file_fields(model):
         files.extend(n for n in queryset.exclude(**{f.name: ""}).values_list(f.name, flat=True) if n)
     history = getattr(model, "history", None)
     pks = list(queryset.values_list("pk", flat=True))
+    if not pks:
+        return
     if not fields:
         summary["kept"][model._meta.label] = len(pks)
     else:
-        values = {f.name: _blank(f) for f in fields}
+        constrained = _constrained_fields(model)
+        values = {f.name: _blank(f, constrained) for f in fields}
         for f in model._meta.concrete_fields:
             if isinstance(f, models.DateField) and not isinstance(f, models.DateTimeField) and "birth" in f.name:
                 values[f.name] = TruncYear(f.name)  # keep the year only
+        # The model's own queryset class (without any manager filtering): an append-only model
+        # refuses the update there, before a database trigger would.
+        own_queryset = type(model._default_manager.get_queryset())(model=model)
         try:
             with transaction.atomic():
-                model._base_manager.filter(pk__in=pks).update(**values)
+                own_queryset.filter(pk__in=pks).update(**values)
             summary["scrubbed"][model._meta.label] = len(pks)
-        except (DatabaseError, PermissionError, Exception) as exc:  # noqa: BLE001 - immutable models refuse
-            logger.info("erasure removes immutable rows", extra={"model": model._meta.label, "why": type(exc).__name__})
-            with transaction.atomic():
-                model._base_manager.filter(pk__in=pks).delete()
-            summary["removed"][model._meta.label] = len(pks)
+        except IMMUTABLE_REFUSALS:
+            logger.info("erasure removes immutable rows", extra={"model": model._meta.label})
+            _remove(model, pks, data, summary)
     # simple_history keeps old values of every change: those copies go too.
-    if isinstance(history, HistoryManager) and pks:
+    if isinstance(history, HistoryManager):
         history.model._base_manager.filter(**{model._meta.pk.attname + "__in": pks}).delete()
 
 
 def _scrub_user(user, summary: dict) -> None:
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-    from rest_framework.authtoken.models import Token
-
     from accounts.models import User
 
+    # Sign-in logs name the account by its user name: they go with it.
+    for log_model in (AccessAttempt, AccessLog, AccessFailureLog):
+        log_model.objects.filter(username__iexact=user.username).delete()
     User.objects.filter(pk=user.pk).update(
         is_active=False,
         username=f"erased-{user.pk}",
@@ -290,13 +367,48 @@ def _scrub_user(user, summary: dict) -> None:
     summary["portal_users_deactivated"] = summary.get("portal_users_deactivated", 0) + 1
 
 
+def _scrub_admin_log(data: CaseData) -> int:
+    """The admin's change log repeats each object's name ("Petrova, Sofia"): blank it for the case's rows."""
+    scrubbed = 0
+    for model, pks in data.rows.items():
+        ct = ContentType.objects.get_for_model(model, for_concrete_model=False)
+        scrubbed += LogEntry.objects.filter(content_type=ct, object_id__in=[str(pk) for pk in pks]).update(
+            object_repr=f"{model._meta.verbose_name} (erased)"[:200], change_message=""
+        )
+    return scrubbed
+
+
+def _outbox_files_naming(needles: list[str]) -> list[Path]:
+    """Mail and SMS outbox files (file backends) that carry one of these addresses."""
+    needles = [n for n in needles if n and len(n) >= 5]
+    found = []
+    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH):
+        root = Path(folder)
+        if not needles or not root.is_dir():
+            continue
+        for path in root.iterdir():
+            if not path.is_file():
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            if any(n in text for n in needles):
+                found.append(path)
+    return found
+
+
 def case_erase(*, case_id: int, actor, now: dt.datetime | None = None) -> Erasure:
     """Anonymise a closed case whose retention period is over; idempotent.
 
-    Names, contacts and free text are replaced, the date of birth keeps only its year,
-    every stored file is deleted, portal logins are deactivated and scrubbed. The audit
-    trail stays (it holds the case id and reference as plain columns) and the erasure itself
-    is audited. Refuses, with the reason, a case that is not closed or still within retention.
+    Names, contacts and free text are replaced, the date of birth keeps only its year, every
+    stored file is deleted, portal logins are deactivated and scrubbed together with their
+    sign-in logs, and outbox files addressed to the family go. The audit trail stays (case id
+    and reference as plain columns, people as pseudonyms); its sealed free text becomes
+    unreadable as the case's key is destroyed. The erasure itself is audited. Refuses, with the
+    reason, a case that is not closed or still within retention.
+
+    Order matters: rows are blanked in place (text named in a check constraint gets
+    ``[erased]``), so the protected links between versions and translations of documents stay
+    valid; only rows that refuse any change (packets, pre-screen runs) are deleted, after the
+    case's rows that protect them.
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -323,15 +435,15 @@ def case_erase(*, case_id: int, actor, now: dt.datetime | None = None) -> Erasur
         files: list[str] = []
         patient = case.patient
         others_open = Case.objects.filter(patient=patient, erasure__isnull=True).exclude(pk=case.pk).exists()
+        contacts = list(FamilyContact.objects.filter(patient=patient).values("user_id", "email", "phone"))
+        summary["admin_log_scrubbed"] = _scrub_admin_log(data)
 
         for model in data.rows:
             if model in (Case, Patient, FamilyContact):
                 continue
-            _scrub_rows(model, data.queryset(model), summary, files)
+            _scrub_rows(model, data, summary, files)
 
-        contact_users = list(
-            FamilyContact.objects.filter(patient=patient, user__isnull=False).values_list("user_id", flat=True)
-        )
+        outbox: list[Path] = []
         if not others_open:
             Patient.objects.filter(pk=patient.pk).update(
                 given_name="Erased",
@@ -342,42 +454,125 @@ def case_erase(*, case_id: int, actor, now: dt.datetime | None = None) -> Erasur
                 home_centre="",
             )
             Patient.history.filter(id=patient.pk).delete()
-            contacts = FamilyContact.objects.filter(patient=patient)
-            contact_ids = list(contacts.values_list("pk", flat=True))
-            contacts.update(name="Erased contact", native_name="", email="", phone="", user=None)
+            contact_rows = FamilyContact.objects.filter(patient=patient)
+            contact_ids = list(contact_rows.values_list("pk", flat=True))
+            contact_rows.update(name="Erased contact", native_name="", email="", phone="", user=None)
             FamilyContact.history.filter(id__in=contact_ids).delete()
-            from accounts.models import User
-
-            for user in User.objects.filter(pk__in=contact_users, role=User.Role.FAMILY):
+            users = User.objects.filter(pk__in=[c["user_id"] for c in contacts if c["user_id"]], role=User.Role.FAMILY)
+            needles = [str(c["email"] or "") for c in contacts] + [str(c["phone"] or "") for c in contacts]
+            for user in users:
+                needles.append(user.email)
                 _scrub_user(user, summary)
+            outbox = _outbox_files_naming(needles)
         else:
             summary["patient_kept_for_other_cases"] = True
         Case.objects.filter(pk=case.pk).update(summary="")
         Case.history.filter(id=case.pk).delete()
         StatusChange.objects.filter(case=case).update(reason="")
+        summary["key_destroyed"] = shred(case_id=case.pk)
 
         try:
-            erasure = Erasure.objects.create(
-                case=case,
-                case_reference=case.reference,
-                erased_at=now,
-                erased_by=_actor_label(actor),
-                summary=summary,
-            )
+            with transaction.atomic():
+                erasure = Erasure.objects.create(
+                    case=case,
+                    case_reference=case.reference,
+                    erased_at=now,
+                    erased_by=_actor_label(actor),
+                    summary=summary,
+                )
         except IntegrityError:  # erased concurrently
             return Erasure.objects.get(case=case)
         # Files last: if deleting one fails the whole erasure rolls back and is retried;
         # deleting a file that is already gone is harmless.
         for name in files:
             default_storage.delete(name)
+        for path in outbox:
+            path.unlink(missing_ok=True)
         summary["files_deleted"] = len(files)
+        summary["outbox_files_deleted"] = len(outbox)
         Erasure.objects.filter(pk=erasure.pk).update(summary=summary)
         erasure.summary = summary
+        if ErasureFailure.objects.filter(case=case, resolved_at__isnull=True).update(resolved_at=now):
+            for task in CoordinatorTask.objects.filter(case=case, key=f"erasure-failed:{case.pk}"):
+                task_complete(task=task, actor=actor)
         audit_record(actor=actor, action="erase", obj=case, case=case, detail=summary)
     return erasure
 
 
 def _actor_label(actor) -> str:
     if actor is not None and getattr(actor, "is_authenticated", False):
-        return actor.get_username()
+        return actor.pseudonym
     return str(actor or "system")
+
+
+# --- Failures -------------------------------------------------------------------------------
+
+
+def erasure_retry_countdown(attempt: int) -> int:
+    """Seconds before the next attempt: the base, doubled after each failure, up to the maximum."""
+    return min(settings.ERASURE_RETRY_BASE_SECONDS * 2 ** max(attempt - 1, 0), settings.ERASURE_RETRY_MAX_SECONDS)
+
+
+def erasure_failure_record(*, case_id: int, error: str, final: bool) -> ErasureFailure:
+    """Count one failed attempt; after the last one, open a task for a supervisor (once per case
+    until it succeeds). Counted in its own transaction: the erasure's own rolled back."""
+    now = timezone.now()
+    with transaction.atomic():
+        failure, _ = ErasureFailure.objects.select_for_update().get_or_create(
+            case_id=case_id, defaults={"first_failed_at": now}
+        )
+        if failure.resolved_at is not None:  # failing again after an earlier success cannot happen; a new run
+            failure.first_failed_at, failure.resolved_at, failure.reported_at = now, None, None
+        failure.attempts += 1
+        failure.last_error = error[:2000]
+        failure.last_failed_at = now
+        failure.save()
+        logger.error(
+            "erasure failed",
+            extra={"case_id": case_id, "attempts": failure.attempts, "final": final, "error": error[:300]},
+        )
+        if final and failure.reported_at is None:
+            case = Case.objects.get(pk=case_id)
+            supervisor = User.objects.filter(role=User.Role.SUPERVISOR, is_active=True).order_by("pk").first()
+            task_open(
+                case=case,
+                key=f"erasure-failed:{case_id}",
+                title=f"Erasure failed: {case.reference} is past retention and still holds personal data",
+                detail=(
+                    f"The erasure of {case.reference} failed {failure.attempts} times; last error: {error[:300]}. "
+                    "It is tried again every night. Fix the cause, then erase it from "
+                    "Privacy > Case data (action 'Erase personal data')."
+                ),
+                priority=CoordinatorTask.Priority.URGENT,
+                assignee=supervisor,
+                due_at=now,
+            )
+            failure.reported_at = now
+            failure.save(update_fields=["reported_at"])
+    return failure
+
+
+# --- Retention of logs ---------------------------------------------------------------------------
+
+
+def logs_purge(*, now: dt.datetime | None = None) -> dict:
+    """Delete sign-in attempt logs (django-axes) older than ``LOGIN_LOG_RETENTION_DAYS`` and mail
+    and SMS outbox files (file backends) older than ``OUTBOX_RETENTION_DAYS``. Returns the counts."""
+    now = now or timezone.now()
+    login_cutoff = now - dt.timedelta(days=settings.LOGIN_LOG_RETENTION_DAYS)
+    counts = {}
+    for log_model in (AccessLog, AccessFailureLog, AccessAttempt):
+        counts[log_model._meta.label], _ = log_model.objects.filter(attempt_time__lt=login_cutoff).delete()
+    outbox_cutoff = (now - dt.timedelta(days=settings.OUTBOX_RETENTION_DAYS)).timestamp()
+    removed = 0
+    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH):
+        root = Path(folder)
+        if not root.is_dir():
+            continue
+        for path in root.iterdir():
+            if path.is_file() and path.stat().st_mtime < outbox_cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+    counts["outbox_files"] = removed
+    logger.info("logs purged", extra={"counts": counts})
+    return counts

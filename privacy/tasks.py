@@ -1,10 +1,15 @@
-"""Erasure in the background: a daily sweep finds closed cases past retention and erases each."""
+"""Erasure in the background: a daily sweep finds closed cases past retention and erases each.
+
+A failed erasure is retried with a growing wait; every failure is counted (``ErasureFailure``)
+and logged, and after the last attempt a supervisor gets an urgent task. The next daily sweep
+finds the case still due and tries again, so a case past retention is never forgotten."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from navigator.errors import DomainError
 
@@ -24,7 +29,7 @@ def erase_due_cases(limit: int = 500) -> int:
     return len(ids)
 
 
-@shared_task(name="privacy.erase_case", bind=True, max_retries=5, default_retry_delay=60)
+@shared_task(name="privacy.erase_case", bind=True, max_retries=None, acks_late=True)
 def erase_case(self, case_id: int) -> str:
     try:
         erasure = services.case_erase(case_id=case_id, actor=SYSTEM_ACTOR)
@@ -32,6 +37,17 @@ def erase_case(self, case_id: int) -> str:
         # Reopened or changed since it was found due: nothing to do, and say why.
         logger.info("erasure refused", extra={"case_id": case_id, "code": exc.code})
         return exc.code
-    except OSError as exc:  # storage briefly unavailable: the transaction rolled back, try again
-        raise self.retry(exc=exc)
+    except Exception as exc:  # noqa: BLE001 - any failure is counted, logged, retried, then reported
+        attempt = self.request.retries + 1
+        final = attempt >= settings.ERASURE_MAX_ATTEMPTS
+        services.erasure_failure_record(case_id=case_id, error=f"{type(exc).__name__}: {exc}", final=final)
+        if final:
+            return "failed"
+        raise self.retry(exc=exc, countdown=services.erasure_retry_countdown(attempt)) from exc
     return erasure.case_reference
+
+
+@shared_task(name="privacy.purge_logs")
+def purge_logs() -> dict:
+    """Daily: sign-in attempt logs and outbox files older than their retention period go."""
+    return services.logs_purge()

@@ -537,8 +537,10 @@ def task_open(
     milestone: Milestone | None = None,
     mrd_result: MRDResult | None = None,
     due_at: dt.datetime | None = None,
+    assignee=None,
 ) -> tuple[CoordinatorTask, bool]:
-    """Open a task for the case's coordinator, once per ``key`` (a second call returns the first task)."""
+    """Open a task for the case's coordinator (or ``assignee``), once per ``key`` (a second call
+    returns the first task)."""
     try:
         with transaction.atomic():
             task = CoordinatorTask.objects.create(
@@ -547,7 +549,7 @@ def task_open(
                 title=title[:200],
                 detail=detail,
                 priority=priority,
-                assignee_id=case.coordinator_id,
+                assignee_id=assignee.pk if assignee is not None else case.coordinator_id,
                 milestone=milestone,
                 mrd_result=mrd_result,
                 due_at=due_at,

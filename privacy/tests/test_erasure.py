@@ -190,3 +190,142 @@ def test_coordinators_erase_from_the_admin_and_see_refusals(client, world, close
     )
     assert "Erased 1 case(s)" in response.content.decode()
     assert Document.objects.get(case=case).original_name == ""
+
+
+def test_a_rejected_document_with_newer_versions_and_translations_is_erased_in_place(world, closed_a):
+    """Issue 21 item 1: the reason of a rejected document is required by a constraint, and
+    versions and translations protect each other; erasure blanks them in place instead."""
+    case, original = closed_a
+    from documents.models import Document
+
+    Case.objects.filter(pk=case.pk).update(status="records")
+    newer = document_create(
+        case=case, file=io.BytesIO(b"\x00" * 128 + b"DICM" + b"y" * 2048), filename="v2.dcm", doc_type="imaging_study",
+        actor=world.alice, supersedes=original,
+    )  # fmt: skip
+    translation = document_create(
+        case=case, file=io.BytesIO(b"\x00" * 128 + b"DICM" + b"z" * 2048), filename="tr.dcm", doc_type="imaging_study",
+        actor=world.alice, translation_of=original, translator="Olga Ivanova",
+    )  # fmt: skip
+    Document.objects.filter(pk=newer.pk).update(review_status="rejected", rejection_reason="Misha's name cut off")
+    Case.objects.filter(pk=case.pk).update(status="closed")
+    erasure = services.case_erase(case_id=case.pk, actor=world.sam, now=after_retention())
+    rows = {d.pk: d for d in Document.objects.filter(case=case)}
+    assert rows[newer.pk].rejection_reason == services.ERASED_TEXT and rows[newer.pk].review_status == "rejected"
+    assert rows[translation.pk].translator == "" and rows[translation.pk].translation_of_id == original.pk
+    assert erasure.summary["files_deleted"] == 3 and "documents.Document" not in erasure.summary["removed"]
+
+
+def test_transition_reasons_in_the_audit_trail_are_sealed_and_unreadable_after_erasure(world, closed_a):
+    from audit.services import audit_detail_readable
+
+    case, _ = closed_a
+    event = AuditEvent.objects.get(case_id=case.pk, action="transition", detail__to="closed")
+    assert "Olga" not in str(event.detail) and audit_detail_readable(event)["reason"] == "Olga asked to close it."
+    services.case_erase(case_id=case.pk, actor=world.sam, now=after_retention())
+    event = AuditEvent.objects.get(pk=event.pk)
+    assert audit_detail_readable(event)["reason"] == "[erased]" and event.detail["to"] == "closed"
+
+
+def test_a_family_member_is_named_in_the_audit_trail_by_a_pseudonym(world):
+    event = audit_record(actor=world.ivanova, action="view", obj=world.case_a)
+    assert event.actor_label == f"family-{world.ivanova.pk}" and "ivanova" not in event.actor_label
+    assert audit_record(actor=world.alice, action="view", obj=world.case_a).actor_label == "alice"
+
+
+def test_a_failing_erasure_is_retried_counted_and_reported_to_a_supervisor(world, closed_a, settings, monkeypatch):
+    from celery.exceptions import Retry
+
+    from privacy.models import ErasureFailure
+    from scheduling.models import CoordinatorTask
+
+    case, _ = closed_a
+    settings.CASE_RETENTION_DAYS = 0
+    settings.ERASURE_MAX_ATTEMPTS = 3
+    real = services.case_erase
+    calls = []
+
+    def broken(**kwargs):
+        calls.append(kwargs["case_id"])
+        raise OSError("document store unavailable")
+
+    monkeypatch.setattr(services, "case_erase", broken)
+    countdowns = []
+    for retries in range(3):  # what a worker does: attempt, retry later, ..., last attempt
+        tasks.erase_case.push_request(retries=retries, args=[case.pk], kwargs={}, is_eager=True, called_directly=False)
+        try:
+            if retries < 2:
+                with pytest.raises(Retry) as retry:
+                    tasks.erase_case.run(case.pk)
+                countdowns.append(retry.value.when)
+                assert not CoordinatorTask.objects.filter(case=case, key__startswith="erasure-failed").exists()
+            else:
+                assert tasks.erase_case.run(case.pk) == "failed"
+        finally:
+            tasks.erase_case.pop_request()
+    assert len(calls) == 3 and countdowns == [60, 120]
+    failure = ErasureFailure.objects.get(case=case)
+    assert failure.attempts == 3 and "document store unavailable" in failure.last_error and failure.reported_at
+    task = CoordinatorTask.objects.get(case=case, key=f"erasure-failed:{case.pk}")
+    assert task.assignee == world.sam and task.priority == CoordinatorTask.Priority.URGENT and task.status == "open"
+    assert [services.erasure_retry_countdown(n) for n in (1, 2, 3)] == [60, 120, 240]
+
+    # The next night's sweep finds it still due; this time it works, and the failure is resolved.
+    monkeypatch.setattr(services, "case_erase", real)
+    assert list(services.cases_due_for_erasure()) == [case]
+    assert tasks.erase_case.run(case.pk) == case.reference
+    failure.refresh_from_db()
+    task.refresh_from_db()
+    assert failure.resolved_at is not None and task.status == "done"
+
+
+def test_supervisors_see_what_is_due_failed_and_erased_in_the_admin(client, world, closed_a, settings):
+    from privacy.models import ErasureFailure
+
+    case, _ = closed_a
+    settings.CASE_RETENTION_DAYS = 0
+    ErasureFailure.objects.create(case=case, attempts=2, last_error="OSError: disk full")
+    client.force_login(world.sam)
+    page = client.get("/admin/privacy/casedatarequest/?erasure=failed").content.decode()
+    assert case.reference in page and "FAILED 2×" in page and "disk full" in page
+    assert case.reference in client.get("/admin/privacy/casedatarequest/?erasure=due").content.decode()
+    assert case.reference not in client.get("/admin/privacy/casedatarequest/?erasure=erased").content.decode()
+    services.case_erase(case_id=case.pk, actor=world.sam)
+    page = client.get("/admin/privacy/casedatarequest/?erasure=erased").content.decode()
+    assert case.reference in page and "erased " in page
+    assert case.reference not in client.get("/admin/privacy/casedatarequest/?erasure=failed").content.decode()
+    assert client.get("/admin/privacy/erasurefailure/").status_code == 200
+
+
+def test_sign_in_logs_and_outbox_files_are_purged_after_their_retention(world, settings, tmp_path):
+    import os
+
+    from axes.models import AccessLog
+
+    settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH = str(tmp_path / "mail"), str(tmp_path / "sms")
+    old_log = AccessLog.objects.create(username="ivanova", user_agent="x", http_accept="x", path_info="/")
+    AccessLog.objects.filter(pk=old_log.pk).update(attempt_time=timezone.now() - dt.timedelta(days=91))
+    AccessLog.objects.create(username="chen", user_agent="x", http_accept="x", path_info="/")
+    for folder in ("mail", "sms"):
+        (tmp_path / folder).mkdir()
+        for name, age_days in (("old.log", 31), ("new.log", 1)):
+            path = tmp_path / folder / name
+            path.write_text("To: olga@example.org")
+            stamp = (timezone.now() - dt.timedelta(days=age_days)).timestamp()
+            os.utime(path, (stamp, stamp))
+    counts = services.logs_purge()
+    assert counts["axes.AccessLog"] == 1 and counts["outbox_files"] == 2
+    assert list(AccessLog.objects.values_list("username", flat=True)) == ["chen"]
+    assert sorted(p.name for p in tmp_path.glob("*/*")) == ["new.log", "new.log"]
+
+
+def test_the_daily_log_purge_is_scheduled_by_a_migration(db):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("privacy.migrations.0004_purge_logs_schedule")
+    PeriodicTask.objects.filter(task="privacy.purge_logs").delete()
+    migration.forward(apps, None)
+    migration.forward(apps, None)
+    assert PeriodicTask.objects.get(task="privacy.purge_logs").enabled
