@@ -66,3 +66,19 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise PermissionError("Audit events cannot be deleted.")
+
+
+class CaseKey(models.Model):
+    """The key that seals a case's free text kept in append-only records (the audit trail).
+
+    Reasons and notes written into audit entries name people ("the mother withdrew ..."); they
+    are encrypted with this key (``cryptography``'s Fernet, see ``audit.crypto``). Erasing the case
+    deletes the key: the entries stay, intact and in order, and the sealed text is unreadable
+    from then on (crypto-shredding)."""
+
+    case_id = models.BigIntegerField(unique=True)
+    key = models.BinaryField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"key of case {self.case_id}"

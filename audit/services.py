@@ -9,9 +9,8 @@ from typing import Any
 
 from django.db import connection, models
 
-from privacy.crypto import seal, unseal
-
 from .context import client_ip
+from .crypto import seal, unseal
 from .models import AuditEvent
 
 
@@ -94,7 +93,7 @@ def _event(
 
 
 # Free text in an entry's detail (a transition's reason, a reviewer's note) may name the family;
-# it is sealed with the case's key, which erasure destroys (privacy.crypto).
+# it is sealed with the case's key, which erasure destroys (audit.crypto).
 FREE_TEXT_KEYS = frozenset({"reason", "note", "notes", "text", "body", "comment", "message", "summary", "error"})
 
 

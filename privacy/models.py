@@ -44,22 +44,6 @@ class CaseDataRequest(Case):
         verbose_name_plural = "case data (export and erasure)"
 
 
-class CaseKey(models.Model):
-    """The key that seals a case's free text kept in append-only records (the audit trail).
-
-    Reasons and notes written into audit entries name people ("the mother withdrew ..."); they
-    are encrypted with this key (``cryptography``'s Fernet, see ``privacy.crypto``). Erasing the case
-    deletes the key: the entries stay, intact and in order, and the sealed text is unreadable
-    from then on (crypto-shredding)."""
-
-    case_id = models.BigIntegerField(unique=True)
-    key = models.BinaryField()
-    created_at = models.DateTimeField(default=timezone.now)
-
-    def __str__(self) -> str:
-        return f"key of case {self.case_id}"
-
-
 class ErasureFailureQuerySet(models.QuerySet):
     def visible_to(self, user):
         return self if user.is_authenticated and user.is_coordinator else self.none()

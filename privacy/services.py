@@ -34,6 +34,7 @@ from simple_history.manager import HistoryManager
 from zipstream import ZIP_STORED, ZipStream
 
 from accounts.models import User
+from audit.crypto import shred
 from audit.models import AuditEvent
 from audit.services import audit_record
 from cases import workflow
@@ -43,7 +44,6 @@ from navigator.errors import DomainError
 from scheduling.models import CoordinatorTask
 from scheduling.services import task_complete, task_open
 
-from .crypto import shred
 from .models import Erasure, ErasureFailure
 
 logger = logging.getLogger(__name__)

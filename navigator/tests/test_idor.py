@@ -110,6 +110,7 @@ def stock_case_a(world):
     from eligibility.services import assessment_run, family_summary_publish, profile_record_fact, profile_update
     from hospitals.services.packets import packet_freeze
     from hospitals.services.referrals import slots_propose
+    from scheduling.feed_tokens import calendar_link_issue
     from scheduling.services import task_open
     from travel.models import AirportPickup, InterpreterNeed, Leg
     from travel.services import travel_save
@@ -139,6 +140,7 @@ def stock_case_a(world):
     assessment_run(case=case, actor=alice)
     family_summary_publish(assessment=latest_assessments(case)[0], language="en", actor=alice)
     task_open(case=case, key="idor-check", title="Call the family")
+    calendar_link_issue(user=alice, case=case)  # the coordinator's probe then reads it, instead of making one
     leg = Leg.objects.filter(journey__case=case).first()
     travel_save(
         obj=AirportPickup(case=case, leg=leg, meet_at=timezone.now() + dt.timedelta(days=20)), actor=alice, via="test"

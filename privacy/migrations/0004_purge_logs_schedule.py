@@ -22,7 +22,7 @@ def backward(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("privacy", "0003_casekey_erasurefailure"),
+        ("privacy", "0003_erasurefailure"),
         ("django_celery_beat", "0019_alter_periodictasks_options"),
     ]
 

@@ -1,6 +1,6 @@
 """Crypto-shredding: free text that must stay with an append-only record is sealed per case.
 
-``seal`` encrypts with the case's own key (``privacy.CaseKey``, made on first use); ``unseal``
+``seal`` encrypts with the case's own key (``audit.CaseKey``, made on first use); ``unseal``
 reads it back while the key exists; ``shred`` deletes the key when the case is erased, after
 which every sealed value of that case is noise. Fernet (AES-128-CBC with HMAC-SHA256, from the
 ``cryptography`` library) authenticates as well as encrypts: a tampered value does not open.
