@@ -210,6 +210,8 @@ def _case_a_row(model, world):
     obj = owned_by_case_a(model, world)
     if obj is None and model._meta.label == "privacy.Erasure":
         obj = model.objects.create(case=world.case_a, case_reference=world.case_a.reference, erased_by="guard")
+    if obj is None and model._meta.label == "privacy.ErasureFailure":
+        obj = model.objects.create(case=world.case_a, attempts=1, last_error="OSError: guard")
     if obj is None and model._meta.label == "messaging.TranslationRequest":
         from messaging.services import message_mark_for_translation, message_post
 
