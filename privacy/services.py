@@ -168,13 +168,32 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream, dict]:
                 entry["size"] = size
                 files.append(entry)
                 zs.add(_file_chunks(name), arcname, size=size)
+    # Field history (django-simple-history): every earlier value of the case's rows.
+    field_history: dict[str, list] = {}
+    for model, pks in data.rows.items():
+        history = getattr(model, "history", None)
+        if isinstance(history, HistoryManager):
+            old = history.model._base_manager.filter(**{model._meta.pk.attname + "__in": pks}).order_by("history_id")
+            field_history[model._meta.label] = _serialise(old)
     access_log = [
-        {**row, "at": row["at"].isoformat()}
+        {
+            "at": row["at"].isoformat(),
+            "action": row["action"],
+            "actor_role": row["actor_role"],
+            "object_type": row["object_type"],
+            "object_id": row["object_id"],
+            # Who outside the team saw it: the centre, for hospital staff.
+            "centre": row["actor__hospital__code"] if row["actor_role"] == "hospital" else None,
+            "centre_name": row["actor__hospital__name_en"] if row["actor_role"] == "hospital" else None,
+        }
         for row in AuditEvent.objects.filter(case_id=case.pk)
         .order_by("at", "id")
-        .values("at", "action", "actor_role", "object_type", "object_id")
+        .values(
+            "at", "action", "actor_role", "object_type", "object_id", "actor__hospital__code", "actor__hospital__name_en"
+        )
         .iterator(chunk_size=2000)
     ]
+    seen_by_centres = [row for row in access_log if row["centre"]]
     document = {
         "format": EXPORT_FORMAT,
         "exported_at": timezone.now(),
@@ -184,10 +203,12 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream, dict]:
         "contacts": structured.pop(FamilyContact._meta.label, []),
         "status_history": structured.pop(StatusChange._meta.label, []),
         "related": structured,
+        "field_history": field_history,
         "files": files,
         # Who read or changed the case's records, by role (names of staff are not personal data
         # of the family, and are left out).
         "access_log": access_log,
+        "seen_by_centres": seen_by_centres,
     }
     body = json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False, indent=2).encode()
     zs.add(body, "data.json")
@@ -204,7 +225,9 @@ README = """Navigator data export
 
 data.json holds every record kept about this case: the case, the patient, family contacts,
 the status history and the records of every other part of the service ("related", by kind),
-and the access log: when the records were read or changed, and by whom (by role).
+every earlier value of those records ("field_history"), and the access log: when the records
+were read or changed, and by whom (by role; for hospital staff, which centre). "seen_by_centres"
+lists the reads by centres outside the Navigator team. docs/data-export.md describes the format.
 files/ holds every stored document, under the kind of record and its number.
 """
 

@@ -175,3 +175,45 @@ def test_the_data_request_desk_keeps_a_constant_number_of_queries(client, world)
     small = count()
     CaseFactory.create_batch(30)
     assert count() == small
+
+
+def test_the_export_holds_every_kind_of_record_the_api_serves_for_the_case_with_field_history(client, world):
+    """Issue 21 item 3: per kind, each record the API shows for case A is in the export, the
+    field history of patient, contacts and case is there, and so is which centre saw what."""
+    from cases.services import case_transition
+    from navigator.tests.test_idor import kwargs_for, object_routes, owned_by_case_a, stock_case_a, url_of
+
+    stock_case_a(world)
+    case_transition(case=world.case_a, to_status="closed", actor=world.alice, reason="Moving home")
+    hospital = client.__class__()
+    hospital.force_login(world.dr_li)
+    assert hospital.get(f"/api/v1/referrals/{world.referral_a.pk}/").status_code == 200
+    client.force_login(world.alice)
+    data, _ = export(client, world.case_a)
+    exported = {(label, row["pk"]) for label, rows in data["related"].items() for row in rows}
+    for section in ("case", "patient", "contacts", "status_history"):
+        exported |= {(row["model"], row["pk"]) for row in data[section]}
+    exported = {(label.lower(), str(pk)) for label, pk in exported}
+
+    kinds = set()
+    for route, callback, methods in object_routes():
+        view = getattr(callback, "cls", None) or getattr(callback, "view_class", None)
+        queryset = getattr(view, "queryset", None)
+        if "get" not in methods or queryset is None or queryset.model._meta.label == "cases.Case":
+            continue
+        model = queryset.model
+        obj = owned_by_case_a(model, world)
+        kwargs = kwargs_for(route, callback, world)
+        if obj is None or kwargs is None or str(obj.pk) not in {str(v) for v in kwargs.values()}:
+            continue
+        if client.get(url_of(route, kwargs)).status_code != 200:
+            continue
+        kinds.add(model._meta.label)
+        assert (model._meta.label_lower, str(obj.pk)) in exported, f"{model._meta.label} {obj.pk} ({route}) missing"
+    assert len(kinds) >= 15, kinds
+    history = data["field_history"]
+    assert {"cases.Patient", "cases.FamilyContact", "cases.Case"} <= set(history)
+    assert history["cases.Case"] and any(row["fields"]["family_name"] == "Ivanov" for row in history["cases.Patient"])
+    seen = data["seen_by_centres"]
+    assert seen and {row["centre"] for row in seen} == {world.pkuph.code}
+    assert all(row["actor_role"] == "hospital" for row in seen)
