@@ -9,6 +9,19 @@ from .sms import get_sms_backend
 
 EMAIL = "email"
 SMS = "sms"
+EXACTLY_ONCE = "exactly_once"
+AT_LEAST_ONCE = "at_least_once"
+
+
+def delivery_guarantee(channel: str) -> str:
+    """What a retried send of one message can cause on this channel.
+
+    Email is at least once (a retried send after a crash reaches the server twice; the shared
+    Message-ID lets clients fold duplicates). SMS is exactly once only through a backend that
+    honours idempotency keys (``honours_idempotency_key``)."""
+    if channel == SMS and get_sms_backend().honours_idempotency_key:
+        return EXACTLY_ONCE
+    return AT_LEAST_ONCE
 
 
 def message_send(*, channel: str, to: str, subject: str, body: str, idempotency_key: str) -> str:

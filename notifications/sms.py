@@ -1,8 +1,11 @@
 """SMS delivery behind a pluggable backend (settings.SMS_BACKEND), like Django's email backends.
 
-Every send carries an idempotency key. A real provider is given it (most SMS APIs accept
-one); the local backends honour it themselves, so a send retried after a crash is not
-delivered twice.
+Every send carries an idempotency key. Each backend declares whether the key is honoured
+(``honours_idempotency_key``): the file backend honours it itself, so a send retried after a
+crash is not delivered twice; a provider that ignores keys (and the console backend, which
+remembers keys only within one process) may deliver a retried send twice. Reminders sent through
+such a backend are recorded as at-least-once (``scheduling.Reminder.delivery``). A WhatsApp or
+any other messaging backend subclasses ``BaseSMSBackend`` and declares the same.
 """
 
 from __future__ import annotations
@@ -24,6 +27,10 @@ class SMSError(Exception):
 
 
 class BaseSMSBackend:
+    # True only if the same idempotency key twice is delivered once, across processes and
+    # crashes (the provider deduplicates, or the backend does so durably). Unknown: False.
+    honours_idempotency_key: bool = False
+
     def send(self, *, to: str, body: str, idempotency_key: str) -> str:
         """Deliver one message; return the provider's reference. Same key twice: delivered once."""
         raise NotImplementedError
@@ -35,6 +42,8 @@ class FileSMSBackend(BaseSMSBackend):
     The file appears atomically (written aside, then hard-linked into place, which fails
     if it exists), so a message is either fully there or not at all, and never twice.
     """
+
+    honours_idempotency_key = True
 
     def __init__(self, path: str | None = None):
         self.path = Path(path or settings.SMS_FILE_PATH)
@@ -62,7 +71,9 @@ class FileSMSBackend(BaseSMSBackend):
 
 
 class ConsoleSMSBackend(BaseSMSBackend):
-    """Prints messages (development). Remembers keys for the life of the process."""
+    """Prints messages (development). Remembers keys for the life of the process only."""
+
+    honours_idempotency_key = False
 
     _seen: set[str] = set()
     _lock = threading.Lock()

@@ -189,7 +189,13 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream, dict]:
         for row in AuditEvent.objects.filter(case_id=case.pk)
         .order_by("at", "id")
         .values(
-            "at", "action", "actor_role", "object_type", "object_id", "actor__hospital__code", "actor__hospital__name_en"
+            "at",
+            "action",
+            "actor_role",
+            "object_type",
+            "object_id",
+            "actor__hospital__code",
+            "actor__hospital__name_en",
         )
         .iterator(chunk_size=2000)
     ]

@@ -30,7 +30,7 @@ from audit.services import audit_record
 from cases.access import can_see_case
 from navigator import queue
 from notifications.rendering import render_message
-from notifications.services import message_send
+from notifications.services import delivery_guarantee, message_send
 
 from . import conf
 from .models import CoordinatorTask, Milestone, Reminder
@@ -262,7 +262,13 @@ def reminder_deliver(*, reminder_id: int) -> str:
         return "retry"
 
     _finish(
-        reminder.pk, attempt, status=Reminder.Status.SENT, sent_at=timezone.now(), provider_ref=ref[:200], last_error=""
+        reminder.pk,
+        attempt,
+        status=Reminder.Status.SENT,
+        sent_at=timezone.now(),
+        provider_ref=ref[:200],
+        last_error="",
+        delivery=delivery_guarantee(reminder.channel),
     )
     return "sent"
 

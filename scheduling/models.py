@@ -382,6 +382,12 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     sent_at = models.DateTimeField(null=True, blank=True)
     provider_ref = models.CharField(max_length=200, blank=True)
+    delivery = models.CharField(
+        max_length=20,
+        blank=True,
+        choices=[("exactly_once", _("Exactly once")), ("at_least_once", _("At least once (may have arrived twice)"))],
+        help_text=_("Set when sent: whether the channel's provider honours the idempotency key."),
+    )
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
