@@ -123,7 +123,8 @@ TEMPLATES = [
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3":
     # Persistent connections, checked before reuse so a restarted server is survived.
-    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    # Not in debug: runserver starts a thread per request, and each would keep its connection.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=0 if DEBUG else 60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
     # The embedded demo runs a web server, a worker and beat on one SQLite file.
@@ -217,6 +218,8 @@ if NAVIGATOR_TRUSTED_PROXIES < 0:
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # First, so a centre's key sent to a route that does not take it is a 401, not a 403.
+        "navigator.authentication.BearerChallenge",
         "rest_framework.authentication.SessionAuthentication",
         "rest_framework.authentication.TokenAuthentication",
     ],
@@ -252,6 +255,20 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Case management for cross-border CD19 CAR-T navigation in B-cell ALL.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and its docs are for signed-in users and centres' keys (the demo shows them to all).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny" if DEBUG else "rest_framework.permissions.IsAuthenticated"],
+    # Every way to authenticate except BearerChallenge, which authenticates nobody.
+    "AUTHENTICATION_WHITELIST": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+        "hospitals.authentication.HospitalApiKeyAuthentication",
+        "scheduling.feed_tokens.CalendarFeedTokenAuthentication",
+    ],
+    "SERVE_AUTHENTICATION": [
+        "hospitals.authentication.HospitalApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
     "COMPONENT_SPLIT_REQUEST": True,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     # Choice sets that share a field name across apps get explicit, stable names.
@@ -391,6 +408,9 @@ REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", default=3600)
 # Webhooks go to public addresses only; this lets them reach a receiver on 127.0.0.1/localhost
 # (development and tests, over plain http too). Never set it in production.
 WEBHOOKS_ALLOW_INSECURE_LOCALHOST = env.bool("WEBHOOKS_ALLOW_INSECURE_LOCALHOST", default=False)
+# Ports a centre's webhook URL may name (an https URL without a port uses 443). Other ports on a
+# public host are refused, so an endpoint cannot aim deliveries at a mail or database server.
+WEBHOOKS_ALLOWED_PORTS = frozenset(env.list("WEBHOOKS_ALLOWED_PORTS", cast=int, default=[443, 8443]))
 
 # Audit retention and data protection.
 CASE_RETENTION_DAYS = env.int("CASE_RETENTION_DAYS", default=365 * 10)

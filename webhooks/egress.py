@@ -134,6 +134,10 @@ def resolve_public(url: str) -> list[str]:
             raise BlockedAddress(f"{host} resolves to {address}, a {problem} address")
     if not addresses:
         raise socket.gaierror(f"{host} did not resolve to any address")
+    # A local test receiver (loopback, allowed in development) listens on any port.
+    local = allow and all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses)
+    if port not in settings.WEBHOOKS_ALLOWED_PORTS and not local:
+        raise BlockedAddress(f"port {port} is not a webhook port")
     return addresses
 
 

@@ -59,9 +59,16 @@ def validate_endpoint_url(value: str) -> None:
             params={"host": parts.hostname, "problem": problem},
             code="internal_address",
         )
+    local_receiver = insecure_ok and is_loopback_host(parts.hostname)
+    if parts.port is not None and parts.port not in settings.WEBHOOKS_ALLOWED_PORTS and not local_receiver:
+        raise ValidationError(
+            _("Webhooks are sent to port %(ports)s only; use your receiver's standard HTTPS address."),
+            params={"ports": " or ".join(str(p) for p in sorted(settings.WEBHOOKS_ALLOWED_PORTS))},
+            code="port",
+        )
     if parts.scheme == "https":
         return
-    if parts.scheme == "http" and insecure_ok and is_loopback_host(parts.hostname):
+    if parts.scheme == "http" and local_receiver:
         return
     raise ValidationError(_("The endpoint must use https:// (patient data never travels unencrypted)."), code="https")
 

@@ -482,3 +482,26 @@ def test_sending_a_withdrawn_referral_again_shares_the_case_again(packet_world, 
     assert key.get(f"/api/v1/referrals/{w.referral.pk}/packets/latest/json/").status_code == 404
     referral_send(referral=w.referral, actor=w.alice, reason="New CD19 result")
     assert key.get(f"/api/v1/referrals/{w.referral.pk}/packets/latest/json/").status_code == 200
+
+
+# --- a centre's key on routes that do not take it; the schema for integrators -----------------
+
+
+@pytest.mark.parametrize("path", ["/api/v1/cases/", "/api/v1/documents/", "/api/v1/milestones/"])
+def test_a_centres_key_on_a_route_that_does_not_take_it_is_401_with_a_bearer_challenge(world, pkuph_key, path):
+    response = api(token=pkuph_key).get(path)
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"].startswith('Bearer realm="navigator"')
+    assert response.json()["code"] == "not_authenticated"
+
+
+def test_without_a_bearer_header_the_answers_stay_as_they_were(world):
+    assert api().get("/api/v1/cases/").status_code == 403
+    assert api(user=world.chen).get("/api/v1/coordinator-tasks/").status_code == 403
+
+
+def test_the_schema_and_docs_need_a_user_or_a_centres_key_in_production(world, pkuph_key):
+    assert api().get("/api/schema/").status_code in (401, 403)
+    assert api().get("/api/docs/").status_code in (401, 403)
+    assert api(token=pkuph_key).get("/api/schema/").status_code == 200
+    assert api(user=world.alice).get("/api/docs/").status_code == 200

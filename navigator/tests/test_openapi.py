@@ -35,6 +35,8 @@ def test_every_operation_documents_a_success_and_its_errors(schema):
                 assert "400" in codes, (method, path)
 
 
-def test_the_docs_and_schema_are_served(client, db):
+def test_the_docs_and_schema_are_served_to_signed_in_users_only(client, world):
+    assert client.get("/api/schema/").status_code in (401, 403)
+    client.force_login(world.alice)
     assert client.get("/api/schema/").status_code == 200
     assert client.get("/api/docs/").status_code == 200

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from hospitals.services.referrals import referral_deadlines_notify, referral_send
 from hospitals.tests.conftest import api
+from webhooks import egress
 from webhooks.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent, validate_endpoint_url
 from webhooks.services import webhook_attempt, webhook_emit, webhook_replay
 
@@ -469,3 +470,23 @@ def test_a_name_that_does_not_resolve_is_retried(world, endpoint_for, settings):
     delivery = WebhookDelivery.objects.get(event=event)
     assert webhook_attempt(delivery_id=delivery.pk) == "retry"
     assert "did not resolve" in WebhookAttempt.objects.get(delivery=delivery).error
+
+
+@pytest.mark.parametrize("port", [25, 22, 5432, 6379, 8080, 80])
+def test_a_public_host_on_another_port_is_refused_at_registration_and_delivery(settings, port):
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    with pytest.raises(ValidationError) as refused:
+        validate_endpoint_url(f"https://his.example.cn:{port}/hooks")
+    assert refused.value.code == "port"
+    with pytest.raises(egress.BlockedAddress, match=f"port {port}"):
+        egress.resolve_public(f"https://93.184.216.34:{port}/hooks")
+
+
+@pytest.mark.parametrize(
+    "url", ["https://his.example.cn/hooks", "https://his.example.cn:443/h", "https://his.example.cn:8443/h"]
+)
+def test_the_standard_https_ports_are_accepted(settings, url):
+    settings.WEBHOOKS_ALLOW_INSECURE_LOCALHOST = False
+    settings.DEBUG = False
+    validate_endpoint_url(url)
