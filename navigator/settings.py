@@ -256,7 +256,9 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs are for signed-in users and centres' keys (the demo shows them to all).
-    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny" if DEBUG else "rest_framework.permissions.IsAuthenticated"],
+    "SERVE_PERMISSIONS": [
+        "rest_framework.permissions.AllowAny" if DEBUG else "rest_framework.permissions.IsAuthenticated"
+    ],
     # Every way to authenticate except BearerChallenge, which authenticates nobody.
     "AUTHENTICATION_WHITELIST": [
         "rest_framework.authentication.SessionAuthentication",
