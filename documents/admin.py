@@ -105,7 +105,7 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     ordering = ("-id",)
-    actions = ["action_accept", "action_reject", "action_start_review", "action_mark_for_translation"]
+    actions = ["action_accept", "action_reject", "action_start_review", "action_mark_for_translation", "action_restore"]
     readonly_fields = (
         "case",
         "download_link",
@@ -250,6 +250,10 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     @admin.action(description="Accept selected documents")
     def action_accept(self, request, queryset):
         self._each(request, queryset, services.document_accept, "Accepted {n} document(s).")
+
+    @admin.action(description="Restore selected superseded versions (the newer version is superseded)")
+    def action_restore(self, request, queryset):
+        self._each(request, queryset, services.document_restore, "Restored {n} version(s).")
 
     @admin.action(description="Start review of selected documents")
     def action_start_review(self, request, queryset):

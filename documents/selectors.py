@@ -86,8 +86,14 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
         Document.objects.filter(case=case)
         .current()
         .order_by("-id")
-        .values("id", "doc_type", "review_status", "rejection_reason")
+        .values("id", "doc_type", "review_status", "rejection_reason", "translation_of_id")
     )
+    # A translation satisfies nothing by itself: it counts together with its original.
+    translations: dict[int, list[int]] = {}
+    for d in documents:
+        if d["translation_of_id"] is not None:
+            translations.setdefault(d["translation_of_id"], []).append(d["id"])
+    documents = [d for d in documents if d["translation_of_id"] is None]
     requests = list(
         DocumentRequest.objects.open().filter(case=case).order_by("due_date", "id").values("id", "doc_type", "due_date")
     )
@@ -117,7 +123,8 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
         if rejected:
             item.rejection_reason = rejected[0]["rejection_reason"]
         if accepted:
-            item.state, item.documents = ChecklistState.SATISFIED, accepted
+            with_translations = [i for doc_id in accepted for i in (doc_id, *translations.get(doc_id, []))]
+            item.state, item.documents = ChecklistState.SATISFIED, with_translations
         elif pending:
             item.state, item.documents = ChecklistState.IN_REVIEW, pending
         elif open_request is not None:

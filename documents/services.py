@@ -71,6 +71,11 @@ def _check_metadata(
             "That document has already been replaced by a newer version; supersede the newest one.",
             field="supersedes",
         )
+    if supersedes is not None and Document.objects.filter(supersedes=supersedes).exists():
+        raise DomainError(
+            "A newer version of that document is already waiting for review; accept or reject it first.",
+            field="supersedes",
+        )
 
 
 def _duplicate_error(existing: Document) -> ConflictError:
@@ -123,7 +128,11 @@ def document_create(
         request = DocumentRequest.objects.open().filter(case=case, doc_type=doc_type).order_by("id").first()
     if supersedes is None and request is not None and request.replaces_document_id:
         candidate = request.replaces_document
-        if candidate is not None and candidate.review_status != Document.ReviewStatus.SUPERSEDED:
+        if (
+            candidate is not None
+            and candidate.review_status != Document.ReviewStatus.SUPERSEDED
+            and not Document.objects.filter(supersedes=candidate).exists()
+        ):
             supersedes = candidate
 
     inspection = inspect_file(file)
@@ -165,16 +174,9 @@ def document_create(
         raise
     try:
         with transaction.atomic():
+            # A new version is only proposed: the current one stays current until a reviewer
+            # accepts the new one (document_accept), and stays current if it is rejected.
             document.save(force_insert=True)
-            if supersedes is not None:
-                replaced = Document.objects.filter(pk=supersedes.pk).exclude(
-                    review_status=Document.ReviewStatus.SUPERSEDED
-                )
-                if replaced.update(review_status=Document.ReviewStatus.SUPERSEDED, updated_at=timezone.now()) != 1:
-                    raise DomainError(
-                        "That document has just been replaced by another new version.", field="supersedes"
-                    )
-                supersedes.review_status = Document.ReviewStatus.SUPERSEDED
             if translation_of is not None:
                 Document.objects.filter(pk=translation_of.pk).update(
                     translation_status=Document.TranslationStatus.TRANSLATED, updated_at=timezone.now()
@@ -258,6 +260,13 @@ def document_accept(*, document: Document, actor, include_in_packets: bool | Non
         locked.include_in_packets = include_in_packets
         fields.append("include_in_packets")
     locked.save(update_fields=fields)
+    if locked.supersedes_id is not None:
+        # Only acceptance supersedes: the version it replaces stops being current now.
+        replaced = Document.objects.filter(pk=locked.supersedes_id).exclude(
+            review_status=Document.ReviewStatus.SUPERSEDED
+        )
+        if replaced.update(review_status=Document.ReviewStatus.SUPERSEDED, updated_at=timezone.now()):
+            _reviewed(Document.objects.get(pk=locked.supersedes_id), actor, "superseded", by=locked.pk)
     _reviewed(locked, actor, "accept")
     open_requests = DocumentRequest.objects.open().filter(case_id=locked.case_id, doc_type=locked.doc_type)
     open_requests = open_requests.exclude(replaces_document=locked)
@@ -291,7 +300,35 @@ def document_reject(*, document: Document, actor, reason: str) -> Document:
             "updated_at",
         ]
     )
-    _reviewed(locked, actor, "reject", reason=reason)
+    proposed_for = locked.supersedes_id
+    if proposed_for is not None:
+        # A rejected new version leaves the current one current, and frees it for the next
+        # proposal; which version it proposed to replace stays in the audit trail.
+        locked.supersedes = None
+        locked.save(update_fields=["supersedes", "updated_at"])
+    _reviewed(locked, actor, "reject", reason=reason, proposed_for=proposed_for)
+    return locked
+
+
+@transaction.atomic
+def document_restore(*, document: Document, actor) -> Document:
+    """Make a superseded version current again (accepted); the version that replaced it is
+    superseded in turn. For a coordinator who finds the replacement was a mistake."""
+    locked = _lock(document)
+    if locked.review_status != Document.ReviewStatus.SUPERSEDED:
+        raise DomainError("Only a version replaced by a newer one can be restored.", field="review_status")
+    successor = Document.objects.select_for_update().filter(supersedes=locked).first()
+    if successor is not None:
+        successor.review_status = Document.ReviewStatus.SUPERSEDED
+        successor.supersedes = None
+        successor.include_in_packets = False
+        successor.save(update_fields=["review_status", "supersedes", "include_in_packets", "updated_at"])
+        _reviewed(successor, actor, "superseded", by=locked.pk)
+    locked.review_status = Document.ReviewStatus.ACCEPTED
+    locked.reviewed_by = _user(actor)
+    locked.reviewed_at = timezone.now()
+    locked.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "updated_at"])
+    _reviewed(locked, actor, "restore", replaced=successor.pk if successor is not None else None)
     return locked
 
 

@@ -37,6 +37,7 @@ COORDINATOR_ACTIONS = {
     "start_review",
     "request_better_copy",
     "mark_for_translation",
+    "restore",
 }
 
 
@@ -197,6 +198,13 @@ class DocumentViewSet(VisibleModelViewSet):
     @audited(post="change")
     def reject(self, request, pk=None):
         return self._out(self._review(request, services.document_reject, RejectSerializer))
+
+    @extend_schema(operation_id="documents_restore", request=None, responses={200: DocumentSerializer, **ERRORS})
+    @action(detail=True, methods=["post"])
+    @audited(post="change")
+    def restore(self, request, pk=None):
+        """Make a superseded version current again; the version that replaced it is superseded."""
+        return self._out(self._review(request, services.document_restore))
 
     @extend_schema(operation_id="documents_start_review", request=None, responses={200: DocumentSerializer, **ERRORS})
     @action(detail=True, methods=["post"], url_path="start-review")

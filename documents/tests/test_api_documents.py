@@ -208,13 +208,16 @@ def test_a_coordinator_accepts_rejects_with_a_reason_and_asks_for_a_better_copy(
     assert response.status_code == 201
     req = DocumentRequest.objects.get(pk=response.json()["id"])
     assert req.replaces_document == doc and req.asked_user == world.ivanova
-    # The family's new copy answers the request and supersedes the old one; both are kept.
+    # The family's new copy answers the request and is proposed to supersede the old one; both
+    # are kept, and the old one is superseded once the new one is accepted (issue 21).
     new = upload(client_for(world.ivanova), world.case_a, pdf_bytes(text="better"), doc_type="cd19_flow")
     assert new.status_code == 201 and new.json()["supersedes"] == doc.pk
     doc.refresh_from_db()
-    assert doc.review_status == "superseded"
+    assert doc.review_status == "rejected"
     accepted = client.post(f"{URL}{new.json()['id']}/accept/", {"include_in_packets": True}, format="json")
     assert accepted.json()["review_status"] == "accepted" and accepted.json()["include_in_packets"] is True
+    doc.refresh_from_db()
+    assert doc.review_status == "superseded"
     req.refresh_from_db()
     assert req.status == "fulfilled"
     listed = client.get(f"{URL}?case={world.case_a.pk}").json()["results"]
