@@ -144,6 +144,17 @@ def upload_messages() -> dict:
                 "This ZIP file holds too many files. Please send the scan images in several parts."
             ),
             "zip_suspicious_ratio": _("This ZIP file cannot be used. Please send the files without compressing them."),
+            "pdf_active_content": _(
+                "This PDF contains a script or a program and cannot be used. Please print it to a new PDF "
+                "(Print, then Save as PDF) or photograph the paper report, and send that."
+            ),
+            "ooxml_unexpected_part": _(
+                "This Word or Excel file contains extra content (macros, embedded files) and cannot be used. "
+                "Please save it as PDF and send that."
+            ),
+            "ooxml_active_content": _(
+                "This Word or Excel file contains macros and cannot be used. Please save it as PDF and send that."
+            ),
             "zip_not_dicom": _("A ZIP file can only hold scan images (DICOM). Please send the other files one by one."),
             "filename_path": _("The file name cannot be used. Please rename the file and try again."),
             "filename_control": _("The file name cannot be used. Please rename the file and try again."),
