@@ -67,9 +67,16 @@ def build_zip(*, snapshot: dict, fhir_bundle: dict, pdf: bytes, openers: dict) -
     ]
     docs = document_paths(snapshot)
     for doc, path in docs:
-        files.append(
-            {"path": path, "size": doc["size"], "sha256": doc["sha256"], "kind": "document", "document_id": doc["id"]}
-        )
+        entry = {
+            "path": path,
+            "size": doc["size"],
+            "sha256": doc["sha256"],
+            "kind": "document",
+            "document_id": doc["id"],
+        }
+        if "translator" in doc:  # a translation names who made it
+            entry["translator"] = doc["translator"]
+        files.append(entry)
     meta = snapshot.get("packet", {})
     manifest = {
         "reference": snapshot["case"]["reference"],

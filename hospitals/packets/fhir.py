@@ -443,6 +443,8 @@ def _document_references(ctx: _Context, documents: list[dict]) -> list[dict]:
         for t in doc.get("translations", []):
             translated = _document_reference(ctx.pkey, t, ctx.patient_ref, ctx.centre_id)
             translated["relatesTo"] = [{"code": "transforms", "target": {"reference": _url(original["id"])}}]
+            if t.get("translator"):  # who translated it (a person or an agency)
+                translated["author"] = [{"display": t["translator"]}]
             doc_refs.append(translated)
     return doc_refs
 

@@ -80,6 +80,7 @@ LABELS = {
         "verdict": "Verdict",
         "ruleset": "Rule set",
         "documents": "Documents",
+        "translator": "translated by",
         "changes": "Changes since version",
         "none": "none recorded",
         "note": "Cover note",
@@ -112,6 +113,7 @@ LABELS = {
         "verdict": "结论",
         "ruleset": "规则版本",
         "documents": "文件",
+        "translator": "译者",
         "changes": "相对于以下版本的变更",
         "none": "无记录",
         "note": "附言",
@@ -265,7 +267,7 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
         for t in d.get("translations", []):
             docs.append(
                 (
-                    f"   ↳ {t.get('language') or ''} {t['original_name']}",
+                    f"   ↳ {t.get('language') or ''} {t['original_name']} · {L['translator']}: {t.get('translator') or '—'}",
                     f"{_human_size(t['size'])} sha256 {t['sha256'][:16]}…",
                 )
             )

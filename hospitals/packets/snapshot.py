@@ -79,7 +79,10 @@ def build_content(*, referral, documents) -> dict:
     docs = []
     for doc in sorted(originals, key=lambda d: (d.doc_type, d.clinical_date or timezone.localdate(), d.pk)):
         entry = _document(doc)
-        entry["translations"] = [_document(t) for t in sorted(translations.get(doc.pk, []), key=lambda t: t.pk)]
+        entry["translations"] = [
+            {**_document(t), "translator": t.translator}
+            for t in sorted(translations.get(doc.pk, []), key=lambda t: t.pk)
+        ]
         docs.append(entry)
     return {
         "schema": SCHEMA,

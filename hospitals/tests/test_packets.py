@@ -202,3 +202,32 @@ def test_the_pdf_summary_embeds_its_fonts_so_chinese_and_cyrillic_show_on_any_re
     text = "\n".join(page.extract_text() for page in reader.pages)
     assert "Миша Иванов" in text  # the native name, not spaced out as full-width glyphs
     assert "B-cell precursor ALL" in text and "CNS1" in text  # the English page names codes in words
+
+
+def test_the_translator_is_named_in_every_packet_format(packet_world):
+    """Issue 21 item 4: JSON, PDF, ZIP manifest and FHIR all say who translated a translation."""
+    from documents.models import Document
+
+    w = packet_world
+    Document.objects.filter(pk=w.pathology_en.pk).update(translator="Lingua Bridge Ltd")
+    packet = referral_send(referral=w.referral, actor=w.alice)
+    translation = packet_json(packet)["documents"]
+    entry = next(t for d in translation for t in d["translations"] if t["id"] == w.pathology_en.pk)
+    assert entry["translator"] == "Lingua Bridge Ltd"
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(packet_pdf(packet))).pages)
+    assert "Lingua Bridge Ltd" in text.replace("\n", " ")
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(packet_zip(packet))))
+    listed = [
+        f for f in json.loads(archive.read("manifest.json"))["files"] if f.get("document_id") == w.pathology_en.pk
+    ]
+    assert listed and listed[0]["translator"] == "Lingua Bridge Ltd"
+    bundle = packet_fhir(packet)
+    translated = next(
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference" and "relatesTo" in e["resource"]
+    )
+    assert translated["author"] == [{"display": "Lingua Bridge Ltd"}]
+    from fhir.resources.R4B.bundle import Bundle
+
+    Bundle.model_validate(bundle)
