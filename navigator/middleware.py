@@ -18,6 +18,8 @@ from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError
 from django.http import JsonResponse
 from django.utils.functional import empty
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import RedisError
 
 logger = logging.getLogger("navigator.request")
 
@@ -33,6 +35,8 @@ _KEPT_HEADERS = (
     "Content-Security-Policy",
 )
 DATABASE_ERRORS = (OperationalError, InterfaceError)
+# A backend the request needed (the database, the cache, the broker) did not answer.
+BACKEND_ERRORS = (*DATABASE_ERRORS, RedisError, KombuOperationalError)
 _NAMED_GROUP = re.compile(r"\(\?P<(\w+)>[^)]*\)")
 
 
@@ -45,11 +49,15 @@ def route_pattern(match) -> str | None:
     return "/" + route
 
 
-def unavailable_response() -> JsonResponse:
+def unavailable_response(exc: BaseException | None = None) -> JsonResponse:
+    if exc is None or isinstance(exc, DATABASE_ERRORS):
+        what = "database unreachable). Nothing was saved; retry shortly."
+    else:
+        what = "cache or task queue unreachable). Retry shortly."
     response = JsonResponse(
         {
             "code": "unavailable",
-            "detail": "The service is briefly unavailable (database unreachable). Nothing was saved; retry shortly.",
+            "detail": f"The service is briefly unavailable ({what}",
             "fields": {},
         },
         status=503,
@@ -82,8 +90,8 @@ def _remember_database_error(sender, request=None, **kwargs):
     # the outer layers see it; this signal fires while the exception is being handled, so
     # mark the request and let RequestLogMiddleware answer 503 instead.
     exc = sys.exc_info()[1]
-    if request is not None and isinstance(exc, DATABASE_ERRORS):
-        request._navigator_database_error = exc.__class__.__name__
+    if request is not None and isinstance(exc, BACKEND_ERRORS):
+        request._navigator_database_error = exc
 
 
 got_request_exception.connect(_remember_database_error, dispatch_uid="navigator.middleware.database_error")
@@ -119,7 +127,7 @@ class RequestLogMiddleware:
         start = time.perf_counter()
         response = self.get_response(request)
         if response.status_code == 500 and getattr(request, "_navigator_database_error", None):
-            replacement = unavailable_response()
+            replacement = unavailable_response(request._navigator_database_error)
             for header in _KEPT_HEADERS:
                 if header in response:
                     replacement[header] = response[header]
@@ -140,9 +148,10 @@ class RequestLogMiddleware:
 
     def process_exception(self, request, exception):
         # A view that hit a dead connection: answer 503 at once (not logged as a server error).
-        if isinstance(exception, DATABASE_ERRORS):
-            request._navigator_database_error = exception.__class__.__name__
-            return unavailable_response()
+        if isinstance(exception, BACKEND_ERRORS):
+            request._navigator_database_error = exception
+            logger.warning("backend unavailable", extra={"error": exception.__class__.__name__})
+            return unavailable_response(exception)
         # The document storage is full or read-only: say so, instead of a bare 500.
         if isinstance(exception, OSError):
             response = storage_error_response(exception)

@@ -6,18 +6,24 @@ from django.conf import settings
 from django.core.cache import cache
 
 from audit.context import ip_from_request
+from navigator.resilience import CACHE_ERRORS, cache_unavailable
 
 
 def hit(request, scope: str, *, limit: int, window_seconds: int) -> bool:
     """Count one attempt; ``True`` while the address stays within ``limit`` per window."""
     key = f"portal-rl:{scope}:{ip_from_request(request) or 'unknown'}"
-    if cache.add(key, 1, timeout=window_seconds):
-        return True
     try:
-        count = cache.incr(key)
-    except ValueError:  # the window ended between add() and incr()
-        cache.add(key, 1, timeout=window_seconds)
-        count = 1
+        if cache.add(key, 1, timeout=window_seconds):
+            return True
+        try:
+            count = cache.incr(key)
+        except ValueError:  # the window ended between add() and incr()
+            cache.add(key, 1, timeout=window_seconds)
+            count = 1
+    except CACHE_ERRORS as exc:
+        # The sign-in lock-out (django-axes, in the database) still guards each account.
+        cache_unavailable(f"portal rate limit ({scope}) skipped", exc)
+        return True
     return count <= limit
 
 
