@@ -40,7 +40,9 @@ def erase_case(self, case_id: int) -> str:
     except Exception as exc:  # noqa: BLE001 - any failure is counted, logged, retried, then reported
         attempt = self.request.retries + 1
         final = attempt >= settings.ERASURE_MAX_ATTEMPTS
-        services.erasure_failure_record(case_id=case_id, error=f"{type(exc).__name__}: {exc}", final=final)
+        # The first line only: a database error's DETAIL line quotes the row's values.
+        first_line = (str(exc).splitlines() or [""])[0]
+        services.erasure_failure_record(case_id=case_id, error=f"{type(exc).__name__}: {first_line}", final=final)
         if final:
             return "failed"
         raise self.retry(exc=exc, countdown=services.erasure_retry_countdown(attempt)) from exc

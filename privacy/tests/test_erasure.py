@@ -247,7 +247,7 @@ def test_a_failing_erasure_is_retried_counted_and_reported_to_a_supervisor(world
 
     def broken(**kwargs):
         calls.append(kwargs["case_id"])
-        raise OSError("document store unavailable")
+        raise OSError("document store unavailable\nDETAIL: Key (name)=(Olga Ivanova) already exists.")
 
     monkeypatch.setattr(services, "case_erase", broken)
     countdowns = []
@@ -266,6 +266,7 @@ def test_a_failing_erasure_is_retried_counted_and_reported_to_a_supervisor(world
     assert len(calls) == 3 and countdowns == [60, 120]
     failure = ErasureFailure.objects.get(case=case)
     assert failure.attempts == 3 and "document store unavailable" in failure.last_error and failure.reported_at
+    assert "Olga" not in failure.last_error  # a database error's DETAIL line quotes values: left out
     task = CoordinatorTask.objects.get(case=case, key=f"erasure-failed:{case.pk}")
     assert task.assignee == world.sam and task.priority == CoordinatorTask.Priority.URGENT and task.status == "open"
     assert [services.erasure_retry_countdown(n) for n in (1, 2, 3)] == [60, 120, 240]
