@@ -22,18 +22,22 @@ install: $(VENV)/.installed
 run: install
 	bin/run-demo
 
+# bin/with-services uses the PostgreSQL and Redis at these URLs, or starts private ones for the run
+# when nothing answers there (and says what to install when the servers are not installed).
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_SECRET_KEY=test-only-secret \
-		$(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+		bin/with-services $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
+# The benchmarks use their own database (DATABASE_URL's name + "_bench", or BENCH_DATABASE_URL).
+BENCH_ARGS ?=
 bench: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_SECRET_KEY=bench-only-secret \
-		$(PY) bench/run.py
+		bin/with-services $(PY) bench/run.py $(BENCH_ARGS)
 
 messages: install
 	DJANGO_DEBUG=1 $(PY) manage.py compilemessages --ignore=.venv

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.db import models
+from django.contrib.postgres.indexes import GinIndex
+from django.db import connection, models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -16,6 +18,15 @@ class AuditEventQuerySet(models.QuerySet):
 
     def visible_to(self, user):
         return self if user.is_authenticated and user.is_coordinator else self.none()
+
+    def for_case(self, case_id: int):
+        """Every event about one case: those recorded against it, and the list pages that showed
+        it among others (one row per page, naming its cases in ``detail["case_ids"]``)."""
+        about = Q(case_id=case_id)
+        if connection.vendor == "postgresql":
+            # jsonb containment, answered by the partial GIN index on list rows.
+            about |= Q(action=AuditEvent.Action.LIST, case_id__isnull=True, detail__case_ids__contains=[case_id])
+        return self.filter(about)
 
 
 class AuditEvent(models.Model):
@@ -54,7 +65,14 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["case_id", "-at"]), models.Index(fields=["object_type", "object_id"])]
+        indexes = [
+            models.Index(fields=["case_id", "-at"]),
+            models.Index(fields=["object_type", "object_id"]),
+            # List pages naming many cases (AuditEventQuerySet.for_case). PostgreSQL only.
+            GinIndex(
+                fields=["detail"], opclasses=["jsonb_path_ops"], condition=Q(action="list"), name="audit_list_detail"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_type} {self.object_id}"

@@ -137,20 +137,49 @@ def audit_record(
 
 
 def audit_record_many(*, actor, action: str, objects: Iterable[models.Model], detail: dict | None = None) -> int:
-    """Record the same action on many objects in one INSERT (list pages stay one query)."""
+    """Record the same action on many objects, one event each, in one INSERT (list pages stay one query)."""
     rows = []
     object_type = ""
     for obj in objects:
         object_type = obj._meta.label
         case_id, case = _case_of(obj, load=False)
         rows.append((obj.pk, case_id, getattr(case, "reference", "") if case is not None else ""))
-    return audit_record_rows(actor=actor, action=action, object_type=object_type, rows=rows, detail=detail)
+    return _record_each(actor=actor, action=action, object_type=object_type, rows=rows, detail=detail)
 
 
 def audit_record_rows(
     *, actor, action: str, object_type: str, rows: list[tuple[Any, int | None, str]], detail: dict | None = None
 ) -> int:
-    """Record one action on many rows given as (object_id, case_id, case_reference).
+    """Record one action on a page of rows given as (object_id, case_id, case_reference): ONE event.
+
+    The hottest reads (the caseload page, built from ``.values()``) come here. The event names
+    every row it covers: ``detail["ids"]`` the object ids in page order, ``detail["case_ids"]``
+    the cases shown. When they all belong to one case, the event is recorded against it like
+    any other; otherwise ``case_id`` is empty and ``AuditEvent.objects.for_case`` finds the page
+    through ``case_ids``. One row instead of fifty is a quarter of the cost of the INSERT.
+    """
+    if not rows:
+        return 0
+    case_ids = sorted({r[1] for r in rows if r[1] is not None})
+    references = {r[1]: r[2] for r in rows if r[1] is not None}
+    only = case_ids[0] if len(case_ids) == 1 else None
+    event = _event(
+        actor=actor,
+        action=action,
+        object_type=object_type,
+        object_id=str(rows[0][0]) if len(rows) == 1 else "",
+        detail={**(detail or {}), "ids": [str(r[0]) for r in rows], "case_ids": case_ids},
+    )
+    event.case_id = only
+    event.case_reference = (references.get(only) or "") if only is not None else ""
+    event.save(force_insert=True)
+    return len(rows)
+
+
+def _record_each(
+    *, actor, action: str, object_type: str, rows: list[tuple[Any, int | None, str]], detail: dict | None = None
+) -> int:
+    """One event per row (object_id, case_id, case_reference).
 
     On PostgreSQL this is a single INSERT ... SELECT FROM unnest(...), whose cost barely
     grows with the page size; elsewhere a bulk_create.

@@ -6,6 +6,7 @@ import functools
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.cache import cache
 from django.core.paginator import Paginator
 from django.db import connection
@@ -23,7 +24,7 @@ from navigator.errors import DomainError
 
 from . import services, workflow
 from .models import Case, FamilyContact, Indication, Patient, StatusChange
-from .selectors import case_search
+from .selectors import case_search, estimated_rows
 
 admin.site.site_header = "Navigator"
 admin.site.site_title = "Navigator"
@@ -31,20 +32,27 @@ admin.site.index_title = "Coordinators' workplace"
 
 
 class EstimatedCountPaginator(Paginator):
-    """On PostgreSQL an unfiltered changelist uses the planner's row estimate instead of
-    COUNT(*), which reads the whole table; filtered lists count exactly."""
+    """On PostgreSQL a long changelist shows the planner's row estimate instead of COUNT(*),
+    which reads every matching row: the table's size when unfiltered (above 10,000 rows), the
+    plan's estimate when filtered or searched (above 1,000: a surname shared by 5,000 patients
+    would otherwise be counted by reading every patient's name). Shorter lists count exactly."""
 
     @cached_property
     def count(self):
         query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
-                )
-                row = cursor.fetchone()
-            if row and row[0] > 10_000:
-                return row[0]
+        if query is not None and connection.vendor == "postgresql":
+            if not query.where:
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [query.model._meta.db_table]
+                    )
+                    row = cursor.fetchone()
+                if row and row[0] > 10_000:
+                    return row[0]
+            else:
+                estimate = estimated_rows(self.object_list)
+                if estimate > 1_000:
+                    return estimate
         return super().count
 
 
@@ -291,6 +299,17 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     actions = ["action_assign", "action_transition"]
 
     # --- list columns -------------------------------------------------------------
+    def action_checkbox(self, obj):
+        # The same markup as Django's (actions.js finds it by class), written directly: rendering
+        # a CheckboxInput through the form renderer 50 times was a fifth of the page's time.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" '
+            'aria-label="Select this object for an action - {}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            obj.reference,
+        )
+
     @admin.display(description="Patient", ordering="patient__family_name")
     def patient_name(self, obj):
         if obj.patient.native_name and obj.patient.native_name != obj.patient.full_name:
@@ -340,7 +359,7 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
     def audit_trail(self, obj):
         if obj is None or obj.pk is None:
             return "—"
-        events = AuditEvent.objects.filter(case_id=obj.pk).order_by("-at", "-id")[:25]
+        events = AuditEvent.objects.for_case(obj.pk).order_by("-at", "-id")[:25]
         rows = format_html_join(
             "",
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

@@ -70,7 +70,7 @@ def case_search(*, queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
     if connection.vendor != "postgresql":
         return queryset.filter(by_reference | _name_q(words, "patient__"))
     patients = Patient.objects.filter(_name_q(words)).order_by()
-    if _estimated_rows(patients) > COMMON_NAME_PATIENTS:
+    if estimated_rows(patients) > COMMON_NAME_PATIENTS:
         return queryset.filter(by_reference | _name_q(words, "patient__"))
     matching = (
         Case.objects.filter(by_reference)
@@ -81,7 +81,7 @@ def case_search(*, queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
     return queryset.filter(pk__in=matching)
 
 
-def _estimated_rows(queryset: QuerySet) -> int:
+def estimated_rows(queryset: QuerySet) -> int:
     """PostgreSQL's own estimate of the rows a query returns (planning only, nothing is read).
 
     The trigram indexes carry statistics on UPPER(name), so a surname shared by thousands is

@@ -224,7 +224,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_FILTER_BACKENDS": ["navigator.filters.FilterBackend"],
     "DEFAULT_PARSER_CLASSES": [
         "navigator.input.StrictJSONParser",
         "rest_framework.parsers.FormParser",
@@ -239,9 +239,10 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "navigator.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
-        # DRF's throttles, open (with a logged warning) while the cache is unreachable.
-        "navigator.resilience.AnonRateThrottle",
-        "navigator.resilience.UserRateThrottle",
+        # Fixed-window counters (one Redis round trip), open (with a logged warning) while the
+        # cache is unreachable.
+        "navigator.throttling.AnonRateThrottle",
+        "navigator.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": env.str("API_THROTTLE_ANON", default="60/minute"),

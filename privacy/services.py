@@ -186,7 +186,7 @@ def case_export(*, case: Case, actor) -> tuple[str, ZipStream, dict]:
             "centre": row["actor__hospital__code"] if row["actor_role"] == "hospital" else None,
             "centre_name": row["actor__hospital__name_en"] if row["actor_role"] == "hospital" else None,
         }
-        for row in AuditEvent.objects.filter(case_id=case.pk)
+        for row in AuditEvent.objects.for_case(case.pk)
         .order_by("at", "id")
         .values(
             "at",

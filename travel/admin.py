@@ -201,8 +201,19 @@ class TravelWarningsInline(admin.TabularInline):
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
-        formset.travel_warnings = warnings_for(obj) if obj is not None else []
+        formset.travel_warnings = self._warnings(request, obj)
         return formset
+
+    @staticmethod
+    def _warnings(request, obj) -> list:
+        # The admin asks for an inline's formset class more than once per page: the warnings
+        # (six queries) are worked out once per request and case.
+        if obj is None:
+            return []
+        worked_out = request.__dict__.setdefault("_travel_warnings", {})
+        if obj.pk not in worked_out:
+            worked_out[obj.pk] = warnings_for(obj)
+        return worked_out[obj.pk]
 
 
 TRAVEL_CASE_INLINES = [

@@ -131,7 +131,7 @@ class CaseViewSet(VisibleModelViewSet):
     @audited("view")
     def audit(self, request, pk=None):
         case = self.get_object()
-        events = AuditEvent.objects.filter(case_id=case.pk).order_by("-at", "-id")[:500]
+        events = AuditEvent.objects.for_case(case.pk).order_by("-at", "-id")[:500]
         return Response(AuditEventSerializer(events, many=True).data)
 
 

@@ -197,12 +197,27 @@ def test_reads_are_audited_with_role_and_address(api, world):
     assert (event.actor, event.actor_role, event.client_ip) == (world.ivanova, "family", "203.0.113.7")
 
 
-def test_list_pages_are_audited_row_by_row(api, world):
-    as_user(api, world.alice).get("/api/v1/cases/")
-    assert set(AuditEvent.objects.filter(action="list").values_list("case_id", flat=True)) == {
-        world.case_a.pk,
-        world.case_b.pk,
-    }
+def test_list_pages_are_audited_as_one_event_naming_every_row(api, world):
+    as_user(api, world.alice).get("/api/v1/cases/", REMOTE_ADDR="203.0.113.8")
+    (event,) = AuditEvent.objects.filter(action="list")
+    assert (event.actor, event.actor_role, event.client_ip) == (world.alice, "coordinator", "203.0.113.8")
+    assert event.object_type == "cases.Case"
+    # Newest first, as the page showed them; more than one case, so the event is on none of them.
+    assert event.detail["ids"] == [str(world.case_b.pk), str(world.case_a.pk)]
+    assert event.detail["case_ids"] == sorted([world.case_a.pk, world.case_b.pk])
+    assert event.case_id is None
+    # Each case's trail (API, admin page, export) still shows that it was listed.
+    for case in (world.case_a, world.case_b):
+        assert list(AuditEvent.objects.for_case(case.pk).filter(action="list")) == [event]
+        trail = as_user(APIClient(), world.bob).get(f"/api/v1/cases/{case.pk}/audit/").json()
+        assert [e["action"] for e in trail if e["actor_label"] == "alice"] == ["list"]
+
+
+def test_a_list_page_of_one_case_is_recorded_against_it(api, world):
+    as_user(api, world.ivanova).get("/api/v1/cases/")
+    (event,) = AuditEvent.objects.filter(action="list")
+    assert (event.case_id, event.case_reference) == (world.case_a.pk, world.case_a.reference)
+    assert event.object_id == str(world.case_a.pk) and event.detail["ids"] == [str(world.case_a.pk)]
 
 
 def test_the_audit_trail_is_for_coordinators(api, world):
@@ -244,3 +259,23 @@ def test_the_fast_list_rows_match_the_documented_serializer(api, world):
         "priority",
     ):
         assert row[key] == documented[key], key
+
+
+def test_an_unfiltered_page_skips_building_the_filter_form(api, world, monkeypatch):
+    """The caseload page without filters costs no django-filter form; any other parameter does."""
+    from cases.api.filters import CaseFilter
+
+    built = []
+    original = CaseFilter.__init__
+
+    def spy(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(CaseFilter, "__init__", spy)
+    client = as_user(api, world.alice)
+    assert len(client.get("/api/v1/cases/?page_size=1").json()["results"]) == 1
+    assert built == []
+    assert client.get("/api/v1/cases/?status=bogus").status_code == 400
+    assert [r["id"] for r in client.get("/api/v1/cases/?mine=true").json()["results"]] == [world.case_a.pk]
+    assert len(built) == 2

@@ -11,6 +11,7 @@ import os
 import secrets
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
@@ -369,3 +370,38 @@ print(json.dumps(found))
     s3 = found.pop("S3_OPTIONS")
     assert all(value == "" for value in found.values()), found
     assert all(not v for v in s3.values()), s3
+
+
+def test_the_throttle_counts_a_request_in_one_redis_round_trip(client, world, settings):
+    """A fixed-window counter: INCR and EXPIRE in one pipeline, on the real Redis."""
+    import redis.connection
+    from django.core.cache import caches
+
+    if not settings.REDIS_URL:
+        pytest.skip("needs REDIS_URL")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": settings.REDIS_URL,
+            "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
+        }
+    }
+    from navigator.throttling import window_hit
+
+    assert window_hit("w", 60) == 1  # connects (the handshake is not part of a request's cost)
+    sent = []
+    original = redis.connection.AbstractConnection.send_packed_command
+
+    def counting(conn, command, check_health=True):
+        sent.append(command)
+        return original(conn, command, check_health)
+
+    redis.connection.AbstractConnection.send_packed_command = counting
+    try:
+        assert [window_hit("w", 60) for _ in range(3)] == [2, 3, 4]
+    finally:
+        redis.connection.AbstractConnection.send_packed_command = original
+    assert len(sent) == 3  # one round trip per request
+    key = caches["default"].make_and_validate_key("w")
+    assert 0 < caches["default"]._cache.get_client(key).ttl(key) <= 60
+    caches["default"].delete("w")
