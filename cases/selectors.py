@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from django.db import connection
 from django.db.models import Q, QuerySet
@@ -56,9 +57,10 @@ def case_search(*, queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
     what is found is what a plain scan finds, in every script. The reference and the names are
     looked up separately and united (``UNION ALL`` of two index scans) instead of one ``OR``
     across the patient join, which made PostgreSQL walk every case and probe its patient. A
-    name PostgreSQL estimates more than ``COMMON_NAME_PATIENTS`` patients for is searched the
-    other way round (collecting 5,000 matches to show 50 is what is slow there): cases newest
-    first, stopping when the page is full, which with so many matches is a few hundred rows.
+    name that PostgreSQL's statistics give more than ``COMMON_NAME_PATIENTS`` patients
+    (``estimated_patients``) is searched the other way round (collecting 5,000 matches to show
+    50 is what is slow there): cases newest first, stopping when the page is full, which with
+    so many matches is a few hundred rows away.
 
     Elsewhere (SQLite, the demo with a few hundred cases) the plain ``OR`` across the join is
     used: it finds the same rows, needs no extension, and a scan of a small table is instant.
@@ -69,9 +71,9 @@ def case_search(*, queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
     by_reference = Q(reference__iexact=text.strip())
     if connection.vendor != "postgresql":
         return queryset.filter(by_reference | _name_q(words, "patient__"))
-    patients = Patient.objects.filter(_name_q(words)).order_by()
-    if estimated_rows(patients) > COMMON_NAME_PATIENTS:
+    if estimated_patients(words) > COMMON_NAME_PATIENTS:
         return queryset.filter(by_reference | _name_q(words, "patient__"))
+    patients = Patient.objects.filter(_name_q(words)).order_by()
     matching = (
         Case.objects.filter(by_reference)
         .order_by()
@@ -79,6 +81,46 @@ def case_search(*, queryset: QuerySet[Case], text: str) -> QuerySet[Case]:
         .union(Case.objects.filter(patient__in=patients.values("pk")).order_by().values("pk"), all=True)
     )
     return queryset.filter(pk__in=matching)
+
+
+# The most common names and how many patients bear each, from PostgreSQL's statistics on the
+# trigram indexes' UPPER(name) (refreshed by ANALYZE); read at most every STATISTICS_SECONDS.
+STATISTICS_SECONDS = 600
+_statistics: dict = {"read_at": float("-inf"), "names": (), "patients": 0.0}
+
+
+def _common_names() -> tuple[tuple[str, float], ...]:
+    """(UPPER(name), fraction of patients) for each name column's most common values."""
+    now = time.monotonic()
+    if now - _statistics["read_at"] > STATISTICS_SECONDS:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s.most_common_vals::text::text[], s.most_common_freqs, c.reltuples"
+                " FROM pg_stats s, pg_class c"
+                " WHERE c.relname = %s AND s.tablename = ANY(%s) AND s.most_common_vals IS NOT NULL",
+                [Patient._meta.db_table, [f"patient_{field}_trgm" for field in NAME_FIELDS]],
+            )
+            names, patients = [], 0.0
+            for values, freqs, rows in cursor.fetchall():
+                names += [(value, freq) for value, freq in zip(values, freqs, strict=True) if value]
+                patients = max(rows, 0)
+        _statistics.update(read_at=now, names=tuple(names), patients=patients)
+    return _statistics["names"]
+
+
+def estimated_patients(words: list[str]) -> float:
+    """How many patients PostgreSQL's statistics say bear a name containing every word.
+
+    A word inside one of the most common names (a surname shared by thousands, or a part of
+    it such as "ahma" in Rahman) counts that name's share of the patients; several words are
+    taken as independent ("Anna Rahman": Annas among the Rahmans). Names outside the
+    statistics are rare by definition (estimated 0).
+    """
+    names = _common_names()
+    estimate = _statistics["patients"]
+    for word in words:
+        estimate *= min(1.0, sum(share for name, share in names if word.upper() in name))
+    return estimate
 
 
 def estimated_rows(queryset: QuerySet) -> int:

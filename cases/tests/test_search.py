@@ -118,3 +118,26 @@ def test_the_search_is_answered_from_the_indexes(world):
     # The reference alone: one index probe.
     assert "case_reference_upper" in _plan(Case.objects.filter(reference__iexact="nav-2026-00001"))
     assert "patient_given_name_trgm" in _plan(Patient.objects.filter(given_name__icontains="小明"))
+
+
+def test_a_common_name_is_told_from_a_rare_one_by_the_statistics(db, monkeypatch):
+    """PostgreSQL's statistics on the trigram indexes' UPPER(name) say how many patients bear a
+    name; parts of a common name are common, and words together are taken as independent."""
+    import datetime as dt
+
+    born = dt.date(2015, 1, 1)
+    Patient.objects.bulk_create(
+        [Patient(given_name="Anna" if i % 2 else "Omar", family_name="Rahman", date_of_birth=born) for i in range(300)]
+        + [Patient(given_name="Adaeze", family_name=f"Rare{i}", date_of_birth=born) for i in range(100)]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_patient")
+    monkeypatch.setitem(selectors._statistics, "read_at", float("-inf"))
+    assert 250 < selectors.estimated_patients(["rahman"]) < 350
+    assert selectors.estimated_patients(["ahma"]) == selectors.estimated_patients(["RAHMAN"])
+    assert 100 < selectors.estimated_patients(["Anna", "Rahman"]) < 200
+    assert selectors.estimated_patients(["Oyelaran"]) == 0
+    monkeypatch.setattr(selectors, "COMMON_NAME_PATIENTS", 200)
+    # Common: walks the cases newest first (a join, no UNION); rare: the UNION of index lookups.
+    assert "UNION" not in str(selectors.case_search(queryset=Case.objects.all(), text="Rahman").query)
+    assert "UNION" in str(selectors.case_search(queryset=Case.objects.all(), text="Rare7").query)
