@@ -66,7 +66,7 @@ def _copy_reminders(milestone_id: int, n: int, start: dt.datetime, step: dt.time
         cursor.execute("ANALYZE scheduling_reminder")
 
 
-def _sweep_seconds() -> float:
+def _sweep_seconds() -> list[float]:
     """Median time of one sweep claiming the 1,000 due reminders, rolled back each time."""
     from django.db import transaction
 
@@ -78,10 +78,17 @@ def _sweep_seconds() -> float:
             assert result["claimed"] == DUE, result
             transaction.set_rollback(True)  # nothing enqueued, rows back to pending for the next run
 
-    return common.timed(once, repeat=7)
+    return _rounds(once, repeat=3)
 
 
-def _find_seconds() -> float:
+def _rounds(fn, *, repeat: int) -> list[float]:
+    """Per-round median seconds over ROUNDS rounds (one table size at a time: the two sizes
+    cannot alternate, so each is measured in rounds and the ratio is taken round by round)."""
+    fn()
+    return [common.timed(fn, repeat=repeat, warmup=0) for _ in range(common.ROUNDS)]
+
+
+def _find_seconds() -> list[float]:
     """Median time of the sweep's due-reminder query alone (no claim, no writes)."""
     from django.utils import timezone
 
@@ -91,7 +98,7 @@ def _find_seconds() -> float:
         qs = Reminder.objects.filter(status=Reminder.Status.PENDING, send_at__lte=timezone.now()).order_by("send_at")
         assert len(list(qs.values_list("pk", flat=True)[:DUE])) == DUE
 
-    return common.timed(once, repeat=15)
+    return _rounds(once, repeat=5)
 
 
 def _sweep_rows(quick: bool) -> list[dict]:
@@ -126,20 +133,18 @@ def _sweep_rows(quick: bool) -> list[dict]:
         Milestone.objects.filter(case=case).delete()
     small, big = sizes
     uses_index = "reminder_pending_send_at" in plan
+    find = common.Sample(results[big][2], results[small][2])
+    claim = common.Sample(results[big][0], results[small][0])
     return [
-        common.row(
+        common.sample_row(
             f"sweep: find {DUE:,} due among {big:,} future",
-            results[big][2] * 1000,
-            results[small][2] * 1000,
-            "ms",
-            f"baseline: among {small:,} future; the indexed due query alone",
+            find,
+            notes=f"baseline: among {small:,} future; the indexed due query alone",
         ),
-        common.row(
+        common.sample_row(
             f"sweep: find + claim {DUE:,} due among {big:,} future",
-            results[big][0] * 1000,
-            results[small][0] * 1000,
-            "ms",
-            f"baseline: among {small:,} future; partial index used: {uses_index}; the UPDATE also writes "
+            claim,
+            notes=f"baseline: among {small:,} future; partial index used: {uses_index}; the UPDATE also writes "
             f"every index of the table (log n); loaded {big:,} rows by COPY in {results[big][1]:.1f}s",
         ),
     ]
