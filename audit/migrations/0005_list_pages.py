@@ -11,7 +11,7 @@ from navigator.migration_operations import AddIndexOnPostgreSQL
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("audit", "0003_refuse_truncate"),
+        ("audit", "0004_casekey"),
     ]
 
     operations = [
