@@ -37,15 +37,32 @@ def _outcome_badge(outcome: str) -> str:
     return format_html('<strong class="nav-outcome-{}">{}</strong>', outcome, outcome.replace("_", " "))
 
 
+def _facts_text(criterion: dict) -> str:
+    """The deciding facts: kind, date and the document that proves each."""
+    parts = []
+    for f in criterion.get("facts") or []:
+        doc = f" (document {f['source_document']})" if f.get("source_document") else ""
+        parts.append(f"{f['kind'].replace('_', ' ')} {f.get('date') or ''}{doc}".strip())
+    return "; ".join(parts)
+
+
 def criteria_table(assessment: Assessment):
+    from .wording import KIND_LABELS, blocker_kind, coordinator_text
+
     rows = format_html_join(
         "",
-        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
         (
             (
                 c["criterion"],
                 _outcome_badge(c["outcome"]),
                 c["explanation"],
+                format_html(
+                    "{}{}",
+                    f"{KIND_LABELS[blocker_kind(c)]}: " if blocker_kind(c) else "",
+                    coordinator_text(c),
+                ),
+                _facts_text(c),
                 format_html(
                     "overridden from {} by {}: {}", c["override"]["from"], c["override"]["by"], c["override"]["reason"]
                 )
@@ -56,7 +73,9 @@ def criteria_table(assessment: Assessment):
         ),
     )
     return format_html(
-        "<table><tr><th>Criterion</th><th>Outcome</th><th>Explanation</th><th>Override</th></tr>{}</table>", rows
+        "<table><tr><th>Criterion</th><th>Outcome</th><th>Explanation</th><th>What it means</th>"
+        "<th>Decided by</th><th>Override</th></tr>{}</table>",
+        rows,
     )
 
 
@@ -115,8 +134,17 @@ class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         ("Diagnosis", {"fields": ("diagnosis_lineage", "diagnosis_method", "diagnosis_date", "diagnosis_source")}),
         (
             "Disease status and transplant",
-            {"fields": ("primary_refractory", "primary_refractory_source", "reported_prior_lines", "prior_transplant")},
+            {
+                "fields": (
+                    "primary_refractory",
+                    "primary_refractory_source",
+                    "first_remission_date",
+                    "reported_prior_lines",
+                    "prior_transplant",
+                )
+            },
         ),
+        ("Infection", {"fields": ("infections_reviewed_on",)}),
         (
             "Philadelphia chromosome",
             {
@@ -421,7 +449,15 @@ class AssessmentInline(admin.TabularInline):
 
 @admin.register(CentreCriteria)
 class CentreCriteriaAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
-    list_display = ("hospital", "min_age_months", "max_age_years", "cns2_policy", "min_prior_lines", "updated_at")
+    list_display = (
+        "hospital",
+        "min_age_months",
+        "max_age_years",
+        "cns2_policy",
+        "cns3_policy",
+        "min_prior_lines",
+        "updated_at",
+    )
     list_select_related = ("hospital",)
 
     def save_model(self, request, obj, form, change):

@@ -49,11 +49,48 @@ CNS_CHOICES = _choices(
     },
 )
 PH_CHOICES = [("", _("Not known")), ("positive", _("Ph+ (BCR::ABL1 detected)")), ("negative", _("Ph-negative"))]
-FITNESS_CHOICES = [("ecog", "ECOG"), ("karnofsky", "Karnofsky"), ("lansky", "Lansky")]
+FITNESS_CHOICES = [
+    ("ecog", _("ECOG (adults)")),
+    ("karnofsky", _("Karnofsky (16 years and older)")),
+    ("lansky", _("Lansky (under 16 years)")),
+]
 CNS2_POLICY_CHOICES = [
     ("review", _("Needs review (base rule)")),
     ("accept", _("Accepted with intrathecal prophylaxis")),
     ("exclude", _("Excluded")),
+]
+CNS3_POLICY_CHOICES = [
+    ("exclude", _("Excluded (base rule)")),
+    ("review", _("Needs review")),
+    ("accept", _("Accepted with CNS-directed therapy")),
+]
+ORGAN_TEST_CHOICES = [
+    ("creatinine_clearance", _("Creatinine clearance")),
+    ("egfr", _("eGFR")),
+    ("lvef", _("Left ventricular ejection fraction (LVEF)")),
+    ("bilirubin", _("Total bilirubin")),
+    ("alt", _("ALT")),
+    ("ast", _("AST")),
+    ("spo2", _("SpO2 on room air")),
+]
+UCUM_UNIT_CHOICES = [
+    ("mL/min", "mL/min"),
+    ("mL/min/{1.73_m2}", "mL/min/1.73 m²"),
+    ("%", "%"),
+    ("umol/L", "µmol/L"),
+    ("mg/dL", "mg/dL"),
+    ("U/L", "U/L"),
+]
+INFECTION_STATUS_CHOICES = [
+    ("uncontrolled", _("Active, uncontrolled")),
+    ("controlled", _("Active, controlled on treatment")),
+    ("resolved", _("Resolved")),
+]
+MRD_RESULT_CHOICES = [("negative", _("MRD-negative")), ("positive", _("MRD-positive")), ("not_done", _("Not done"))]
+MRD_METHOD_CHOICES = [
+    ("flow_cytometry", _("Flow cytometry")),
+    ("pcr", _("PCR (IG/TR or fusion transcript)")),
+    ("ngs", _("Next-generation sequencing")),
 ]
 OUTCOME_CHOICES = [
     (rules.MET, _("Met")),
@@ -71,6 +108,9 @@ CRITERION_CHOICES = [
     ("diagnosis", _("Diagnosis")),
     ("cd19", _("CD19 expression")),
     ("age", _("Age")),
+    ("fitness", _("Performance status (fitness)")),
+    ("organ_function", _("Organ function")),
+    ("infection", _("Active infection")),
     ("disease_status", _("Disease status (relapsed / refractory)")),
     ("post_transplant", _("After allogeneic transplant")),
     ("cns", _("CNS disease")),
@@ -128,6 +168,18 @@ class ClinicalProfile(models.Model):
         null=True,
         blank=True,
         help_text=_("Number of prior lines as reported (e.g. in a referral letter) before the detailed history is in."),
+    )
+    first_remission_date = models.DateField(
+        _("first complete remission reached on"),
+        null=True,
+        blank=True,
+        help_text=_("Tells an early first relapse (first remission 12 months or less) from a late one."),
+    )
+    infections_reviewed_on = models.DateField(
+        _("records checked for active infection on"),
+        null=True,
+        blank=True,
+        help_text=_("The date the records were last checked for active infection; record each one found."),
     )
     prior_transplant = models.BooleanField(
         _("has had a stem-cell transplant"), null=True, blank=True, help_text=_("Empty = not known.")
@@ -215,6 +267,9 @@ class TherapyLine(Fact):
     cd19_directed = models.BooleanField(
         _("CD19-directed"), default=False, help_text=_("Blinatumomab, CD19 CAR-T. Not rituximab (anti-CD20).")
     )
+    cd22_directed = models.BooleanField(
+        _("CD22-directed"), default=False, help_text=_("Inotuzumab ozogamicin, CD22 CAR-T.")
+    )
     history = HistoricalRecords()
 
     class Meta:
@@ -270,6 +325,79 @@ class FitnessAssessment(Fact):
         return f"{self.get_scale_display()} {self.score} ({self.date})"
 
 
+class OrganFunctionResult(Fact):
+    """One organ function value with its UCUM unit and date (laboratory ULN for bilirubin, ALT, AST)."""
+
+    test = models.CharField(max_length=30, choices=ORGAN_TEST_CHOICES)
+    value = models.DecimalField(max_digits=8, decimal_places=2)
+    unit = models.CharField(_("unit (UCUM)"), max_length=20, choices=UCUM_UNIT_CHOICES)
+    upper_limit_normal = models.DecimalField(
+        _("upper limit of normal"),
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("The laboratory's upper limit of normal, in the same unit (bilirubin, ALT, AST)."),
+    )
+    date = models.DateField()
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("organ function result")
+
+    def __str__(self) -> str:
+        return f"{self.get_test_display()} {self.value} {self.unit} ({self.date})"
+
+
+class Infection(Fact):
+    """An infection found in the records, and whether it is controlled."""
+
+    description = models.CharField(max_length=200, help_text=_("e.g. invasive aspergillosis, CMV viraemia."))
+    status = models.CharField(max_length=20, choices=INFECTION_STATUS_CHOICES)
+    date = models.DateField(_("identified on"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.description} ({self.status})"
+
+
+class MarrowAssessment(Fact):
+    """A bone marrow aspirate: the current disease burden (blasts, MRD with method and sensitivity)."""
+
+    date = models.DateField()
+    blasts_percent = models.DecimalField(_("blasts (%)"), max_digits=5, decimal_places=2, null=True, blank=True)
+    mrd = models.CharField(_("MRD"), max_length=10, choices=MRD_RESULT_CHOICES, default="not_done")
+    mrd_level = models.DecimalField(
+        _("MRD level"),
+        max_digits=12,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text=_("Fraction of leukaemic cells, e.g. 0.0003 for 3 × 10^-4."),
+    )
+    mrd_method = models.CharField(_("MRD method"), max_length=20, choices=MRD_METHOD_CHOICES, blank=True)
+    mrd_sensitivity = models.DecimalField(
+        _("MRD sensitivity"),
+        max_digits=12,
+        decimal_places=10,
+        null=True,
+        blank=True,
+        help_text=_("e.g. 0.0001 (10^-4, flow cytometry) or 0.00001 (10^-5, PCR)."),
+    )
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("bone marrow assessment")
+
+    def __str__(self) -> str:
+        return f"Marrow {self.date}: blasts {self.blasts_percent} %, MRD {self.mrd}"
+
+
 # Each kind of fact, by the name the API, the rules and the snapshots use.
 FACT_MODELS: dict[str, type[Fact]] = {
     "cd19_results": Cd19Result,
@@ -278,26 +406,34 @@ FACT_MODELS: dict[str, type[Fact]] = {
     "transplants": Transplant,
     "cns_assessments": CnsAssessment,
     "fitness": FitnessAssessment,
+    "organ_function": OrganFunctionResult,
+    "infections": Infection,
+    "marrow": MarrowAssessment,
 }
 FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "cd19_results": ("status", "sample_type", "sample_date", "method"),
     "relapses": ("date", "site"),
-    "therapy_lines": ("regimen", "start", "end", "best_response", "cd19_directed"),
+    "therapy_lines": ("regimen", "start", "end", "best_response", "cd19_directed", "cd22_directed"),
     "transplants": ("date", "donor_type", "on_immunosuppression", "active_gvhd"),
     "cns_assessments": ("status", "date"),
     "fitness": ("scale", "score", "date"),
+    "organ_function": ("test", "value", "unit", "upper_limit_normal", "date"),
+    "infections": ("description", "status", "date"),
+    "marrow": ("date", "blasts_percent", "mrd", "mrd_level", "mrd_method", "mrd_sensitivity"),
 }
 PROFILE_FIELDS = (
     "diagnosis_lineage",
     "diagnosis_method",
     "diagnosis_date",
     "primary_refractory",
+    "first_remission_date",
     "reported_prior_lines",
     "prior_transplant",
     "philadelphia_status",
     "philadelphia_method",
     "philadelphia_date",
     "current_tki",
+    "infections_reviewed_on",
 )
 PROFILE_SOURCE_FIELDS = ("diagnosis_source", "primary_refractory_source", "philadelphia_source")
 
@@ -313,6 +449,12 @@ class CentreCriteria(models.Model):
     cns2_policy = models.CharField(_("CNS2"), max_length=10, choices=CNS2_POLICY_CHOICES, default="review")
     min_prior_lines = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text=_("Empty = no minimum; relapsed/refractory status decides.")
+    )
+    cns3_policy = models.CharField(_("CNS3"), max_length=10, choices=CNS3_POLICY_CHOICES, default="exclude")
+    thresholds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_('Overrides of the base thresholds by name, e.g. {"ecog_met_max": 2}. Empty = base rules.'),
     )
     notes = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -331,6 +473,22 @@ class CentreCriteria(models.Model):
     def __str__(self) -> str:
         return f"Criteria of {self.hospital}"
 
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        try:
+            thresholds = rules.thresholds_with(self.thresholds if isinstance(self.thresholds, dict) else None)
+        except ValueError as exc:
+            raise ValidationError({"thresholds": [str(exc)]})
+        if self.thresholds and not isinstance(self.thresholds, dict):
+            raise ValidationError({"thresholds": ["Give the overrides as an object of names and numbers."]})
+        try:
+            rules.RuleVariation(
+                cns2_policy=self.cns2_policy, cns3_policy=self.cns3_policy, thresholds=thresholds
+            ).check()
+        except ValueError as exc:
+            raise ValidationError({"cns3_policy": [str(exc)]})
+
     def variation(self) -> rules.RuleVariation:
         return rules.RuleVariation(
             centre=self.hospital.name_en,
@@ -338,6 +496,8 @@ class CentreCriteria(models.Model):
             max_age_years=self.max_age_years,
             cns2_policy=self.cns2_policy,
             min_prior_lines=self.min_prior_lines,
+            cns3_policy=self.cns3_policy,
+            thresholds=rules.thresholds_with(self.thresholds),
         )
 
 
@@ -363,6 +523,7 @@ class Assessment(models.Model):
         OVERRIDE = "override", _("Criterion overridden")
         CENTRE_CRITERIA = "centre_criteria", _("Centre criteria changed")
         TARGET_CENTRES = "target_centres", _("Target centres changed")
+        TIME_PASSED = "time_passed", _("Daily re-assessment (age or result validity)")
 
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="eligibility_assessments")
     centre = models.ForeignKey(

@@ -7,11 +7,13 @@ saved, and re-runs the pre-screen once the transaction commits.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
 import logging
 from collections.abc import Iterable
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -46,7 +48,13 @@ SYSTEM = "system"
 
 
 def _iso(value):
+    if isinstance(value, Decimal):
+        return float(value)
     return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _num(value) -> float | None:
+    return None if value in (None, "") else float(value)
 
 
 def _date(value) -> dt.date | None:
@@ -86,34 +94,79 @@ def profile_snapshot(profile: ClinicalProfile, *, assessed_on: dt.date | None = 
 
 
 def snapshot_to_rules(s: dict[str, Any]) -> rules.Profile:
-    """Turn a snapshot back into the rules' input (used for new runs and for replays)."""
+    """Turn a snapshot back into the rules' input (used for new runs and for replays).
+
+    Snapshots stored before a kind of fact existed read as "none recorded"."""
+
+    def rows(kind):
+        return s.get(kind) or []
+
+    def ref(r):
+        return {"row": r.get("id"), "source": r.get("source_document")}
+
     return rules.Profile(
         assessed_on=_date(s["assessed_on"]),
         date_of_birth=_date(s.get("date_of_birth")),
-        diagnosis=rules.Diagnosis(s["diagnosis_lineage"], s["diagnosis_method"], _date(s.get("diagnosis_date"))),
-        cd19_results=tuple(
-            rules.Cd19Result(r["status"], r["sample_type"], _date(r["sample_date"]), r["method"])
-            for r in s["cd19_results"]
+        diagnosis=rules.Diagnosis(
+            s["diagnosis_lineage"], s["diagnosis_method"], _date(s.get("diagnosis_date")), s.get("diagnosis_source")
         ),
-        relapses=tuple(rules.Relapse(_date(r["date"]), r.get("site", "")) for r in s["relapses"]),
+        cd19_results=tuple(
+            rules.Cd19Result(r["status"], r["sample_type"], _date(r["sample_date"]), r["method"], **ref(r))
+            for r in rows("cd19_results")
+        ),
+        relapses=tuple(rules.Relapse(_date(r["date"]), r.get("site", ""), **ref(r)) for r in rows("relapses")),
         therapy_lines=tuple(
             rules.TherapyLine(
-                r["regimen"], _date(r["start"]), _date(r.get("end")), r["best_response"], r["cd19_directed"]
+                r["regimen"],
+                _date(r["start"]),
+                _date(r.get("end")),
+                r["best_response"],
+                r["cd19_directed"],
+                bool(r.get("cd22_directed")),
+                **ref(r),
             )
-            for r in s["therapy_lines"]
+            for r in rows("therapy_lines")
         ),
         reported_prior_lines=s.get("reported_prior_lines"),
         primary_refractory=s.get("primary_refractory"),
+        first_remission_date=_date(s.get("first_remission_date")),
         prior_transplant=s.get("prior_transplant"),
         transplants=tuple(
-            rules.Transplant(_date(r["date"]), r["donor_type"], r["on_immunosuppression"], r["active_gvhd"])
-            for r in s["transplants"]
+            rules.Transplant(_date(r["date"]), r["donor_type"], r["on_immunosuppression"], r["active_gvhd"], **ref(r))
+            for r in rows("transplants")
         ),
-        cns_assessments=tuple(rules.CnsAssessment(r["status"], _date(r["date"])) for r in s["cns_assessments"]),
+        cns_assessments=tuple(
+            rules.CnsAssessment(r["status"], _date(r["date"]), **ref(r)) for r in rows("cns_assessments")
+        ),
         philadelphia=rules.Philadelphia(
-            s.get("philadelphia_status") or None, _date(s.get("philadelphia_date")), s.get("current_tki", "")
+            s.get("philadelphia_status") or None,
+            _date(s.get("philadelphia_date")),
+            s.get("current_tki", ""),
+            s.get("philadelphia_source"),
         ),
-        fitness=tuple(rules.Fitness(r["scale"], r["score"], _date(r["date"])) for r in s["fitness"]),
+        fitness=tuple(rules.Fitness(r["scale"], r["score"], _date(r["date"]), **ref(r)) for r in rows("fitness")),
+        organ_function=tuple(
+            rules.OrganFunction(
+                r["test"], _num(r["value"]), r["unit"], _date(r["date"]), _num(r.get("upper_limit_normal")), **ref(r)
+            )
+            for r in rows("organ_function")
+        ),
+        infections=tuple(
+            rules.Infection(r["description"], r["status"], _date(r["date"]), **ref(r)) for r in rows("infections")
+        ),
+        infections_reviewed_on=_date(s.get("infections_reviewed_on")),
+        marrow=tuple(
+            rules.Marrow(
+                _date(r["date"]),
+                _num(r.get("blasts_percent")),
+                r.get("mrd") or "not_done",
+                _num(r.get("mrd_level")),
+                r.get("mrd_method") or "",
+                _num(r.get("mrd_sensitivity")),
+                **ref(r),
+            )
+            for r in rows("marrow")
+        ),
     )
 
 
@@ -318,6 +371,8 @@ def _input_hash(snapshot: dict, variation: rules.RuleVariation, overrides: list[
             variation.max_age_years,
             variation.cns2_policy,
             variation.min_prior_lines,
+            variation.cns3_policy,
+            dataclasses.asdict(variation.thresholds),
         ],
         "overrides": sorted(o.pk for o in overrides),
     }

@@ -10,6 +10,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from . import rules
+from .wording import CAN_CHANGE, PERMANENT, meaning
 
 # Shown on every staff screen with an eligibility result (admin pages, the API): the README's promise.
 STAFF_NOTICE = "A pre-screen only: the treating haematologist decides; nothing is guaranteed."
@@ -22,6 +23,29 @@ def disclaimer(language: str) -> str:
             "This summary is not medical advice, and nothing is guaranteed: not access, not eligibility, "
             "not the result of treatment."
         )
+
+
+PERMANENT_NOT_ELIGIBLE = "not_eligible_permanent"
+CHANGEABLE_NOT_ELIGIBLE = "not_eligible_can_change"
+
+
+def family_verdict(verdict: str, criteria: list[dict]) -> str:
+    """The verdict as a family reads it: "not eligible" says whether a reason can change."""
+    if verdict != rules.NOT_ELIGIBLE:
+        return verdict
+    kinds = {(meaning(c.get("code") or "") or _NO_MEANING).kind for c in criteria if c["outcome"] == rules.NOT_MET}
+    if kinds and kinds <= {PERMANENT}:
+        return PERMANENT_NOT_ELIGIBLE
+    if CAN_CHANGE in kinds:
+        return CHANGEABLE_NOT_ELIGIBLE
+    return verdict
+
+
+class _NoMeaning:
+    kind = ""
+
+
+_NO_MEANING = _NoMeaning()
 
 
 def _verdict_text(verdict: str) -> str:
@@ -38,6 +62,15 @@ def _verdict_text(verdict: str) -> str:
             "From the records we have, CD19 CAR-T therapy does not look possible at the moment. Your coordinator "
             "will explain why and talk with you about other options."
         ),
+        PERMANENT_NOT_ELIGIBLE: _(
+            "From the records we have, CD19 CAR-T therapy does not fit this situation. Your coordinator will talk "
+            "with you about other options."
+        ),
+        CHANGEABLE_NOT_ELIGIBLE: _(
+            "From the records we have, CD19 CAR-T therapy is not possible at the moment. Some of the reasons can "
+            "change; below we say what would need to change. Your coordinator will also talk with you about other "
+            "options."
+        ),
         rules.INCOMPLETE: _(
             "We cannot say yet whether CD19 CAR-T therapy is possible: some information is still missing."
         ),
@@ -49,6 +82,9 @@ def _criterion_label(criterion: str) -> str:
         "diagnosis": _("Type of leukaemia"),
         "cd19": _("CD19 marker on the leukaemia cells"),
         "age": _("Age"),
+        "fitness": _("General condition (performance status)"),
+        "organ_function": _("Kidneys, heart, liver and breathing"),
+        "infection": _("Infections"),
         "disease_status": _("Course of the disease (relapse or resistance to treatment)"),
         "post_transplant": _("Situation after a stem-cell transplant"),
         "cns": _("Brain and spinal fluid (CNS)"),
@@ -72,6 +108,9 @@ def _missing_hint(criterion: str) -> str:
             "a recent CD19 test by flow cytometry from bone marrow or blood, taken after the latest relapse or treatment"
         ),
         "age": _("the patient's date of birth"),
+        "fitness": _("a recent assessment of the patient's general condition (performance status) from the doctor"),
+        "organ_function": _("recent results of kidney, heart, liver and oxygen tests"),
+        "infection": _("whether the patient has an infection at the moment"),
         "disease_status": _("the treatment history with dates and responses, including any relapse"),
         "post_transplant": _(
             "the transplant record, and whether the patient still takes immunosuppressive medicine or has active GvHD"
@@ -79,6 +118,11 @@ def _missing_hint(criterion: str) -> str:
         "cns": _("the latest spinal fluid (CSF) result"),
         "philadelphia": _("the cytogenetic or molecular report (BCR::ABL1)"),
     }[criterion]
+
+
+def _missing_text(criterion: dict) -> str:
+    m = meaning(criterion.get("code") or "")
+    return str(m.family) if m is not None else _missing_hint(criterion["criterion"])
 
 
 def _note_text(code: str) -> str | None:
@@ -96,6 +140,7 @@ def _note_text(code: str) -> str | None:
             "Adults in their 60s and 70s have been treated; the doctors look at overall fitness rather than age."
         ),
         "rituximab_no_effect": _("Earlier treatment with rituximab does not affect the CD19 marker."),
+        "prior_cd22_directed": _("The doctors will want the dates and results of the earlier treatment against CD22."),
     }.get(code)
 
 
@@ -105,15 +150,23 @@ def render(assessment, language: str) -> str:
         lines = [
             _("Pre-screen summary for case %(reference)s") % {"reference": assessment.case.reference},
             "",
-            _verdict_text(assessment.verdict),
+            _verdict_text(family_verdict(assessment.verdict, assessment.criteria)),
             "",
         ]
         for c in assessment.criteria:
             lines.append(f"• {_criterion_label(c['criterion'])}: {_outcome_text(c['outcome'])}")
-        missing = [c["criterion"] for c in assessment.criteria if c["outcome"] == rules.MISSING]
+        explained = [
+            (c, meaning(c.get("code") or ""))
+            for c in assessment.criteria
+            if c["outcome"] in (rules.NOT_MET, rules.NEEDS_REVIEW) and meaning(c.get("code") or "")
+        ]
+        if explained:
+            lines += ["", _("What this means:")]
+            lines += [f"• {_criterion_label(c['criterion'])}: {m.family}" for c, m in explained]
+        missing = [c for c in assessment.criteria if c["outcome"] == rules.MISSING]
         if missing:
             lines += ["", _("What we still need:")]
-            lines += [f"• {_missing_hint(m)}" for m in missing]
+            lines += [f"• {_missing_text(c)}" for c in missing]
         notes = [t for t in (_note_text(n["code"]) for n in assessment.notes) if t]
         if notes:
             lines += ["", _("Good to know:")]

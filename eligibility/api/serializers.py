@@ -65,6 +65,9 @@ class ClinicalProfileSerializer(serializers.ModelSerializer):
     transplants = FACT_SERIALIZERS["transplants"](many=True, read_only=True, source="transplant_set")
     cns_assessments = FACT_SERIALIZERS["cns_assessments"](many=True, read_only=True, source="cnsassessment_set")
     fitness = FACT_SERIALIZERS["fitness"](many=True, read_only=True, source="fitnessassessment_set")
+    organ_function = FACT_SERIALIZERS["organ_function"](many=True, read_only=True, source="organfunctionresult_set")
+    infections = FACT_SERIALIZERS["infections"](many=True, read_only=True, source="infection_set")
+    marrow = FACT_SERIALIZERS["marrow"](many=True, read_only=True, source="marrowassessment_set")
 
     class Meta:
         model = ClinicalProfile
@@ -80,6 +83,9 @@ class ClinicalProfileSerializer(serializers.ModelSerializer):
             "transplants",
             "cns_assessments",
             "fitness",
+            "organ_function",
+            "infections",
+            "marrow",
             "updated_at",
         )
         read_only_fields = ("updated_at",)
@@ -91,6 +97,16 @@ class CriterionSerializer(serializers.Serializer):
     outcome = serializers.ChoiceField(choices=rules.OUTCOMES)
     explanation = serializers.CharField()
     override = serializers.DictField(allow_null=True, help_text="{from, reason, by} when a coordinator overrode it.")
+    code = serializers.CharField(required=False, help_text="What decided it (the wording reads this).")
+    kind = serializers.ChoiceField(
+        choices=["", "permanent", "can_change", "review", "missing"],
+        required=False,
+        help_text="Whether a blocker is permanent or can change, or needs review or information.",
+    )
+    meaning = serializers.CharField(required=False, help_text="What it means and what would change it.")
+    facts = serializers.ListField(
+        child=serializers.DictField(), required=False, help_text="The deciding facts: kind, id, date, source_document."
+    )
 
 
 class NoteSerializer(serializers.Serializer):
@@ -128,7 +144,9 @@ class AssessmentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(CriterionSerializer(many=True))
     def get_criteria(self, obj):
-        return obj.criteria
+        from ..wording import blocker_kind, coordinator_text
+
+        return [{**c, "kind": blocker_kind(c), "meaning": coordinator_text(c)} for c in obj.criteria]
 
     @extend_schema_field(NoteSerializer(many=True))
     def get_notes(self, obj):

@@ -49,6 +49,9 @@ def profile_post(profile, **extra):
         "transplant_set",
         "cnsassessment_set",
         "fitnessassessment_set",
+        "organfunctionresult_set",
+        "infection_set",
+        "marrowassessment_set",
     ):
         data.update(inline_management(prefix))
     data.update(extra)

@@ -56,6 +56,11 @@ def test_a_coordinator_records_a_cd19_result_from_a_flow_report_and_the_prescree
         "outcome": "met",
         "explanation": runs[0]["criteria"][1]["explanation"],
         "override": None,
+        # The deciding fact and the document that proves it.
+        "code": "met",
+        "facts": [{"kind": "cd19_results", "id": r.json()["id"], "date": ago(5), "source_document": report.pk}],
+        "kind": "",  # met: neither a blocker nor missing
+        "meaning": "",
     }
 
 

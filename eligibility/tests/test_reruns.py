@@ -25,9 +25,11 @@ def test_correcting_the_date_of_birth_reruns_the_prescreen(world, django_capture
         world.patient_a.save()
 
     latest = latest_assessments(world.case_a)[0]
-    assert latest.criterion("age")["outcome"] == rules.NEEDS_REVIEW
+    assert latest.criterion("age")["outcome"] == rules.MET  # no upper age limit
+    # The child's Lansky score does not fit an adult of 65: an ECOG or Karnofsky score is needed.
+    assert latest.criterion("fitness")["outcome"] == rules.MISSING
     assert latest.trigger == Assessment.Trigger.PROFILE_CHANGE
-    assert latest.verdict == rules.NEEDS_SPECIALIST_REVIEW
+    assert latest.verdict == rules.INCOMPLETE
 
 
 def test_saving_the_patient_without_a_change_adds_no_assessment(world, django_capture_on_commit_callbacks):

@@ -19,6 +19,8 @@ from eligibility.rules import (
     CnsAssessment,
     Diagnosis,
     Fitness,
+    Marrow,
+    OrganFunction,
     Philadelphia,
     Profile,
     Relapse,
@@ -31,19 +33,43 @@ TODAY = dt.date(2025, 6, 15)
 D = dt.date
 
 
+def organs(on=D(2025, 6, 1), **values) -> tuple[OrganFunction, ...]:
+    """A full, normal organ function panel of one date; ``values`` replace single values."""
+    normal = {
+        "egfr": (110, "mL/min/{1.73_m2}", None),
+        "lvef": (62, "%", None),
+        "bilirubin": (8, "umol/L", 21),
+        "alt": (30, "U/L", 40),
+        "ast": (28, "U/L", 40),
+        "spo2": (98, "%", None),
+    }
+    out = []
+    for test, (value, unit, uln) in normal.items():
+        out.append(OrganFunction(test, values.get(test, value), unit, on, uln))
+    return tuple(out)
+
+
+ACTIVE_MARROW = Marrow(D(2025, 5, 18), 42.0, "positive", 0.35, "flow_cytometry", 0.0001)
+
+
 def eligible_profile(**changes) -> Profile:
-    """A 9-year-old with relapsed CD19+ B-ALL, CNS1, Ph-negative: every row met."""
+    """A 9-year-old with a second relapse of CD19+ B-ALL, 42 % marrow blasts, Lansky 90, normal organ
+    function, no infection, CNS1, Ph-negative: every row met."""
     base = Profile(
         assessed_on=TODAY,
         date_of_birth=D(2016, 3, 1),
         diagnosis=Diagnosis("b_all", "flow_cytometry", D(2022, 1, 10)),
         cd19_results=(Cd19Result("positive", "bone_marrow", D(2025, 5, 20), "flow_cytometry"),),
-        relapses=(Relapse(D(2025, 5, 18)),),
+        relapses=(Relapse(D(2024, 2, 1)), Relapse(D(2025, 5, 18))),
         therapy_lines=(TherapyLine("AIEOP-BFM 2017", D(2022, 1, 12), D(2024, 3, 1), "CR"),),
         primary_refractory=False,
         prior_transplant=False,
         cns_assessments=(CnsAssessment("cns1", D(2025, 5, 20)),),
         philadelphia=Philadelphia("negative", D(2022, 1, 15)),
+        fitness=(Fitness("lansky", 90, D(2025, 6, 1)),),
+        organ_function=organs(),
+        infections_reviewed_on=D(2025, 6, 1),
+        marrow=(ACTIVE_MARROW,),
     )
     return dataclasses.replace(base, **changes)
 
@@ -149,7 +175,7 @@ def test_a_cd19_sample_older_than_the_latest_relapse_needs_a_new_sample(sample_d
     [
         (D(2025, 5, 21), True, MISSING),  # blinatumomab after the sample
         (D(2025, 5, 20), True, MISSING),  # sample on the first day is the pre-treatment baseline
-        (D(2025, 5, 19), True, MET),  # sample taken after blinatumomab started
+        (D(2025, 5, 19), True, NEEDS_REVIEW),  # after blinatumomab started: prior CD19-directed therapy, review
         (D(2025, 5, 21), False, MET),  # a later non-CD19 therapy (e.g. rituximab) does not matter
     ],
 )
@@ -179,8 +205,8 @@ def test_prior_rituximab_does_not_affect_cd19_and_says_so():
         (D(2024, 6, 15), MET),  # exactly 1 year
         (D(2007, 6, 15), MET),  # 18
         (D(1965, 6, 16), MET),  # 59
-        (D(1965, 6, 15), NEEDS_REVIEW),  # 60 exactly: fitness assessment, not exclusion
-        (D(1950, 1, 1), NEEDS_REVIEW),  # 75: no upper limit, review
+        (D(1965, 6, 15), MET),  # 60 exactly: no upper limit, the fitness row decides
+        (D(1950, 1, 1), MET),  # 75: no upper limit
         (None, MISSING),
     ],
 )
@@ -210,12 +236,13 @@ def test_age_is_computed_at_the_assessment_date_not_today():
     assert outcome(dataclasses.replace(p, assessed_on=D(2025, 7, 1)), "age") == MET
 
 
-def test_older_adults_get_a_fitness_note_and_their_score_is_named():
+def test_older_adults_get_a_fitness_note_and_their_score_decides_not_their_age():
     p = eligible_profile(date_of_birth=D(1958, 1, 1), fitness=(Fitness("ecog", 1, D(2025, 6, 1)),))
     result = rules.evaluate(p)
-    assert result.criterion("age").outcome == NEEDS_REVIEW
-    assert "Ecog 1" in result.criterion("age").explanation
+    assert result.criterion("age").outcome == MET
+    assert result.criterion("fitness").outcome == MET and "ECOG 1" in result.criterion("fitness").explanation
     assert "older_adult_fitness" in {n.code for n in result.notes}
+    assert result.verdict == rules.LIKELY_ELIGIBLE
 
 
 def test_age_in_months_counts_month_ends():
@@ -229,30 +256,106 @@ def test_age_in_months_counts_month_ends():
 
 LINE = TherapyLine("induction", D(2022, 2, 1), D(2022, 6, 1), "CR")
 LINE2 = TherapyLine("FLAG-IDA", D(2023, 2, 1), D(2023, 6, 1), "PR")
+SALVAGE_REFRACTORY = TherapyLine("FLAG-IDA", D(2025, 5, 20), D(2025, 6, 5), "refractory")
+RELAPSE = Relapse(D(2025, 5, 18))
+EARLY = Relapse(D(2022, 11, 1))  # 10 months after the diagnosis of 2022-01-10
+REMISSION = Marrow(D(2025, 6, 10), 1.0, "negative", None, "flow_cytometry", 0.0001)
+MOLECULAR = Marrow(D(2025, 6, 10), 1.0, "positive", 0.002, "pcr", 0.00001)
+OLD_MARROW = Marrow(D(2025, 1, 10), 60.0, "positive", 0.5, "flow_cytometry", 0.0001)
 
 
 @pytest.mark.parametrize(
-    "lines, reported, refractory, relapses, expected",
+    "lines, reported, refractory, relapses, marrow, first_cr, expected",
     [
-        ((LINE, LINE2), None, False, (), MET),  # >= 2 prior lines
-        ((LINE,), None, True, (), MET),  # primary refractory
-        ((LINE,), None, False, (Relapse(D(2024, 1, 1)),), MET),  # relapsed: r/r status decides
-        ((LINE,), None, False, (), NOT_MET),  # in first remission: not r/r
-        ((), 0, False, (), NOT_MET),
-        ((), 3, False, (), MET),  # reported count when the detailed history is not in yet
-        ((LINE,), None, None, (), MISSING),  # refractory status unknown
-        ((), None, None, (), MISSING),
+        pytest.param((LINE,), None, True, (), (ACTIVE_MARROW,), None, MET, id="ELIANA-ZUMA3-primary-refractory"),
+        pytest.param((LINE,), None, False, (EARLY, RELAPSE), (ACTIVE_MARROW,), None, MET, id="ELIANA-second-relapse"),
+        pytest.param((LINE, LINE2), None, False, (RELAPSE,), (ACTIVE_MARROW,), None, MET, id="ZUMA3-two-lines"),
+        pytest.param((), 3, False, (RELAPSE,), (ACTIVE_MARROW,), None, MET, id="guide-reported-lines"),
+        pytest.param(
+            (LINE, SALVAGE_REFRACTORY),
+            None,
+            False,
+            (RELAPSE,),
+            (ACTIVE_MARROW,),
+            None,
+            MET,
+            id="ELIANA-chemorefractory-relapse",
+        ),
+        pytest.param((LINE,), None, False, (EARLY,), (ACTIVE_MARROW,), None, MET, id="ZUMA3-first-remission-10-months"),
+        pytest.param(
+            (LINE,),
+            None,
+            False,
+            (RELAPSE,),
+            (ACTIVE_MARROW,),
+            D(2024, 5, 18),
+            MET,
+            id="ZUMA3-first-remission-12-months",
+        ),
+        pytest.param(
+            (LINE,),
+            None,
+            False,
+            (RELAPSE,),
+            (ACTIVE_MARROW,),
+            D(2024, 5, 17),
+            NEEDS_REVIEW,
+            id="ZUMA3-late-first-relapse-13-months",
+        ),
+        pytest.param(
+            (LINE,), None, False, (RELAPSE,), (ACTIVE_MARROW,), None, MISSING, id="ZUMA3-first-remission-date-unknown"
+        ),
+        pytest.param(
+            (LINE,), None, False, (EARLY, RELAPSE), (REMISSION,), None, NOT_MET, id="relapsed-but-in-remission-now"
+        ),
+        pytest.param(
+            (LINE,),
+            None,
+            False,
+            (EARLY, RELAPSE),
+            (MOLECULAR,),
+            None,
+            NEEDS_REVIEW,
+            id="ELIANA-ZUMA3-5pct-blasts-molecular-only",
+        ),
+        pytest.param((LINE,), None, False, (EARLY, RELAPSE), (), None, MISSING, id="no-marrow"),
+        pytest.param(
+            (LINE,), None, False, (EARLY, RELAPSE), (OLD_MARROW,), None, MISSING, id="marrow-before-latest-relapse"
+        ),
+        pytest.param((LINE,), None, False, (), (ACTIVE_MARROW,), None, NOT_MET, id="never-relapsed-not-refractory"),
+        pytest.param((), 0, False, (), (), None, NOT_MET, id="no-lines-not-refractory"),
+        pytest.param((LINE,), None, None, (), (ACTIVE_MARROW,), None, MISSING, id="refractory-status-unknown"),
+        pytest.param((), None, None, (), (), None, MISSING, id="nothing-known"),
     ],
 )
-def test_disease_status_row(lines, reported, refractory, relapses, expected):
+def test_disease_status_row_is_the_disease_as_it_is_now(
+    lines, reported, refractory, relapses, marrow, first_cr, expected
+):
     p = eligible_profile(
         therapy_lines=lines,
         reported_prior_lines=reported,
         primary_refractory=refractory,
         relapses=relapses,
+        marrow=marrow,
+        first_remission_date=first_cr,
         cd19_results=(Cd19Result("positive", "bone_marrow", D(2025, 5, 20)),),
     )
     assert outcome(p, "disease_status") == expected
+
+
+def test_a_relapse_years_ago_now_in_continuing_remission_is_not_relapsed_refractory():
+    p = eligible_profile(
+        relapses=(Relapse(D(2021, 3, 1)),),
+        diagnosis=Diagnosis("b_all", "flow_cytometry", D(2019, 1, 10)),
+        therapy_lines=(TherapyLine("ALL-REZ BFM", D(2021, 3, 5), D(2022, 3, 1), "CR MRD-negative"),),
+        marrow=(REMISSION,),
+    )
+    result = rules.evaluate(p)
+    assert result.criterion("disease_status").outcome == NOT_MET
+    assert result.criterion("disease_status").code == "in_remission"
+    assert {"kind": "marrow", "id": None, "date": "2025-06-10", "source_document": None} in result.criterion(
+        "disease_status"
+    ).facts
 
 
 def test_relapse_after_allogeneic_transplant_is_enough_even_where_a_centre_counts_lines():
@@ -536,6 +639,9 @@ def test_an_absent_fact_is_reported_missing_never_met(profile, criterion):
             "prior_transplant": None,
         },
         "post_transplant": {"transplants": (), "prior_transplant": None},
+        "fitness": {"fitness": ()},
+        "organ_function": {"organ_function": ()},
+        "infection": {"infections": (), "infections_reviewed_on": None},
         "cns": {"cns_assessments": ()},
         "philadelphia": {"philadelphia": Philadelphia()},
     }[criterion]

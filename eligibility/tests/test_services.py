@@ -59,6 +59,44 @@ def complete_profile(world, case=None, *, cns="cns1"):
         method="flow_cytometry",
     )
     profile_record_fact(case=case, kind="cns_assessments", actor=a, status=cns, date=ago(29))
+    record_fitness_organs_marrow(case, a)
+
+
+def record_fitness_organs_marrow(case, actor, *, scale="lansky", score=90):
+    """What the clinical review added: a second relapse, the current marrow, performance status,
+    organ function and the infection check, all current and within the usual limits."""
+    profile_update(case=case, actor=actor, infections_reviewed_on=ago(3))
+    profile_record_fact(case=case, kind="relapses", actor=actor, date=ago(600))
+    profile_record_fact(
+        case=case,
+        kind="marrow",
+        actor=actor,
+        date=ago(29),
+        blasts_percent=42,
+        mrd="positive",
+        mrd_level="0.35",
+        mrd_method="flow_cytometry",
+        mrd_sensitivity="0.0001",
+    )
+    profile_record_fact(case=case, kind="fitness", actor=actor, scale=scale, score=score, date=ago(3))
+    for test, value, unit, uln in (
+        ("egfr", 110, "mL/min/{1.73_m2}", None),
+        ("lvef", 62, "%", None),
+        ("bilirubin", 8, "umol/L", 21),
+        ("alt", 30, "U/L", 40),
+        ("ast", 28, "U/L", 40),
+        ("spo2", 98, "%", None),
+    ):
+        profile_record_fact(
+            case=case,
+            kind="organ_function",
+            actor=actor,
+            test=test,
+            value=value,
+            unit=unit,
+            upper_limit_normal=uln,
+            date=ago(3),
+        )
 
 
 def test_recording_a_cd19_result_keeps_its_source_document_and_reruns_the_prescreen_on_commit(
