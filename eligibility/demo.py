@@ -82,4 +82,52 @@ def seed_case(*, case, story, rng, actor) -> None:
         date=relapse + dt.timedelta(days=4),
         source_document=docs.get("csf_cns"),
     )
+    profile_record_fact(
+        case=case,
+        kind="marrow",
+        actor=actor,
+        date=relapse + dt.timedelta(days=3),
+        blasts_percent=rng.choice([12, 35, 68]),
+        mrd="positive",
+        mrd_level="0.2",
+        mrd_method="flow_cytometry",
+        mrd_sensitivity="0.0001",
+        source_document=docs.get("bone_marrow"),
+    )
+    adult = age_days >= 18 * 365
+    profile_record_fact(
+        case=case,
+        kind="fitness",
+        actor=actor,
+        scale="ecog" if adult else ("karnofsky" if age_days >= 16 * 365 else "lansky"),
+        score=1 if adult else 80,
+        date=today - dt.timedelta(days=5),
+    )
+    for test, value, unit, uln in (
+        ("egfr", 96, "mL/min/{1.73_m2}", None),
+        ("lvef", 61, "%", None),
+        ("bilirubin", 9, "umol/L", 21),
+        ("alt", 34, "U/L", 40),
+        ("ast", 31, "U/L", 40),
+        ("spo2", 98, "%", None),
+    ):
+        profile_record_fact(
+            case=case,
+            kind="organ_function",
+            actor=actor,
+            test=test,
+            value=value,
+            unit=unit,
+            upper_limit_normal=uln,
+            date=today - dt.timedelta(days=5),
+        )
+    profile_record_fact(
+        case=case,
+        kind="infections",
+        actor=actor,
+        description="Line-associated bacteraemia",
+        status="resolved",
+        date=today - dt.timedelta(days=40),
+    )
+    profile_update(case=case, actor=actor, infections_reviewed_on=today - dt.timedelta(days=5))
     assessment_run(case=case, actor=actor)

@@ -393,7 +393,9 @@ def _latest_by_centre(case: Case) -> dict[int | None, Assessment]:
     return {a.centre_id: a for a in latest}
 
 
-def assessment_run(*, case: Case, actor, trigger: str = Assessment.Trigger.MANUAL) -> list[Assessment]:
+def assessment_run(
+    *, case: Case, actor, trigger: str = Assessment.Trigger.MANUAL, assessed_on: dt.date | None = None
+) -> list[Assessment]:
     """Run the pre-screen for the base rules and for each target centre of the case.
 
     A new assessment is stored only when something it depends on changed (profile data,
@@ -405,7 +407,7 @@ def assessment_run(*, case: Case, actor, trigger: str = Assessment.Trigger.MANUA
     with transaction.atomic():
         Case.objects.select_for_update().filter(pk=case.pk).first()
         profile = profile_for(case)
-        snapshot = profile_snapshot(profile)
+        snapshot = profile_snapshot(profile, assessed_on=assessed_on)
         try:
             profile_input = snapshot_to_rules(snapshot)
             rules.validate(profile_input)
@@ -470,6 +472,58 @@ def assessment_run(*, case: Case, actor, trigger: str = Assessment.Trigger.MANUA
             )
             results.append(assessment)
     return results
+
+
+def _signature(ruleset: str, criteria: list[dict], notes: list[dict]) -> tuple:
+    """What a day can change in a result: each criterion's computed outcome and code, the notes."""
+    return (
+        ruleset,
+        sorted(
+            (c["criterion"], (c.get("override") or {}).get("from") or c["outcome"], c.get("code", "")) for c in criteria
+        ),
+        sorted(n["code"] for n in notes),
+    )
+
+
+def assessments_rerun_for_time(*, today: dt.date | None = None) -> list[int]:
+    """Re-assess, as of ``today``, every open case whose result the passing of time has changed
+    (a birthday crossing 1 year or 60, a result ageing past its validity window, a new rule-set
+    version). The rules run in memory first; a case whose outcomes stay the same gets no new row.
+    A changed case is assessed through ``assessment_run`` like any other run, with the trigger
+    "time passed". Returns the ids of the cases re-assessed."""
+    from cases import workflow
+
+    today = today or timezone.localdate()
+    changed = []
+    cases = (
+        Case.objects.filter(status__in=workflow.ACTIVE, clinical_profile__isnull=False)
+        .select_related("patient", "clinical_profile")
+        .order_by("pk")
+    )
+    for case in cases.iterator(chunk_size=200):
+        latest = _latest_by_centre(case)
+        if not latest:
+            continue
+        try:
+            profile_input = snapshot_to_rules(profile_snapshot(case.clinical_profile, assessed_on=today))
+            rules.validate(profile_input)
+        except rules.ProfileInvalid:
+            logger.warning("Daily re-assessment of case %s skipped: the profile is inconsistent", case.pk)
+            continue
+        for assessment in latest.values():
+            result = rules.evaluate(profile_input, _variation_for(assessment.centre)).as_dict()
+            if _signature(result["ruleset_version"], result["criteria"], result["notes"]) != _signature(
+                assessment.ruleset_version, assessment.criteria, assessment.notes
+            ):
+                assessment_run(
+                    case=case,
+                    actor="system: daily re-assessment",
+                    trigger=Assessment.Trigger.TIME_PASSED,
+                    assessed_on=today,
+                )
+                changed.append(case.pk)
+                break
+    return changed
 
 
 @transaction.atomic

@@ -30,3 +30,13 @@ def centre_assessments_rerun(hospital_id: int) -> int:
             continue
         done += 1
     return done
+
+
+@shared_task(name="eligibility.assessments_rerun_daily", acks_late=True, ignore_result=True)
+def assessments_rerun_daily() -> int:
+    """Every day: re-assess the open cases whose verdict the passing of time has changed
+    (scheduled by django-celery-beat; see migration 0003). Idempotent: a second run the same day
+    finds nothing changed."""
+    from .services import assessments_rerun_for_time
+
+    return len(assessments_rerun_for_time())

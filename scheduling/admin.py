@@ -17,7 +17,16 @@ from navigator.errors import DomainError
 
 from . import delivery, services
 from .feed_tokens import calendar_link_revoke
-from .models import CalendarLink, CoordinatorTask, Milestone, MRDResult, Reminder, ReminderRule, TreatmentEvent
+from .models import (
+    CalendarLink,
+    CoordinatorTask,
+    Milestone,
+    MRDResult,
+    Reminder,
+    ReminderRule,
+    TransplantDecision,
+    TreatmentEvent,
+)
 from .reminders import reminder_rules_changed
 
 
@@ -206,6 +215,14 @@ class TreatmentEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 class MRDResultForm(forms.ModelForm):
+    # Remission is entered explicitly: an unticked box must not read as "not in remission" by accident.
+    complete_remission = forms.TypedChoiceField(
+        choices=[("", "---------"), ("True", "Yes: complete remission (CR/CRi)"), ("False", "No")],
+        coerce=lambda value: value == "True",
+        required=True,
+        help_text="Morphological complete remission at this assessment.",
+    )
+
     class Meta:
         model = MRDResult
         fields = (
@@ -259,6 +276,44 @@ class MRDResultAdmin(AuditedAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         saved = services.mrd_result_record(
             actor=request.user, **{f: form.cleaned_data.get(f) for f in MRDResultForm.Meta.fields}
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(TransplantDecision)
+class TransplantDecisionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+    list_display = ("case", "decision", "decided_on", "updated_at")
+    list_filter = ("decision",)
+    list_select_related = ("case",)
+    search_fields = ("case__reference",)
+    autocomplete_fields = ("case",)
+    fields = ("case", "decision", "reason", "decided_on")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).visible_to(request.user)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form_class = super().get_form(request, obj, **kwargs)
+
+        class Checked(form_class):
+            def clean(self):
+                data = super().clean()
+                if (
+                    data.get("decision") == TransplantDecision.Decision.NOT_PLANNED
+                    and not (data.get("reason") or "").strip()
+                ):
+                    raise ValidationError({"reason": "Give the reason no transplant is planned."})
+                return data
+
+        return Checked
+
+    def save_model(self, request, obj, form, change):
+        saved, _changes = services.transplant_decision_record(
+            case=form.cleaned_data["case"],
+            actor=request.user,
+            decision=form.cleaned_data["decision"],
+            reason=form.cleaned_data.get("reason", ""),
+            decided_on=form.cleaned_data.get("decided_on"),
         )
         obj.pk = saved.pk
 

@@ -10,7 +10,7 @@ from cases import workflow
 from hospitals.models import Hospital
 
 from .models import MRDResult, TreatmentEvent
-from .services import event_record, mrd_result_record
+from .services import event_record, mrd_result_record, transplant_decision_record
 
 DONE, PLANNED = TreatmentEvent.Status.DONE, TreatmentEvent.Status.PLANNED
 # Days from today of each event, by case status: negative is past (done), positive planned.
@@ -56,6 +56,11 @@ def seed_case(*, case, story, rng, actor) -> None:
             sample_date=day0 + dt.timedelta(days=28),
             method=MRDResult.Method.FLOW,
             result=MRDResult.Result.NEGATIVE,
+            complete_remission=True,
+        )
+    if case.status in (workflow.FOLLOW_UP, workflow.TRANSPLANT):
+        transplant_decision_record(
+            case=case, actor=actor, decision="planned", decided_on=min(today, day0 + dt.timedelta(days=35))
         )
     if case.status == workflow.TRANSPLANT:
         mrd_result_record(
@@ -65,4 +70,5 @@ def seed_case(*, case, story, rng, actor) -> None:
             sample_date=day0 + dt.timedelta(days=60),
             method=MRDResult.Method.PCR_5,
             result=MRDResult.Result.NEGATIVE,
+            complete_remission=True,
         )

@@ -35,7 +35,7 @@ class MilestoneKind(models.TextChoices):
     MRD_DAY_28 = "mrd_day28", _("Day-28 MRD assessment")
     MRD_DAY_60 = "mrd_day60", _("Day-60 MRD assessment")
     TRANSPLANT_PLANNING = "transplant_planning", _("Transplant planning")
-    TRANSPLANT_WINDOW = "transplant_window", _("Transplant window")
+    TRANSPLANT_WINDOW = "transplant_window", _("Aim to transplant by (planning target)")
     TKI_MAINTENANCE = "tki_maintenance", _("TKI maintenance check")
     DOCUMENT_REQUEST = "document_request", _("Document request due")
     REFERRAL_DEADLINE = "referral_deadline", _("Referral deadline")
@@ -257,7 +257,7 @@ class MRDResult(models.Model):
     )
     result = models.CharField(max_length=10, choices=Result.choices)
     complete_remission = models.BooleanField(
-        default=True, help_text=_("Morphological complete remission (CR/CRi) at this assessment.")
+        help_text=_("Morphological complete remission (CR/CRi) at this assessment: entered explicitly, never assumed.")
     )
     document = models.ForeignKey(
         "documents.Document", null=True, blank=True, on_delete=models.SET_NULL, related_name="mrd_results"
@@ -281,6 +281,41 @@ class MRDResult(models.Model):
     @property
     def is_negative(self) -> bool:
         return self.result == self.Result.NEGATIVE
+
+
+class TransplantDecision(models.Model):
+    """The MDT's decision on allogeneic transplant after CAR-T; the transplant milestones follow it.
+
+    Guide: allo-SCT after CAR-T-induced MRD-negative CR is strongly recommended for adults;
+    paediatric patients may achieve sustained remission without transplant in some low-risk
+    scenarios, discussed in MDT.
+    """
+
+    class Decision(models.TextChoices):
+        UNDECIDED = "undecided", _("Not decided yet")
+        PLANNED = "planned", _("Transplant planned")
+        NOT_PLANNED = "not_planned", _("No transplant planned")
+
+    case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="transplant_decision")
+    decision = models.CharField(max_length=20, choices=Decision.choices, default=Decision.UNDECIDED)
+    reason = models.TextField(blank=True, help_text=_("Why no transplant is planned (required then)."))
+    decided_on = models.DateField(null=True, blank=True, help_text=_("The date of the MDT meeting."))
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseDataQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(decision="not_planned") | ~Q(reason=""), name="transplant_not_planned_has_reason"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.case}: {self.get_decision_display()}"
 
 
 class ReminderRule(models.Model):

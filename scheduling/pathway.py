@@ -17,10 +17,21 @@ Pure functions over plain data: no database, no clock except the ``today`` passe
     infusion                       day-60 MRD assessment              +60                       yes     step 6
     infusion + Ph+ (BCR::ABL1)     TKI maintenance check              +28                       no      step 8
       (Ph+ is an event recorded here, or the Ph status of the eligibility profile)
-    MRD-negative CR                transplant planning (MDT, donor)   +7 from the result        no      step 7
-    MRD-negative CR                transplant target (aim by)         infusion +90 (3 months)   yes     step 7
-    MRD-negative CR                transplant by, at the latest       infusion +120 (4 months)  yes     step 7
+    MRD-negative CR, MDT undecided transplant planning (MDT, donor)   +7 from the result        no      step 7
+      or transplant planned
+    MDT: transplant planned        aim to transplant by (target)      infusion +90 (3 months)   yes     step 7
+    MDT: transplant planned        transplant by, at the latest       infusion +120 (4 months)  no      step 7
+    MDT: no transplant planned     no transplant milestones           -                         -       step 8
     transplant performed           closes the transplant milestones   -                         -       step 7
+
+The transplant steps follow the MDT decision recorded on the case (planned / not planned, with
+the reason / undecided): the guide recommends transplant strongly for adults and has it
+discussed in MDT for low-risk children, so no family is shown a transplant date the MDT has not
+decided on.
+
+MRD results (steps 5-6): the checkpoint is derived from the days since infusion, within
+``MRD_TOLERANCE_DAYS`` of day 28 or day 60; any MRD-positive result, and MRD returning after a
+negative one (conversion), opens an urgent coordinator task.
 """
 
 from __future__ import annotations
@@ -46,6 +57,14 @@ TRANSPLANT_PLANNING_AFTER_RESULT_DAYS = 7
 # transplant should take place BY these days, not from them. Keys keep their historic names.
 TRANSPLANT_WINDOW_OPENS_DAY = 90  # target: 3 months after infusion
 TRANSPLANT_WINDOW_CLOSES_DAY = 120  # latest: 4 months after infusion
+# A sample within this many days of day 28 or day 60 is that checkpoint's assessment.
+MRD_TOLERANCE_DAYS = {"day28": 7, "day60": 14}
+MRD_CHECKPOINT_DAYS = {"day28": MRD_FIRST_DAY, "day60": MRD_SECOND_DAY}
+
+# The MDT's transplant decision (TransplantDecision.Decision values).
+TRANSPLANT_PLANNED = "planned"
+TRANSPLANT_NOT_PLANNED = "not_planned"
+TRANSPLANT_UNDECIDED = "undecided"
 
 
 @dataclass(frozen=True)
@@ -99,6 +118,8 @@ class Step:
     done_when: str = ""  # "anchor": the anchor event took place; "transplanted": the transplant took place
     needs: tuple[str, ...] = ()  # further conditions: an event kind, or MRD_NEGATIVE_CR
     trigger: str = ""  # the label of what derived it; default: the anchor's event kind
+    # The MDT transplant decisions under which the step applies (default: whatever the decision).
+    decisions: tuple[str, ...] = (TRANSPLANT_PLANNED, TRANSPLANT_NOT_PLANNED, TRANSPLANT_UNDECIDED)
 
 
 STEPS: tuple[Step, ...] = (
@@ -142,16 +163,17 @@ STEPS: tuple[Step, ...] = (
         done_when="transplanted",
         needs=(INFUSION,),
         trigger="mrd",
+        decisions=(TRANSPLANT_UNDECIDED, TRANSPLANT_PLANNED),
     ),
     Step(
         "transplant_window_opens",
         "transplant_window",
-        "Aim for the allogeneic transplant by this day (3 months after infusion)",
+        "Aim to transplant by this day (planning target, 3 months after infusion)",
         anchor=INFUSION,
         days=TRANSPLANT_WINDOW_OPENS_DAY,
         done_when="transplanted",
-        needs=(MRD_NEGATIVE_CR,),
-        trigger="mrd",
+        trigger="mdt",
+        decisions=(TRANSPLANT_PLANNED,),
     ),
     Step(
         "transplant_window_closes",
@@ -159,9 +181,10 @@ STEPS: tuple[Step, ...] = (
         "Allogeneic transplant by this day at the latest (4 months after infusion)",
         anchor=INFUSION,
         days=TRANSPLANT_WINDOW_CLOSES_DAY,
+        family=False,
         done_when="transplanted",
-        needs=(MRD_NEGATIVE_CR,),
-        trigger="mrd",
+        trigger="mdt",
+        decisions=(TRANSPLANT_PLANNED,),
     ),
 )
 
@@ -180,15 +203,20 @@ def _anchors(events: dict[str, Event], mrd_results: list[Mrd]) -> dict[str, Even
     return anchors
 
 
-def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMilestone]:
+def plan(
+    *, events: dict[str, Event], mrd_results: list[Mrd], transplant_decision: str = TRANSPLANT_UNDECIDED
+) -> list[PlannedMilestone]:
     """Every pathway milestone the recorded events call for, keyed ``pathway:<name>``: the rows of
-    ``STEPS`` whose anchor and conditions are recorded, in the table's order."""
+    ``STEPS`` whose anchor and conditions are recorded and that apply under the MDT's transplant
+    decision, in the table's order."""
     anchors = _anchors(events, mrd_results)
     transplanted = TRANSPLANT in events and events[TRANSPLANT].done
     out: list[PlannedMilestone] = []
     for step in STEPS:
         anchor = anchors.get(step.anchor)
         if anchor is None or any(n not in anchors for n in step.needs):
+            continue
+        if transplant_decision not in step.decisions:
             continue
         done = {"anchor": anchor.done, "transplanted": transplanted}.get(step.done_when, False)
         out.append(
@@ -206,6 +234,24 @@ def plan(*, events: dict[str, Event], mrd_results: list[Mrd]) -> list[PlannedMil
     return out
 
 
-def is_positive_at_day_28(result: Mrd) -> bool:
-    """Step 5: MRD-positive at day 28 warrants additional assessment and a transplant-timing talk, at once."""
-    return result.checkpoint == "day28" and not result.negative
+def checkpoint_for(*, sample_date: dt.date, infusion_on: dt.date | None) -> str | None:
+    """The checkpoint a sample belongs to by its day after infusion ("day28", "day60", "other");
+    None when no infusion is recorded (the recorded label stands)."""
+    if infusion_on is None:
+        return None
+    n = (sample_date - infusion_on).days
+    for name, target in MRD_CHECKPOINT_DAYS.items():
+        if abs(n - target) <= MRD_TOLERANCE_DAYS[name]:
+            return name
+    return "other"
+
+
+def mrd_alarm(result: Mrd, earlier: list[Mrd]) -> str | None:
+    """Steps 5-6: any MRD-positive result needs a coordinator at once. "conversion" when MRD
+    returns after a negative result, "positive" otherwise; None for a negative result."""
+    if result.negative:
+        return None
+    before = [r for r in earlier if r.on <= result.on]
+    if before and max(before, key=lambda r: r.on).negative:
+        return "conversion"
+    return "positive"

@@ -24,7 +24,15 @@ from cases.services import case_set_next_due, case_touch
 from navigator.errors import DomainError
 
 from . import pathway
-from .models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, ReminderRule, TreatmentEvent
+from .models import (
+    CoordinatorTask,
+    Milestone,
+    MilestoneKind,
+    MRDResult,
+    ReminderRule,
+    TransplantDecision,
+    TreatmentEvent,
+)
 from .reminders import reminders_cancel_pending, reminders_sync
 
 
@@ -256,6 +264,40 @@ class PathwayChanges:
         }
 
 
+def transplant_decision_of(case) -> str:
+    decision = TransplantDecision.objects.filter(case_id=case.pk).values_list("decision", flat=True).first()
+    return decision or pathway.TRANSPLANT_UNDECIDED
+
+
+def transplant_decision_record(
+    *, case, actor, decision: str, reason: str = "", decided_on: dt.date | None = None
+) -> tuple[TransplantDecision, PathwayChanges]:
+    """Record the MDT's transplant decision and re-derive the transplant milestones from it."""
+    if decision not in TransplantDecision.Decision.values:
+        raise DomainError("Decision must be planned, not_planned or undecided.", field="decision")
+    reason = (reason or "").strip()
+    if decision == TransplantDecision.Decision.NOT_PLANNED and not reason:
+        raise DomainError("Give the reason no transplant is planned (e.g. low-risk child, MDT 12 May).", field="reason")
+    if decided_on is not None:
+        _check_date(decided_on, field_name="decided_on", allow_future=False)
+    with transaction.atomic():
+        row, created = TransplantDecision.objects.select_for_update().get_or_create(case=case)
+        before = None if created else {"decision": row.decision, "reason": row.reason}
+        row.decision, row.reason, row.decided_on = decision, reason, decided_on
+        row.recorded_by = _user(actor)
+        row.save()
+        audit_record(
+            actor=actor,
+            action="create" if created else "update",
+            obj=row,
+            case=case,
+            detail={"from": before, "to": {"decision": decision, "reason": reason}},
+        )
+        changes = pathway_sync(case=case, actor=actor, reason=f"MDT transplant decision: {decision}")
+    case_touch(case_id=case.pk)
+    return row, changes
+
+
 def _pathway_inputs(case) -> tuple[dict[str, pathway.Event], list[pathway.Mrd]]:
     events = {
         e.kind: pathway.Event(
@@ -290,7 +332,7 @@ def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
     with transaction.atomic():
         case = Case.objects.select_for_update().get(pk=case.pk)
         events, results = _pathway_inputs(case)
-        planned = pathway.plan(events=events, mrd_results=results)
+        planned = pathway.plan(events=events, mrd_results=results, transplant_decision=transplant_decision_of(case))
         hospital_ids = {p.hospital_id for p in planned if p.hospital_id}
         # The centres milestones point at, reached through the relation (hospitals sits above scheduling).
         centres = Milestone.hospital.field.related_model.objects
@@ -465,15 +507,29 @@ def mrd_result_record(
     result: str,
     sample: str = MRDResult.Sample.BONE_MARROW,
     value: Decimal | None = None,
-    complete_remission: bool = True,
+    complete_remission: bool | None = None,
     document=None,
     notes: str = "",
 ) -> MRDResult:
     """Record an MRD result; close its checkpoint; act on it (pathway.md steps 5-7).
 
-    MRD-positive at day 28 opens an urgent coordinator task at once; an MRD-negative
-    complete remission opens transplant planning.
+    The checkpoint is derived from the days since the recorded infusion (day 28 or day 60 within
+    ``pathway.MRD_TOLERANCE_DAYS``, else "other"), whatever label was given. Any MRD-positive
+    result, and MRD returning after a negative one, opens an urgent coordinator task at once; an
+    MRD-negative complete remission opens transplant planning. Remission is entered explicitly.
     """
+    if complete_remission not in (True, False):
+        raise DomainError(
+            "Say whether the patient is in morphological complete remission (CR/CRi) at this assessment.",
+            field="complete_remission",
+        )
+    infusion = (
+        TreatmentEvent.objects.filter(case_id=case.pk, kind=TreatmentEvent.Kind.INFUSION)
+        .values_list("occurred_on", flat=True)
+        .first()
+    )
+    if isinstance(sample_date, dt.date):
+        checkpoint = pathway.checkpoint_for(sample_date=sample_date, infusion_on=infusion) or checkpoint
     value = mrd_result_check(
         case=case,
         checkpoint=checkpoint,
@@ -504,18 +560,28 @@ def mrd_result_record(
             milestone = Milestone.objects.filter(case=case, key=key).first()
             if milestone is not None:
                 milestone_complete(milestone=milestone, refresh_case=False)
-        if pathway.is_positive_at_day_28(
+        earlier = [
+            pathway.Mrd(checkpoint=r.checkpoint, on=r.sample_date, negative=r.is_negative, complete_remission=False)
+            for r in MRDResult.objects.filter(case=case).exclude(pk=mrd.pk)
+        ]
+        alarm = pathway.mrd_alarm(
             pathway.Mrd(
                 checkpoint=checkpoint, on=sample_date, negative=mrd.is_negative, complete_remission=complete_remission
-            )
-        ):
+            ),
+            earlier,
+        )
+        if alarm is not None:
+            when = {"day28": "Day-28", "day60": "Day-60"}.get(checkpoint, "Post-infusion")
+            what = "MRD conversion (positive after negative)" if alarm == "conversion" else "MRD-positive"
             task_open(
                 case=case,
                 key=f"mrd-positive:{mrd.pk}",
-                title="Day-28 MRD-positive: arrange additional assessment and discuss transplant timing",
+                title=f"{when} {what}: arrange additional assessment and discuss transplant timing",
                 detail=(
-                    f"MRD-positive ({mrd.get_method_display()}, level {value if value is not None else 'not given'}) "
-                    f"on {sample_date:%Y-%m-%d}. Ask the centre for additional assessment and discuss the timing "
+                    f"{what} ({mrd.get_method_display()}, level {value if value is not None else 'not given'}) "
+                    f"on {sample_date:%Y-%m-%d}"
+                    + (f", day {(sample_date - infusion).days} after infusion" if infusion else "")
+                    + ". Ask the centre for additional assessment and discuss the timing "
                     "of allogeneic transplant with the treating team and the family."
                 ),
                 priority=CoordinatorTask.Priority.URGENT,

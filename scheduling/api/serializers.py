@@ -5,7 +5,7 @@ from rest_framework import serializers
 from cases.models import Case
 from documents.models import Document
 
-from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
+from ..models import CoordinatorTask, Milestone, MRDResult, TransplantDecision, TreatmentEvent
 
 
 class MilestoneSerializer(serializers.ModelSerializer):
@@ -104,6 +104,25 @@ class MRDResultSerializer(serializers.ModelSerializer):
         if request is not None:
             fields["case"].queryset = Case.objects.visible_to(request.user)
             fields["document"].queryset = Document.objects.visible_to(request.user)
+        return fields
+
+
+class TransplantDecisionSerializer(serializers.ModelSerializer):
+    """The MDT's transplant decision of a case (one per case; recording it again replaces it)."""
+
+    case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
+
+    class Meta:
+        model = TransplantDecision
+        fields = ["id", "case", "decision", "reason", "decided_on", "updated_at"]
+        read_only_fields = ["id", "updated_at"]
+        validators = []  # one row per case: the service updates it
+
+    def get_fields(self):
+        fields = super().get_fields()
+        request = self.context.get("request")
+        if request is not None:
+            fields["case"].queryset = Case.objects.visible_to(request.user)
         return fields
 
 

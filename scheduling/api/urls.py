@@ -7,6 +7,7 @@ from .views import (
     CoordinatorTaskViewSet,
     MilestoneViewSet,
     MRDResultViewSet,
+    TransplantDecisionViewSet,
     TreatmentEventViewSet,
 )
 
@@ -15,6 +16,7 @@ router.register("milestones", MilestoneViewSet, basename="milestone")
 router.register("treatment-events", TreatmentEventViewSet, basename="treatment-event")
 router.register("mrd-results", MRDResultViewSet, basename="mrd-result")
 router.register("coordinator-tasks", CoordinatorTaskViewSet, basename="coordinator-task")
+router.register("transplant-decisions", TransplantDecisionViewSet, basename="transplant-decision")
 
 urlpatterns = router.urls + [
     path("cases/<int:case_id>/milestones.ics", CaseCalendarView.as_view(), name="case-milestones-ics"),

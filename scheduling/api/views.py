@@ -26,11 +26,12 @@ from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnl
 from .. import services
 from ..calendar import milestones_ics
 from ..feed_tokens import CalendarFeedTokenAuthentication, calendar_link_issue, calendar_link_url
-from ..models import CoordinatorTask, Milestone, MRDResult, TreatmentEvent
+from ..models import CoordinatorTask, Milestone, MRDResult, TransplantDecision, TreatmentEvent
 from .serializers import (
     CoordinatorTaskSerializer,
     MilestoneSerializer,
     MRDResultSerializer,
+    TransplantDecisionSerializer,
     TreatmentEventResultSerializer,
     TreatmentEventSerializer,
 )
@@ -94,7 +95,7 @@ class TreatmentEventViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
 @extend_schema_view(
     list=extend_schema(summary="MRD results"),
     retrieve=extend_schema(summary="One MRD result"),
-    create=extend_schema(summary="Record an MRD result (day-28 positive opens an urgent task)"),
+    create=extend_schema(summary="Record an MRD result (any positive result or conversion opens an urgent task)"),
 )
 class MRDResultViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
     queryset = MRDResult.objects.select_related("case")
@@ -106,6 +107,29 @@ class MRDResultViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
     def perform_create(self, serializer):
         with transaction.atomic():
             serializer.instance = services.mrd_result_record(actor=self.request.user, **serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="MDT transplant decisions (coordinators only)"),
+    retrieve=extend_schema(summary="One case's MDT transplant decision"),
+    create=extend_schema(summary="Record the MDT transplant decision (the transplant milestones follow it)"),
+)
+class TransplantDecisionViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+    queryset = TransplantDecision.objects.select_related("case")
+    serializer_class = TransplantDecisionSerializer
+    permission_classes = [IsCoordinator]
+    filterset_fields = ["case", "decision"]
+    ordering = ["-updated_at", "-id"]
+
+    def perform_create(self, serializer):
+        data = serializer.validated_data
+        serializer.instance, _changes = services.transplant_decision_record(
+            case=data["case"],
+            actor=self.request.user,
+            decision=data.get("decision", TransplantDecision.Decision.UNDECIDED),
+            reason=data.get("reason", ""),
+            decided_on=data.get("decided_on"),
+        )
 
 
 @extend_schema_view(

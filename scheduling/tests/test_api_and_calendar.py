@@ -83,7 +83,9 @@ def test_an_mrd_result_is_recorded_through_the_api_and_a_positive_day_28_opens_a
             "method": "flow",
             "value": "0.001",
             "result": "positive",
+            "complete_remission": True,
         },
+        format="json",
     )
     assert r.status_code == 201, r.content
     task = CoordinatorTask.objects.get()
@@ -103,7 +105,9 @@ def test_an_mrd_result_for_a_case_the_hospital_cannot_see_is_refused(world):
             "method": "flow",
             "value": "0.5",
             "result": "negative",
+            "complete_remission": True,
         },
+        format="json",
     )
     assert r.status_code == 400 and "value" in r.json()["fields"]
 

@@ -1,6 +1,8 @@
 """The whole output of ``pathway.plan`` for a case with every kind of event, pinned field by field.
 
 Written before ``plan`` became a table, so the table is known to say exactly what the code said.
+Since then only the transplant rows changed, on purpose: they follow the MDT's decision (here:
+transplant planned), the target reads as a planning target and the latest date is for coordinators.
 """
 
 import dataclasses
@@ -106,22 +108,22 @@ EVERYTHING = [
     (
         "pathway:transplant_window_opens",
         "transplant_window",
-        "Aim for the allogeneic transplant by this day (3 months after infusion)",
+        "Aim to transplant by this day (planning target, 3 months after infusion)",
         dt.date(2026, 5, 31),
         True,
         7,
         True,
-        "mrd",
+        "mdt",
     ),
     (
         "pathway:transplant_window_closes",
         "transplant_window",
         "Allogeneic transplant by this day at the latest (4 months after infusion)",
         dt.date(2026, 6, 30),
-        True,
+        False,
         7,
         True,
-        "mrd",
+        "mdt",
     ),
 ]
 
@@ -131,19 +133,19 @@ def _rows(planned):
 
 
 def test_every_event_recorded_gives_exactly_these_milestones_in_this_order():
-    assert _rows(plan(events=EVENTS, mrd_results=MRD)) == EVERYTHING
+    assert _rows(plan(events=EVENTS, mrd_results=MRD, transplant_decision="planned")) == EVERYTHING
 
 
 def test_a_planned_transplant_leaves_the_transplant_milestones_open():
     events = {**EVENTS, "transplant": Event("transplant", dt.date(2026, 6, 1), False, 9)}
-    rows = _rows(plan(events=events, mrd_results=MRD))
+    rows = _rows(plan(events=events, mrd_results=MRD, transplant_decision="planned"))
     assert [r[6] for r in rows[-3:]] == [False, False, False]
     assert rows[:-3] == EVERYTHING[:-3]
 
 
 def test_without_infusion_only_collection_and_lymphodepletion_milestones():
     events = {k: v for k, v in EVENTS.items() if k not in ("infusion",)}
-    assert _rows(plan(events=events, mrd_results=MRD)) == EVERYTHING[:3]
+    assert _rows(plan(events=events, mrd_results=MRD, transplant_decision="planned")) == EVERYTHING[:3]
 
 
 def test_only_manufacturing_starts_the_donor_search_without_an_apheresis_milestone():
@@ -151,6 +153,9 @@ def test_only_manufacturing_starts_the_donor_search_without_an_apheresis_milesto
     assert _rows(plan(events=events, mrd_results=[])) == [EVERYTHING[1]]
 
 
-def test_mrd_positive_or_without_complete_remission_plans_no_transplant():
+def test_mrd_positive_or_without_complete_remission_plans_no_transplant_planning():
     results = [Mrd("day28", dt.date(2026, 3, 30), False, True), Mrd("day60", dt.date(2026, 5, 1), True, False)]
     assert _rows(plan(events=EVENTS, mrd_results=results)) == EVERYTHING[:-3]
+    # The MDT planned a transplant anyway: the target dates follow the decision.
+    rows = _rows(plan(events=EVENTS, mrd_results=results, transplant_decision="planned"))
+    assert rows == EVERYTHING[:-3] + EVERYTHING[-2:]

@@ -1,5 +1,7 @@
 import datetime as dt
 
+import pytest
+
 from scheduling import pathway
 from scheduling.pathway import Event, Mrd, plan
 
@@ -46,7 +48,11 @@ def test_ph_positive_cases_get_a_tki_maintenance_check():
 
 def test_mrd_negative_cr_plans_transplant_within_three_to_four_months_of_infusion():
     out = _by_key(
-        plan(events={"infusion": Event("infusion", D0)}, mrd_results=[Mrd("day28", dt.date(2026, 3, 30), True, True)])
+        plan(
+            events={"infusion": Event("infusion", D0)},
+            mrd_results=[Mrd("day28", dt.date(2026, 3, 30), True, True)],
+            transplant_decision="planned",
+        )
     )
     assert (out["pathway:transplant_window_opens"].on - D0).days == 90
     assert (out["pathway:transplant_window_closes"].on - D0).days == 120
@@ -63,7 +69,40 @@ def test_mrd_negative_without_complete_remission_does_not_start_transplant_plann
     assert "pathway:transplant_planning" not in out
 
 
-def test_mrd_positive_at_day_28_is_flagged_but_not_at_day_60():
-    assert pathway.is_positive_at_day_28(Mrd("day28", D0, negative=False, complete_remission=True))
-    assert not pathway.is_positive_at_day_28(Mrd("day60", D0, negative=False, complete_remission=True))
-    assert not pathway.is_positive_at_day_28(Mrd("day28", D0, negative=True, complete_remission=True))
+def test_any_mrd_positive_result_is_flagged_and_a_return_after_negative_is_a_conversion():
+    assert pathway.mrd_alarm(Mrd("day28", D0, negative=False, complete_remission=True), []) == "positive"
+    assert pathway.mrd_alarm(Mrd("day60", D0, negative=False, complete_remission=True), []) == "positive"
+    assert pathway.mrd_alarm(Mrd("day28", D0, negative=True, complete_remission=True), []) is None
+    earlier = [Mrd("day28", D0 - dt.timedelta(days=30), negative=True, complete_remission=True)]
+    assert pathway.mrd_alarm(Mrd("day60", D0, negative=False, complete_remission=True), earlier) == "conversion"
+
+
+@pytest.mark.parametrize(
+    "day, checkpoint",
+    [
+        (20, "other"),
+        (21, "day28"),
+        (28, "day28"),
+        (35, "day28"),
+        (36, "other"),
+        (46, "day60"),
+        (74, "day60"),
+        (75, "other"),
+    ],
+)
+def test_the_checkpoint_follows_the_days_since_infusion_with_a_tolerance(day, checkpoint):
+    assert pathway.checkpoint_for(sample_date=D0 + dt.timedelta(days=day), infusion_on=D0) == checkpoint
+    assert pathway.checkpoint_for(sample_date=D0, infusion_on=None) is None
+
+
+@pytest.mark.parametrize("decision", ["undecided", "not_planned"])
+def test_no_family_transplant_date_without_an_mdt_decision_to_transplant(decision):
+    out = _by_key(
+        plan(
+            events={"infusion": Event("infusion", D0)},
+            mrd_results=[Mrd("day28", dt.date(2026, 3, 30), True, True)],
+            transplant_decision=decision,
+        )
+    )
+    assert not any(k.startswith("pathway:transplant_window") for k in out)
+    assert ("pathway:transplant_planning" in out) == (decision == "undecided")

@@ -9,7 +9,13 @@ from audit.models import AuditEvent
 from cases.services import case_transition
 from navigator.errors import DomainError
 from scheduling.models import CoordinatorTask, Milestone, MRDResult, Reminder
-from scheduling.services import event_delete, event_record, milestones_escalate, mrd_result_record
+from scheduling.services import (
+    event_delete,
+    event_record,
+    milestones_escalate,
+    mrd_result_record,
+    transplant_decision_record,
+)
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -86,6 +92,7 @@ def test_mrd_positive_at_day_28_opens_an_urgent_task_at_once(world):
         method="flow",
         value=Decimal("0.002"),
         result="positive",
+        complete_remission=True,
     )
     task = CoordinatorTask.objects.get(case=world.case_a)
     assert task.priority == CoordinatorTask.Priority.URGENT
@@ -104,9 +111,14 @@ def test_mrd_negative_cr_starts_transplant_planning(world):
         sample_date=timezone.localdate(),
         method="pcr_1e5",
         result="negative",
+        complete_remission=True,
     )
     ms = _ms(world.case_a)
     assert ms["pathway:transplant_planning"].status == Milestone.Status.PENDING
+    # No MDT decision yet: no family is shown a transplant date.
+    assert "pathway:transplant_window_opens" not in ms and "pathway:transplant_window_closes" not in ms
+    transplant_decision_record(case=world.case_a, actor=world.alice, decision="planned", decided_on=_future(0))
+    ms = _ms(world.case_a)
     assert ms["pathway:transplant_window_closes"].due_at.astimezone(SHANGHAI).date() == _future(-28 + 120)
     assert not CoordinatorTask.objects.exists()
 
@@ -119,6 +131,7 @@ def test_mrd_negative_cr_starts_transplant_planning(world):
         ({"method": "guess"}, "method"),
         ({"sample_date": dt.date(2099, 1, 1)}, "sample_date"),
         ({"checkpoint": "day29"}, "checkpoint"),
+        ({"complete_remission": None}, "complete_remission"),  # remission is entered explicitly, never assumed
     ],
 )
 def test_an_implausible_mrd_result_is_refused_naming_the_field(world, kwargs, field):
@@ -129,6 +142,7 @@ def test_an_implausible_mrd_result_is_refused_naming_the_field(world, kwargs, fi
         "sample_date": timezone.localdate(),
         "method": "flow",
         "result": "positive",
+        "complete_remission": True,
         **kwargs,
     }
     with pytest.raises(DomainError) as err:
@@ -155,6 +169,7 @@ def test_a_checkpoint_without_a_result_escalates_once_after_three_days(world):
         sample_date=timezone.localdate(),
         method="flow",
         result="negative",
+        complete_remission=True,
     )
     assert not Reminder.objects.filter(milestone=m, status="pending").exists()
 
@@ -225,3 +240,69 @@ def test_a_ph_positive_profile_gets_the_tki_maintenance_check_without_a_separate
     # Corrected to Ph-negative: the check is cancelled with its reminders.
     profile_update(case=world.case_a, actor=world.alice, philadelphia_status="negative")
     assert _ms(world.case_a)["pathway:tki_maintenance"].status == Milestone.Status.CANCELLED
+
+
+def _mrd(world, day, result, checkpoint="other", remission=True):
+    return mrd_result_record(
+        case=world.case_a,
+        actor=world.alice,
+        checkpoint=checkpoint,
+        sample_date=_future(-60) + dt.timedelta(days=day),
+        method="flow",
+        result=result,
+        complete_remission=remission,
+    )
+
+
+def test_a_day_28_sample_entered_as_other_is_the_day_28_checkpoint(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-60), status="done", actor=world.alice)
+    mrd = _mrd(world, 31, "positive", checkpoint="other")  # day 31: within 7 days of day 28
+    assert mrd.checkpoint == "day28"
+    assert _ms(world.case_a)["pathway:mrd_day28"].status == Milestone.Status.DONE
+    task = CoordinatorTask.objects.get(mrd_result=mrd)
+    assert task.priority == CoordinatorTask.Priority.URGENT and task.title.startswith("Day-28 MRD-positive")
+    assert _mrd(world, 45, "negative").checkpoint == "other"  # day 45: neither checkpoint
+
+
+def test_a_positive_result_at_day_60_opens_an_urgent_task_too(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-60), status="done", actor=world.alice)
+    mrd = _mrd(world, 60, "positive", checkpoint="day28")  # mislabelled: the date decides
+    assert mrd.checkpoint == "day60"
+    assert CoordinatorTask.objects.get(mrd_result=mrd).priority == CoordinatorTask.Priority.URGENT
+
+
+def test_mrd_returning_after_a_negative_result_is_a_conversion_and_urgent(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-60), status="done", actor=world.alice)
+    _mrd(world, 28, "negative")
+    assert not CoordinatorTask.objects.exists()
+    mrd = _mrd(world, 58, "positive")
+    task = CoordinatorTask.objects.get(mrd_result=mrd)
+    assert "conversion" in task.title and task.priority == CoordinatorTask.Priority.URGENT
+
+
+def test_the_mdt_transplant_decision_drives_the_transplant_milestones(world):
+    event_record(case=world.case_a, kind="infusion", occurred_on=_future(-40), status="done", actor=world.alice)
+    mrd_result_record(
+        case=world.case_a,
+        actor=world.alice,
+        checkpoint="day28",
+        sample_date=_future(-12),
+        method="pcr_1e5",
+        result="negative",
+        complete_remission=True,
+    )
+    transplant_decision_record(case=world.case_a, actor=world.alice, decision="planned")
+    ms = _ms(world.case_a)
+    target = ms["pathway:transplant_window_opens"]
+    assert target.concerns_family and target.due_at.astimezone(SHANGHAI).date() == _future(-40 + 90)
+    assert "planning target" in target.title
+    assert not ms["pathway:transplant_window_closes"].concerns_family  # the latest date is for coordinators
+    with pytest.raises(DomainError) as err:
+        transplant_decision_record(case=world.case_a, actor=world.alice, decision="not_planned")
+    assert err.value.field == "reason"
+    transplant_decision_record(
+        case=world.case_a, actor=world.alice, decision="not_planned", reason="Low-risk child, MDT: no transplant"
+    )
+    ms = _ms(world.case_a)
+    for key in ("pathway:transplant_planning", "pathway:transplant_window_opens", "pathway:transplant_window_closes"):
+        assert ms[key].status == Milestone.Status.CANCELLED
