@@ -279,6 +279,7 @@ def _observations(ctx: _Context, clinical: dict) -> list[dict]:
         *_mrd_observations(ctx, clinical.get("mrd_results") or []),
         _bcr_abl1_observation(ctx, clinical.get("philadelphia") or {}),
         *_cns_observations(ctx, clinical.get("cns_assessments") or []),
+        *_clinical_review_observations(ctx, clinical),
     ]
     return [{k: v for k, v in obs.items() if v is not None} for obs in observations]
 
@@ -359,6 +360,134 @@ def _cns_observations(ctx: _Context, assessments: list[dict]) -> list[dict]:
         }
         for i, c in enumerate(assessments)
     ]
+
+
+# The clinical review's facts: performance status, organ function (UCUM units), the latest marrow
+# (blasts, MRD with method and sensitivity) and active infections. LOINC where a code fits the
+# value as recorded (bilirubin by its unit); Lansky, marrow blasts, MRD and infections keep only
+# our own code.
+UCUM = "http://unitsofmeasure.org"
+PERFORMANCE_LOINC = {
+    "ecog": ("89247-1", "ECOG Performance Status score"),
+    "karnofsky": ("89243-0", "Karnofsky Performance Status score"),
+}
+ORGAN_LOINC = {
+    ("creatinine_clearance", None): ("2164-2", "Creatinine renal clearance in 24 hour Urine and Serum or Plasma"),
+    ("egfr", None): (
+        "33914-3",
+        "Glomerular filtration rate/1.73 sq M.predicted [Volume Rate/Area] in Serum or Plasma by Creatinine-based "
+        "formula (MDRD)",
+    ),
+    ("lvef", None): ("10230-1", "Left ventricular Ejection fraction"),
+    ("bilirubin", "mg/dL"): ("1975-2", "Bilirubin.total [Mass/volume] in Serum or Plasma"),
+    ("bilirubin", "umol/L"): ("14631-6", "Bilirubin.total [Moles/volume] in Serum or Plasma"),
+    ("alt", None): ("1742-6", "Alanine aminotransferase [Enzymatic activity/volume] in Serum or Plasma"),
+    ("ast", None): ("1920-8", "Aspartate aminotransferase [Enzymatic activity/volume] in Serum or Plasma"),
+    ("spo2", None): ("59408-5", "Oxygen saturation in Arterial blood by Pulse oximetry"),
+}
+
+
+def _coded(code: str, display: str, loinc: tuple[str, str] | None) -> dict:
+    coding = [{"system": f"{NAV}/CodeSystem/observation", "code": code, "display": display}]
+    if loinc:
+        coding.insert(0, {"system": LOINC, "code": loinc[0], "display": loinc[1]})
+    return {"coding": coding, "text": display}
+
+
+def _quantity(value, unit: str) -> dict:
+    return {"value": float(value), "unit": unit, "system": UCUM, "code": unit}
+
+
+def _clinical_review_observations(ctx: _Context, clinical: dict) -> list[dict]:
+    out: list[dict] = []
+    for i, f in enumerate(clinical.get("fitness") or []):
+        scale = str(f.get("scale", ""))
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": ctx.id("performance", i),
+                "status": "final",
+                "category": [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}],
+                "code": _coded(
+                    f"performance-{scale}",
+                    f"{scale.upper() if scale == 'ecog' else scale.title()} performance status",
+                    PERFORMANCE_LOINC.get(scale),
+                ),
+                "subject": ctx.patient_ref,
+                "effectiveDateTime": f.get("date"),
+                "valueInteger": int(f["score"]),
+            }
+        )
+    for i, o in enumerate(clinical.get("organ_function") or []):
+        test, unit = str(o.get("test", "")), str(o.get("unit", ""))
+        loinc = ORGAN_LOINC.get((test, unit)) or ORGAN_LOINC.get((test, None))
+        obs = {
+            "resourceType": "Observation",
+            "id": ctx.id("organ", i),
+            "status": "final",
+            "category": _lab_category(),
+            "code": _coded(f"organ-{test}", test.replace("_", " "), loinc),
+            "subject": ctx.patient_ref,
+            "effectiveDateTime": o.get("date"),
+            "valueQuantity": _quantity(o["value"], unit),
+        }
+        if o.get("upper_limit_normal") not in (None, ""):
+            obs["referenceRange"] = [{"high": _quantity(o["upper_limit_normal"], unit)}]
+        out.append(obs)
+    for i, m in enumerate(clinical.get("marrow") or []):
+        if m.get("blasts_percent") is not None:
+            out.append(
+                {
+                    "resourceType": "Observation",
+                    "id": ctx.id("marrow-blasts", i),
+                    "status": "final",
+                    "category": _lab_category(),
+                    "code": _coded("marrow-blasts", "Blasts in bone marrow", None),
+                    "subject": ctx.patient_ref,
+                    "effectiveDateTime": m.get("date"),
+                    "valueQuantity": _quantity(m["blasts_percent"], "%"),
+                }
+            )
+        if m.get("mrd") in ("negative", "positive"):
+            obs = {
+                "resourceType": "Observation",
+                "id": ctx.id("marrow-mrd", i),
+                "status": "final",
+                "category": _lab_category(),
+                "code": _nav_code("mrd", "Minimal residual disease"),
+                "subject": ctx.patient_ref,
+                "effectiveDateTime": m.get("date"),
+                "method": {"text": str(m.get("mrd_method", "")).replace("_", " ")},
+                "specimen": None,
+                "note": [{"text": f"Bone marrow; sensitivity {m.get('mrd_sensitivity')}"}],
+            }
+            if m.get("mrd_level") not in (None, ""):
+                obs["valueQuantity"] = {"value": float(m["mrd_level"]), "unit": "1", "system": UCUM, "code": "1"}
+            else:
+                obs["valueCodeableConcept"] = _result(m["mrd"])
+            out.append(obs)
+    for i, inf in enumerate(clinical.get("infections") or []):
+        out.append(
+            {
+                "resourceType": "Observation",
+                "id": ctx.id("infection", i),
+                "status": "final",
+                "code": _coded("active-infection", "Infection and whether it is controlled", None),
+                "subject": ctx.patient_ref,
+                "effectiveDateTime": inf.get("date"),
+                "valueCodeableConcept": {
+                    "coding": [
+                        {
+                            "system": f"{NAV}/CodeSystem/infection-status",
+                            "code": inf.get("status"),
+                            "display": str(inf.get("status", "")),
+                        }
+                    ],
+                    "text": str(inf.get("description", "")),
+                },
+            }
+        )
+    return out
 
 
 def _procedures(ctx: _Context, clinical: dict) -> list[dict]:
