@@ -130,11 +130,11 @@ def upcoming_milestones(case: Case, user, *, limit: int = 50) -> list:
         .select_related("hospital")
         .order_by("due_at", "id")[:limit]
     )
-    _label_milestones(milestones)
+    _label_milestones(milestones, case)
     return milestones
 
 
-def _label_milestones(milestones: list) -> None:
+def _label_milestones(milestones: list, case: Case | None = None) -> None:
     """Give each milestone a ``label`` in the family's language and a ``hospital_name``.
 
     Milestone titles are written by the apps in English for coordinators; families read the
@@ -159,8 +159,15 @@ def _label_milestones(milestones: list) -> None:
         if request_ids
         else {}
     )
+    from scheduling.services import milestone_centre_day, milestone_period_start
+
     chinese = (get_language() or "").startswith("zh")
+    patient = getattr(case, "patient", None)
+    adult = bool(patient and patient.date_of_birth and patient.age(timezone.localdate()) >= 18)
     for m in milestones:
+        # Pathway dates are all-day dates on the treating centre's calendar, not clock times.
+        m.day = milestone_centre_day(m)
+        m.period_start = milestone_period_start(m)
         suffix = m.key.rpartition(":")[2]
         if m.kind == "document_request" and suffix.isdigit() and int(suffix) in doc_types:
             record = copy.DOC_TYPE_LABELS.get(doc_types[int(suffix)], "")
@@ -169,6 +176,19 @@ def _label_milestones(milestones: list) -> None:
             m.label = str(copy.TRAVEL_MILESTONE_TEXT.get(m.key.partition(":")[0], m.get_kind_display()))
         elif m.kind == "other":
             m.label = m.title
+        elif m.kind == "stay_near_centre" and m.day:
+            m.label = _("Stay near the treating centre until at least %(date)s") % {"date": _date(m.day)}
+        elif m.kind == "transplant_window" and m.day:
+            if adult:
+                m.label = _(
+                    "Aim to transplant by %(date)s (planning target). For adults, a transplant after CAR-T is "
+                    "strongly recommended; the treating team sets the actual date."
+                ) % {"date": _date(m.day)}
+            else:
+                m.label = _(
+                    "Aim to transplant by %(date)s (planning target). The doctors' team recommended a transplant "
+                    "for your child; the treating team sets the actual date."
+                ) % {"date": _date(m.day)}
         else:
             m.label = str(m.get_kind_display())
         hospital = m.hospital if m.hospital_id else None
@@ -226,7 +246,8 @@ def next_step(case: Case, rows: list[ChecklistRow], milestones: list, unread_mes
     if milestone is not None:
         return NextStep(
             _("Get ready for: %(title)s") % {"title": milestone.label},
-            _("On %(when)s.") % {"when": _datetime(milestone.due_at)},
+            _("On %(when)s.")
+            % {"when": _date(milestone.day) if getattr(milestone, "day", None) else _datetime(milestone.due_at)},
             reverse("portal:schedule", args=[case.pk]),
             _("See all dates"),
         )
@@ -492,6 +513,9 @@ class CalendarItem:
     ends_at: dt.datetime | None = None
     location: str = ""
     all_day: bool = False
+    # A date on the centre's calendar (all-day), and the last day of a period (inclusive).
+    day: dt.date | None = None
+    last_day: dt.date | None = None
 
 
 def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list[CalendarItem]:
@@ -505,6 +529,8 @@ def calendar_items(case: Case, user, *, milestone_id: int | None = None) -> list
                 title=m.label,
                 starts_at=m.due_at,
                 location=m.hospital_name,
+                day=m.period_start or m.day,
+                last_day=m.day,
             )
         )
     if milestone_id is None:
@@ -524,8 +550,12 @@ def ics_for(case: Case, items: list[CalendarItem]) -> bytes:
             uid=item.uid,
             stamp=stamp,
             summary=item.title,
-            start=timezone.localtime(item.starts_at).date() if item.all_day else item.starts_at,
-            end=None if item.all_day else item.ends_at,
+            start=item.day or (timezone.localtime(item.starts_at).date() if item.all_day else item.starts_at),
+            end=(
+                (item.last_day or item.day) + dt.timedelta(days=1)
+                if item.day
+                else (None if item.all_day else item.ends_at)
+            ),
             location=item.location,
         )
     return ics.to_bytes(cal)

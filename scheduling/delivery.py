@@ -33,7 +33,7 @@ from notifications.rendering import render_message
 from notifications.services import delivery_guarantee, message_send
 
 from . import conf
-from .models import CoordinatorTask, Milestone, Reminder
+from .models import CoordinatorTask, Milestone, MilestoneKind, Reminder
 from .services import PATHWAY_PREFIX, milestones_escalate, pathway_due_at, task_open
 
 log = logging.getLogger(__name__)
@@ -154,6 +154,8 @@ def _render(reminder: Reminder):
             "title": milestone.title,
             **_due(milestone),
             "is_escalation": reminder.is_escalation,
+            # The post-infusion stay is a period, not an appointment that falls due.
+            "is_stay": milestone.kind == MilestoneKind.STAY_NEAR_CENTRE,
             "show_detail": is_staff,
             "link": link,
         },

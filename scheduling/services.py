@@ -234,6 +234,23 @@ def pathway_due_at(on: dt.date, hospital=None) -> dt.datetime:
     return dt.datetime.combine(on, DUE_TIME, tzinfo=tz)
 
 
+def milestone_centre_day(milestone) -> dt.date | None:
+    """A pathway milestone's date on the treating centre's calendar (an all-day date wherever a
+    family reads it); None for other milestones, which keep their time."""
+    if not milestone.key.startswith(PATHWAY_PREFIX):
+        return None
+    return milestone.due_at.astimezone(pathway_due_at(milestone.due_at.date(), milestone.hospital).tzinfo).date()
+
+
+def milestone_period_start(milestone) -> dt.date | None:
+    """The first day of a milestone that is a period: the post-infusion stay runs from the
+    infusion (day 0) until at least day 28."""
+    day = milestone_centre_day(milestone)
+    if day is None or milestone.kind != MilestoneKind.STAY_NEAR_CENTRE:
+        return None
+    return day - dt.timedelta(days=pathway.STAY_NEAR_CENTRE_DAYS)
+
+
 @dataclass
 class PathwayChanges:
     """What one re-derivation of the pathway did; recorded in the audit trail."""

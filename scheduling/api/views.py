@@ -174,7 +174,12 @@ class CaseCalendarView(AuditedViewMixin, APIView):
     @audited("download", detail={"what": "milestones.ics"})
     def get(self, request, case_id: int):
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
-        milestones = Milestone.objects.visible_to(request.user).filter(case=case).order_by("due_at", "id")
+        milestones = (
+            Milestone.objects.visible_to(request.user)
+            .filter(case=case)
+            .select_related("hospital")
+            .order_by("due_at", "id")
+        )
         body = milestones_ics(case=case, milestones=milestones)
         self.audit_shown(case)
         response = HttpResponse(body, content_type="text/calendar; charset=utf-8")

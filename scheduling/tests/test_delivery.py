@@ -307,3 +307,23 @@ def test_a_reminder_to_a_centre_whose_referral_was_withdrawn_is_not_sent(world, 
     Reminder.objects.filter(pk=r.pk).update(status="queued", claimed_at=timezone.now())
     assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
     assert mail.outbox[0].to == ["li@pkuph.example.cn"]
+
+
+def test_the_stay_near_the_centre_is_announced_as_a_period_not_as_due(world, sms_dir):
+    m = milestone_upsert(
+        case=world.case_b,
+        key="pathway:stay_near_centre",
+        kind="stay_near_centre",
+        due_at=timezone.now() + dt.timedelta(days=7, hours=1),
+        title="Stay near the treating centre until at least this day (4 weeks after infusion)",
+        concerns_family=True,
+    )
+    _make_due(m)
+    delivery.reminders_sweep()
+    for r in Reminder.objects.filter(milestone=m):
+        delivery.reminder_deliver(reminder_id=r.pk)
+    coordinator_mail = next(e for e in mail.outbox if e.to == [world.bob.email])
+    assert "stays near the treating centre until at least" in coordinator_mail.body
+    assert "is due on" not in coordinator_mail.body
+    family_mail = next(e for e in mail.outbox if e.to == [world.contact_b.email])
+    assert "至少在" in family_mail.body
