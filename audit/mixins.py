@@ -82,8 +82,6 @@ class AuditedViewMixin:
     method). A list records one event per row shown, in a single INSERT.
     """
 
-    audit_reads = True
-
     # --- what the handler declared ---------------------------------------------------------
     def _audit_handler(self, request):
         action = getattr(self, "action", None)
@@ -157,7 +155,7 @@ class AuditedViewMixin:
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         kind = getattr(self, "_audit_kind", None)
-        if self.audit_reads and kind in READS and 200 <= response.status_code < 300:
+        if kind in READS and 200 <= response.status_code < 300:
             self._audit_record_reads(request, response, kind)
         return response
 
