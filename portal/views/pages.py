@@ -220,6 +220,8 @@ class ScheduleView(AuditedCasePage):
 class CalendarLinksView(CaseMixin, TemplateView):
     """The family's calendar subscription links for a case: make one, or revoke one."""
 
+    http_method_names = ["post"]  # the links are shown on the dates page; a GET here is a 405, not a 500
+
     def post(self, request, *args, **kwargs):
         case = self.get_case()
         if request.POST.get("action") == "revoke":
