@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from django.db.models import QuerySet
 from django.utils import timezone
@@ -10,16 +12,19 @@ from django.utils.translation import gettext_lazy as _
 
 from .models import DocType, Document, DocumentRequest
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class Requirement:
     """One line of pathway.md "Records a centre needs for review"."""
 
     key: str
-    label: str
+    label: str | StrPromise
     doc_types: tuple[str, ...]
     required: bool = True  # False: needed only when it applies (prior transplant, extramedullary disease)
-    note: str = ""
+    note: str | StrPromise = ""
 
 
 # The table a clinician would review: pathway.md, "Records a centre needs for review (typical)".
@@ -75,7 +80,7 @@ class ChecklistItem:
     state: str
     documents: list[int] = field(default_factory=list)
     request_id: int | None = None
-    due_date: object = None
+    due_date: dt.date | None = None
     rejection_reason: str = ""
 
 

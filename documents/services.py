@@ -402,13 +402,14 @@ def document_update(*, document: Document, actor, **changes) -> Document:
 # --- Requests -----------------------------------------------------------------------------
 
 
-def _due_at(request: DocumentRequest) -> dt.datetime:
+def _due_at(request: DocumentRequest, due_date: dt.date) -> dt.datetime:
     """End of the due day where the family lives."""
+    tz: dt.tzinfo
     try:
         tz = zoneinfo.ZoneInfo(request.case.patient.time_zone)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         tz = dt.UTC
-    return dt.datetime.combine(request.due_date, dt.time(23, 59), tzinfo=tz)
+    return dt.datetime.combine(due_date, dt.time(23, 59), tzinfo=tz)
 
 
 def _scheduling():
@@ -431,7 +432,7 @@ def _milestone_sync(request: DocumentRequest) -> None:
             case=request.case,
             key=request.milestone_key,
             kind="document_request",
-            due_at=_due_at(request),
+            due_at=_due_at(request, request.due_date),
             title=f"Records due: {request.get_doc_type_display()}"[:200],
             concerns_family=True,
             source=request,

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Model, Q, QuerySet
 
 from cases.models import Case
 
 from .models import Assessment, ClinicalProfile, FamilySummary
 
+M = TypeVar("M", bound=Model)
 
-def first_per(queryset, field: str) -> list:
+
+def first_per(queryset: QuerySet[M], field: str) -> list[M]:
     """The first row of each ``field`` value, in the queryset's order (which must start with ``field``).
 
     PostgreSQL does it in the query (DISTINCT ON); SQLite, used by the embedded demo, cannot,
@@ -18,7 +22,7 @@ def first_per(queryset, field: str) -> list:
     """
     if connections[queryset.db].features.can_distinct_on_fields:
         return list(queryset.distinct(field))
-    first = {}
+    first: dict[Any, M] = {}
     for row in queryset:
         first.setdefault(getattr(row, field), row)
     return list(first.values())
@@ -29,14 +33,14 @@ def latest_assessments(case: Case) -> list[Assessment]:
 
     A centre no longer targeted keeps its history (``assessment_history``) but is not listed here.
     """
-    latest = (
+    ordered = (
         Assessment.objects.filter(case=case)
         .filter(Q(centre__isnull=True) | Q(centre__in=case.target_centres.all()))
         .select_related("centre", "run_by")
         .order_by("centre_id", "-created_at", "-id")
     )
-    latest = first_per(latest, "centre_id")
-    return sorted(latest, key=lambda a: (a.centre_id is not None, a.centre.name_en if a.centre_id else ""))
+    latest = first_per(ordered, "centre_id")
+    return sorted(latest, key=lambda a: (a.centre is not None, a.centre.name_en if a.centre is not None else ""))
 
 
 def assessment_history(case: Case, centre=None):

@@ -63,6 +63,14 @@ def _date(value) -> dt.date | None:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
 
 
+def _required_date(value) -> dt.date:
+    """A date the snapshot always holds (its model field is required)."""
+    parsed = _date(value)
+    if parsed is None:
+        raise ValueError(f"The profile snapshot lacks a required date (got {value!r}).")
+    return parsed
+
+
 def profile_for(case: Case) -> ClinicalProfile:
     """The case's profile, created empty the first time (everything "not known")."""
     profile, _ = ClinicalProfile.objects.get_or_create(case=case)
@@ -105,7 +113,7 @@ def snapshot_to_rules(s: dict[str, Any]) -> rules.Profile:
         return {"row": r.get("id"), "source": r.get("source_document")}
 
     return rules.Profile(
-        assessed_on=_date(s["assessed_on"]),
+        assessed_on=_required_date(s["assessed_on"]),
         date_of_birth=_date(s.get("date_of_birth")),
         diagnosis=rules.Diagnosis(
             s["diagnosis_lineage"], s["diagnosis_method"], _date(s.get("diagnosis_date")), s.get("diagnosis_source")

@@ -187,18 +187,18 @@ def translation_complete(*, request: TranslationRequest, actor, body: str = "", 
         locked = TranslationRequest.objects.select_for_update().get(pk=request.pk)
         if locked.status != TranslationRequest.Status.OPEN:
             raise DomainError("This translation request is already closed.", code="conflict")
-        if locked.message_id:
-            original = locked.message
+        original, requested = locked.message, locked.document  # exactly one is set (check constraint)
+        if original is not None:
             translated = message_post(
                 author=actor, body=body, thread=original.thread, language=locked.target_language, system=False
             )
             Message.objects.filter(pk=translated.pk).update(translation_of=original)
             Message.objects.filter(pk=original.pk).update(needs_translation=False)
             locked.translated_message = translated
-        else:
+        elif requested is not None:
             if document is None:
                 raise DomainError("Choose the translated document.", field="document")
-            if document.case_id != locked.document.case_id or document.pk == locked.document_id:
+            if document.case_id != requested.case_id or document.pk == requested.pk:
                 raise DomainError("The translation must be another document of the same case.", field="document")
             if getattr(document, "translation_of_id", None) not in (None, locked.document_id):
                 raise DomainError("That document is the translation of another document.", field="document")

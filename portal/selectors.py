@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +19,9 @@ from cases.models import Case
 from navigator import ics
 
 from . import copy
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 
 def family_cases(user):
@@ -48,7 +52,7 @@ def journey(case: Case) -> list[dict]:
     return steps
 
 
-def doc_type_choices() -> list[tuple[str, str]]:
+def doc_type_choices() -> list[tuple[str, str | StrPromise]]:
     from documents.models import DocType
 
     return [(value, copy.DOC_TYPE_LABELS.get(value, label)) for value, label in DocType.choices]

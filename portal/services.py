@@ -41,7 +41,7 @@ def invitation_create(*, contact: FamilyContact, actor, email: str = "") -> tupl
         raise DomainError(
             "This family contact has no email address; add one before sending a portal invitation.", field="email"
         )
-    if contact.user_id and contact.user.role != User.Role.FAMILY:
+    if contact.user is not None and contact.user.role != User.Role.FAMILY:
         raise DomainError(
             "This contact is linked to a staff login; a portal login must be a family account.", field="contact"
         )

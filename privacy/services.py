@@ -304,7 +304,7 @@ def _unique_fields(model) -> set[str]:
 
 
 def _personal_fields(model) -> list[models.Field]:
-    out = []
+    out: list[models.Field] = []
     unique = _unique_fields(model)
     for f in model._meta.concrete_fields:
         if f.primary_key or f.is_relation or f.choices or f.name in unique:

@@ -115,7 +115,7 @@ def milestone_apply(
                 if existing is None:
                     raise
             else:
-                counts = reminders_sync(milestone=milestone)
+                counts: dict | None = reminders_sync(milestone=milestone)
                 change = MilestoneChange(milestone=milestone, created=True, previous_due_at=None, reminders=counts)
                 if refresh_case:
                     case_refresh_next_due(case=case)
@@ -370,7 +370,7 @@ def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
             m = change.milestone
             if change.created:
                 changes.created.append(p.key)
-            elif change.moved:
+            elif change.moved and change.previous_due_at is not None:
                 changes.moved.append(
                     {
                         "key": p.key,
@@ -476,7 +476,7 @@ def _user(actor):
 
 # --- MRD results and coordinator tasks --------------------------------------------------
 
-CHECKPOINT_MILESTONE = {
+CHECKPOINT_MILESTONE: dict[str, str] = {
     MRDResult.Checkpoint.DAY_28: "pathway:mrd_day28",
     MRDResult.Checkpoint.DAY_60: "pathway:mrd_day60",
 }

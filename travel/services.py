@@ -9,14 +9,28 @@ leaves nothing behind.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeVar
 
 from django.db import models, transaction
 
 from audit.services import audit_record
 from cases.services import case_touch
 
-from .models import VisaApplication
+from .models import (
+    Accommodation,
+    Admission,
+    AirportPickup,
+    InterpreterNeed,
+    Journey,
+    Leg,
+    Traveller,
+    VisaApplication,
+)
 from .reminders import travel_milestones_sync
+
+# Every kind of travel row: each belongs to one case.
+TravelRow = Traveller | VisaApplication | Journey | Leg | Accommodation | AirportPickup | InterpreterNeed | Admission
+Row = TypeVar("Row", bound=TravelRow)
 
 
 def _case_id(obj: models.Model) -> int | None:
@@ -24,7 +38,7 @@ def _case_id(obj: models.Model) -> int | None:
 
 
 @transaction.atomic
-def travel_save(*, obj: models.Model, actor, via: str = "api", fields: Iterable[str] = ()) -> models.Model:
+def travel_save(*, obj: Row, actor, via: str = "api", fields: Iterable[str] = ()) -> Row:
     """Validate and save any travel row; audit it and move the case's travel milestones."""
     adding = obj._state.adding
     if isinstance(obj, VisaApplication):
@@ -42,7 +56,7 @@ def travel_save(*, obj: models.Model, actor, via: str = "api", fields: Iterable[
 
 
 @transaction.atomic
-def travel_delete(*, obj: models.Model, actor, via: str = "api") -> None:
+def travel_delete(*, obj: TravelRow, actor, via: str = "api") -> None:
     case = obj.case
     audit_record(actor=actor, action="delete", obj=obj, detail={"via": via})
     obj.delete()
