@@ -22,6 +22,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import socket
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import requests
@@ -125,7 +126,7 @@ def resolve_public(url: str) -> list[str]:
     if problem:
         raise BlockedAddress(f"{host} is a {problem}")
     infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
     for address in addresses:
         problem = address_problem(ipaddress.ip_address(address.split("%", 1)[0]), allow_loopback=allow)
         if problem:
@@ -144,7 +145,15 @@ def resolve_public(url: str) -> list[str]:
 # --- connecting to the address that was checked -----------------------------------------------
 
 
-class _PinnedMixin:
+# The mixin is only ever combined with an urllib3 connection class (below); the type checker
+# reads it as one so that the connection's attributes are known.
+if TYPE_CHECKING:
+    _Connection = HTTPConnection
+else:
+    _Connection = object
+
+
+class _PinnedMixin(_Connection):
     """Connect the socket to ``pinned_address`` instead of resolving ``host`` again.
 
     ``host`` is left as the URL's name, so the Host header, TLS SNI and certificate
@@ -152,7 +161,7 @@ class _PinnedMixin:
 
     pinned_address: str
 
-    def _new_conn(self):
+    def _new_conn(self) -> socket.socket:
         try:
             return urllib3.util.connection.create_connection(
                 (self.pinned_address, self.port),
