@@ -352,7 +352,7 @@ def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
         planned = pathway.plan(events=events, mrd_results=results, transplant_decision=transplant_decision_of(case))
         hospital_ids = {p.hospital_id for p in planned if p.hospital_id}
         # The centres milestones point at, reached through the relation (hospitals sits above scheduling).
-        centres = Milestone.hospital.field.related_model.objects
+        centres = Milestone.hospital.field.related_model._default_manager
         hospitals = centres.in_bulk(hospital_ids) if hospital_ids else {}
         for p in planned:
             hospital = hospitals.get(p.hospital_id)
