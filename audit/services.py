@@ -19,7 +19,7 @@ def case_path_to(model) -> tuple[str, ...] | None:
     """The forward foreign keys from ``model`` to ``cases.Case`` (shortest first), or None."""
     if model._meta.concrete_model._meta.label == "cases.Case":  # the case itself, or a proxy of it
         return ()
-    queue = [(model, ())]
+    queue: list[tuple[type[models.Model], tuple[str, ...]]] = [(model, ())]
     seen = {model}
     while queue:
         current, path = queue.pop(0)

@@ -13,7 +13,7 @@ import json
 import logging
 import re
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,7 +283,7 @@ def _constrained_fields(model) -> set[str]:
     return names
 
 
-def _blank(model_field: models.Field, constrained: set[str] = frozenset()):
+def _blank(model_field: models.Field, constrained: Set[str] = frozenset()):
     if isinstance(model_field, models.JSONField):
         default = model_field.get_default()
         return default if isinstance(default, (dict, list)) else ({} if not model_field.null else None)
