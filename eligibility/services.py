@@ -119,14 +119,14 @@ def snapshot_to_rules(s: dict[str, Any]) -> rules.Profile:
             s["diagnosis_lineage"], s["diagnosis_method"], _date(s.get("diagnosis_date")), s.get("diagnosis_source")
         ),
         cd19_results=tuple(
-            rules.Cd19Result(r["status"], r["sample_type"], _date(r["sample_date"]), r["method"], **ref(r))
+            rules.Cd19Result(r["status"], r["sample_type"], _required_date(r["sample_date"]), r["method"], **ref(r))
             for r in rows("cd19_results")
         ),
-        relapses=tuple(rules.Relapse(_date(r["date"]), r.get("site", ""), **ref(r)) for r in rows("relapses")),
+        relapses=tuple(rules.Relapse(_required_date(r["date"]), r.get("site", ""), **ref(r)) for r in rows("relapses")),
         therapy_lines=tuple(
             rules.TherapyLine(
                 r["regimen"],
-                _date(r["start"]),
+                _required_date(r["start"]),
                 _date(r.get("end")),
                 r["best_response"],
                 r["cd19_directed"],
@@ -140,11 +140,13 @@ def snapshot_to_rules(s: dict[str, Any]) -> rules.Profile:
         first_remission_date=_date(s.get("first_remission_date")),
         prior_transplant=s.get("prior_transplant"),
         transplants=tuple(
-            rules.Transplant(_date(r["date"]), r["donor_type"], r["on_immunosuppression"], r["active_gvhd"], **ref(r))
+            rules.Transplant(
+                _required_date(r["date"]), r["donor_type"], r["on_immunosuppression"], r["active_gvhd"], **ref(r)
+            )
             for r in rows("transplants")
         ),
         cns_assessments=tuple(
-            rules.CnsAssessment(r["status"], _date(r["date"]), **ref(r)) for r in rows("cns_assessments")
+            rules.CnsAssessment(r["status"], _required_date(r["date"]), **ref(r)) for r in rows("cns_assessments")
         ),
         philadelphia=rules.Philadelphia(
             s.get("philadelphia_status") or None,
@@ -152,20 +154,28 @@ def snapshot_to_rules(s: dict[str, Any]) -> rules.Profile:
             s.get("current_tki", ""),
             s.get("philadelphia_source"),
         ),
-        fitness=tuple(rules.Fitness(r["scale"], r["score"], _date(r["date"]), **ref(r)) for r in rows("fitness")),
+        fitness=tuple(
+            rules.Fitness(r["scale"], r["score"], _required_date(r["date"]), **ref(r)) for r in rows("fitness")
+        ),
         organ_function=tuple(
             rules.OrganFunction(
-                r["test"], _num(r["value"]), r["unit"], _date(r["date"]), _num(r.get("upper_limit_normal")), **ref(r)
+                r["test"],
+                float(r["value"]),
+                r["unit"],
+                _required_date(r["date"]),
+                _num(r.get("upper_limit_normal")),
+                **ref(r),
             )
             for r in rows("organ_function")
         ),
         infections=tuple(
-            rules.Infection(r["description"], r["status"], _date(r["date"]), **ref(r)) for r in rows("infections")
+            rules.Infection(r["description"], r["status"], _required_date(r["date"]), **ref(r))
+            for r in rows("infections")
         ),
         infections_reviewed_on=_date(s.get("infections_reviewed_on")),
         marrow=tuple(
             rules.Marrow(
-                _date(r["date"]),
+                _required_date(r["date"]),
                 _num(r.get("blasts_percent")),
                 r.get("mrd") or "not_done",
                 _num(r.get("mrd_level")),
