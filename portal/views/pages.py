@@ -217,8 +217,9 @@ class ScheduleView(AuditedCasePage):
         return context
 
 
-class CalendarLinksView(CaseMixin, TemplateView):
-    """The family's calendar subscription links for a case: make one, or revoke one."""
+class CalendarLinksView(ScheduleView):
+    """The family's calendar subscription links for a case: make one, or revoke one (POST).
+    Read, it is the Dates page that lists them."""
 
     http_method_names = ["post"]  # the links are shown on the dates page; a GET here is a 405, not a 500
 
