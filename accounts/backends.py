@@ -8,6 +8,8 @@ write access to the audit trail (its admin refuses regardless).
 
 from django.contrib.auth.backends import ModelBackend
 
+from accounts.roles import is_coordinator, is_supervisor
+
 WORK_APPS = {
     "cases",
     "documents",
@@ -36,10 +38,10 @@ SUPERVISOR_APPS = WORK_APPS | {"accounts", "authtoken", "django_celery_beat", "a
 
 class RoleBackend(ModelBackend):
     def _allowed(self, user_obj, perm: str) -> bool:
-        if not user_obj.is_active or not getattr(user_obj, "is_coordinator", False):
+        if not is_coordinator(user_obj):
             return False
         app_label, _, codename = perm.partition(".")
-        if user_obj.is_supervisor:
+        if is_supervisor(user_obj):
             return app_label in SUPERVISOR_APPS
         if app_label in ("django_celery_beat", "accounts"):
             return codename.startswith("view_")
@@ -51,8 +53,8 @@ class RoleBackend(ModelBackend):
         return self._allowed(user_obj, perm) or super().has_perm(user_obj, perm, obj)
 
     def has_module_perms(self, user_obj, app_label):
-        if getattr(user_obj, "is_coordinator", False) and user_obj.is_active:
-            apps = SUPERVISOR_APPS if user_obj.is_supervisor else WORK_APPS | {"django_celery_beat", "accounts"}
+        if is_coordinator(user_obj):
+            apps = SUPERVISOR_APPS if is_supervisor(user_obj) else WORK_APPS | {"django_celery_beat", "accounts"}
             if app_label in apps:
                 return True
         return super().has_module_perms(user_obj, app_label)

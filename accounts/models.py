@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import roles
+
 
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
@@ -31,7 +33,8 @@ def validate_language(value: str) -> None:
 
 
 class User(AbstractUser):
-    """A person who signs in. The role decides what they may see (see ``cases.access``)."""
+    """A person who signs in. The role (``accounts.roles.role_of``) decides what they may see
+    (``cases.access``)."""
 
     class Role(models.TextChoices):
         COORDINATOR = "coordinator", _("Coordinator")
@@ -65,27 +68,23 @@ class User(AbstractUser):
         if self.role in (self.Role.COORDINATOR, self.Role.SUPERVISOR) and not self.is_staff:
             self.is_staff = True
 
+    # The same questions as ``accounts.roles`` (which code asks); kept for templates.
     @property
     def is_coordinator(self) -> bool:
         """Coordinators (and supervisors, and superusers) work every case."""
-        return self.is_active and (self.is_superuser or self.role in (self.Role.COORDINATOR, self.Role.SUPERVISOR))
+        return roles.is_coordinator(self)
 
     @property
     def is_supervisor(self) -> bool:
-        return self.is_active and (self.is_superuser or self.role == self.Role.SUPERVISOR)
+        return roles.is_supervisor(self)
 
     @property
     def is_family(self) -> bool:
-        return self.is_active and not self.is_superuser and self.role == self.Role.FAMILY
+        return roles.is_family(self)
 
     @property
     def is_hospital(self) -> bool:
-        return (
-            self.is_active
-            and not self.is_superuser
-            and self.role == self.Role.HOSPITAL
-            and self.hospital_id is not None
-        )
+        return roles.is_hospital(self)
 
     @property
     def role_label(self) -> str:

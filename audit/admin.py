@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from navigator.admin import VisibleAdmin
+
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(VisibleAdmin, admin.ModelAdmin):
     """The trail is read-only here: nobody may add, change or delete entries."""
 
     list_display = (

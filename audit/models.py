@@ -8,16 +8,15 @@ from django.db import connection, models
 from django.db.models import Q
 from django.utils import timezone
 
+from accounts.access import StaffOnly, VisibleQuerySet
 
-class AuditEventQuerySet(models.QuerySet):
+
+class AuditEventQuerySet(VisibleQuerySet):
     def update(self, **kwargs):
         raise PermissionError("Audit events cannot be changed.")
 
     def delete(self):
         raise PermissionError("Audit events cannot be deleted.")
-
-    def visible_to(self, user):
-        return self if user.is_authenticated and user.is_coordinator else self.none()
 
     def for_case(self, case_id: int):
         """Every event about one case: those recorded against it, and the list pages that showed
@@ -62,6 +61,7 @@ class AuditEvent(models.Model):
     detail = models.JSONField(default=dict, blank=True)
 
     objects = AuditEventQuerySet.as_manager()
+    visibility = StaffOnly()
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -18,8 +18,10 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
-from audit.mixins import AuditedAdminMixin, audited_admin_action
+from accounts.roles import is_coordinator, is_supervisor
+from audit.mixins import audited_admin_action
 from audit.models import AuditEvent
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import services, workflow
@@ -138,7 +140,7 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.filter(patient__country=self.value()) if self.value() else queryset
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(VisibleAdmin, admin.TabularInline):
     """Family contacts belong to the patient; shown and edited on the case page too."""
 
     model = FamilyContact
@@ -163,7 +165,7 @@ class ContactInline(admin.TabularInline):
         super().__init__(Patient, admin_site)
 
 
-class StatusChangeInline(admin.TabularInline):
+class StatusChangeInline(VisibleAdmin, admin.TabularInline):
     model = StatusChange
     extra = 0
     fields = ("changed_at", "moved_from", "moved_to", "changed_by", "reason")
@@ -242,7 +244,7 @@ def case_inlines() -> tuple:
 
 
 @admin.register(Case)
-class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class CaseAdmin(VisibleAdmin, SimpleHistoryAdmin):
     list_display = (
         "reference",
         "patient_name",
@@ -408,13 +410,13 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
-        initial.setdefault("coordinator", request.user.pk if request.user.is_coordinator else None)
+        initial.setdefault("coordinator", request.user.pk if is_coordinator(request.user) else None)
         initial.setdefault("indication", Indication.objects.filter(code=services.DEFAULT_INDICATION).first())
         return initial
 
     def save_model(self, request, obj, form, change):
         if change:
-            if "coordinator" in form.changed_data and not request.user.is_supervisor:
+            if "coordinator" in form.changed_data and not is_supervisor(request.user):
                 original = Case.objects.get(pk=obj.pk)
                 if original.coordinator_id and original.coordinator_id != obj.coordinator_id:
                     obj.coordinator = original.coordinator
@@ -496,14 +498,14 @@ class CaseAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class PatientAdmin(VisibleAdmin, SimpleHistoryAdmin):
     list_display = ("full_name", "native_name", "date_of_birth", "sex", "country", "preferred_language")
     search_fields = ("family_name", "given_name", "native_name")
     list_filter = ("sex", "country")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    class ContactInlineOnPatient(admin.TabularInline):
+    class ContactInlineOnPatient(VisibleAdmin, admin.TabularInline):
         model = FamilyContact
         extra = 0
         raw_id_fields = ("user",)
@@ -515,7 +517,7 @@ class PatientAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(FamilyContact)
-class FamilyContactAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class FamilyContactAdmin(VisibleAdmin, SimpleHistoryAdmin):
     list_display = ("name", "relationship", "patient", "language", "email", "phone", "is_primary")
     list_select_related = ("patient",)
     search_fields = ("name", "native_name", "email", "patient__family_name")

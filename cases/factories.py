@@ -6,7 +6,6 @@ import factory
 from django.utils import timezone
 
 from accounts.models import User
-from hospitals.models import Hospital, Referral
 
 from .models import Case, FamilyContact, Indication, Patient
 from .services import case_next_reference
@@ -26,17 +25,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 class CoordinatorFactory(UserFactory):
     role = User.Role.COORDINATOR
     is_staff = True
-
-
-class HospitalFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Hospital
-        django_get_or_create = ("code",)
-
-    code = factory.Sequence(lambda n: f"centre{n}")
-    name_en = factory.LazyAttribute(lambda h: f"{h.code.upper()} Hospital")
-    name_zh = "医院"
-    city = "Beijing"
 
 
 class PatientFactory(factory.django.DjangoModelFactory):
@@ -78,13 +66,3 @@ class CaseFactory(factory.django.DjangoModelFactory):
         )[0]
     )
     inquiry_date = factory.LazyFunction(timezone.localdate)
-
-
-class ReferralFactory(factory.django.DjangoModelFactory):
-    class Meta:
-        model = Referral
-
-    case = factory.SubFactory(CaseFactory)
-    hospital = factory.SubFactory(HospitalFactory)
-    status = Referral.Status.SENT
-    sent_at = factory.LazyFunction(timezone.now)

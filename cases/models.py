@@ -16,6 +16,7 @@ from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 from simple_history.models import HistoricalRecords
 
+from accounts.access import CaseRows, StaffOnly, Via, VisibleQuerySet
 from accounts.models import validate_language, validate_time_zone
 
 from . import workflow
@@ -43,16 +44,6 @@ class Indication(models.Model):
         return self.name
 
 
-class PatientQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Coordinators see every patient; a family its own; hospitals those shared with them."""
-        from .access import case_filter_for
-
-        if case_filter_for(user) is None:
-            return self
-        return self.filter(pk__in=Case.objects.visible_to(user).values("patient_id"))
-
-
 class Patient(models.Model):
     """The person seeking treatment. Identifying health data: read only through ``visible_to``."""
 
@@ -78,7 +69,9 @@ class Patient(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
-    objects = PatientQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    # Coordinators see every patient; anyone else the patients of the cases they see.
+    visibility = CaseRows("cases")
 
     class Meta:
         ordering = ["family_name", "given_name"]
@@ -113,11 +106,6 @@ class Patient(models.Model):
             raise ValidationError({"date_of_birth": _("The date of birth cannot be in the future.")})
         if self.date_of_birth and self.date_of_birth.year < 1900:
             raise ValidationError({"date_of_birth": _("The date of birth must be after 1900.")})
-
-
-class ContactQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(patient__in=Patient.objects.visible_to(user))
 
 
 class FamilyContact(models.Model):
@@ -155,7 +143,8 @@ class FamilyContact(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     history = HistoricalRecords()
-    objects = ContactQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = Via("patient")
 
     class Meta:
         ordering = ["-is_primary", "name"]
@@ -176,13 +165,7 @@ class FamilyContact(models.Model):
             raise ValidationError({"user": _("Only a family account can be linked to a family contact.")})
 
 
-class CaseQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The one rule of who may see which case (see ``cases.access``)."""
-        from .access import restrict
-
-        return restrict(self, user, "")
-
+class CaseQuerySet(VisibleQuerySet):
     def for_coordinator(self, user):
         return self.filter(coordinator=user)
 
@@ -229,6 +212,7 @@ class Case(models.Model):
 
     history = HistoricalRecords(excluded_fields=["last_activity_at", "next_due_at", "next_due_title"])
     objects = CaseQuerySet.as_manager()
+    visibility = CaseRows("")
 
     class Meta:
         ordering = ["-id"]
@@ -272,6 +256,8 @@ class StatusChange(models.Model):
     changed_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(blank=True)
 
+    visibility = CaseRows("case")
+
     class Meta:
         ordering = ["-changed_at", "-id"]
         indexes = [models.Index(fields=["case", "-changed_at"])]
@@ -286,3 +272,57 @@ class StatusChange(models.Model):
     @property
     def to_label(self) -> str:
         return workflow.LABELS.get(self.to_status, self.to_status)
+
+
+class CaseShareQuerySet(VisibleQuerySet):
+    def active(self):
+        return self.filter(revoked_at=None)
+
+
+class CaseShare(models.Model):
+    """A case shared with a party other than its family, by a source that grants it (a centre,
+    through a referral that was sent). The case rule (``cases.access``) reads active shares.
+
+    The app that owns the source keeps its shares right (hospitals: ``Referral``); this app
+    never learns what a source is beyond its model label and id. Revoking keeps the row, so
+    who could see a case, and when, stays answerable. One source grants at most one active
+    share (a constraint); a referral sent again after a withdrawal grants a new one.
+    """
+
+    class Party(models.TextChoices):
+        CENTRE = "centre", _("Treating centre")
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="shares")
+    party_kind = models.CharField(max_length=20, choices=Party.choices)
+    party_id = models.PositiveBigIntegerField(help_text=_("The party's id: for a centre, the hospital's."))
+    source_type = models.CharField(
+        max_length=100, help_text=_('The granting model\'s label, e.g. "hospitals.referral".')
+    )
+    source_id = models.PositiveBigIntegerField()
+    granted_at = models.DateTimeField(default=timezone.now)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = CaseShareQuerySet.as_manager()
+    visibility = StaffOnly()
+
+    class Meta:
+        ordering = ["-granted_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source_type", "source_id"], condition=Q(revoked_at=None), name="one_active_share_per_source"
+            ),
+            models.CheckConstraint(
+                condition=Q(revoked_at=None) | Q(revoked_at__gte=models.F("granted_at")),
+                name="case_share_revoked_after_granted",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["party_kind", "party_id", "case"], condition=Q(revoked_at=None), name="active_shares_by_party"
+            ),
+            models.Index(fields=["case", "party_kind", "party_id"], name="shares_by_case"),
+        ]
+
+    def __str__(self) -> str:
+        state = f"revoked {self.revoked_at:%Y-%m-%d}" if self.revoked_at else "active"
+        return f"{self.case_id} shared with {self.party_kind} {self.party_id} ({state})"

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.roles import is_coordinator, is_supervisor
 from audit.services import audit_record
 from navigator.errors import DomainError
 
 from . import workflow
-from .models import Case, Indication, Patient, ReferenceCounter, StatusChange
+from .models import Case, CaseShare, Indication, Patient, ReferenceCounter, StatusChange
 
 DEFAULT_INDICATION = "b-all-cd19-car-t"
 
@@ -42,7 +44,7 @@ def case_create(
     inquiry_date = inquiry_date or timezone.localdate()
     if inquiry_date > timezone.localdate():
         raise DomainError("The inquiry date cannot be in the future.", field="inquiry_date")
-    if coordinator is not None and not coordinator.is_coordinator:
+    if coordinator is not None and not is_coordinator(coordinator):
         raise DomainError(f"{coordinator} is not a coordinator.", field="coordinator")
     indication = indication or Indication.objects.get(code=DEFAULT_INDICATION)
     case = Case.objects.create(
@@ -113,10 +115,10 @@ def _notify_status_changed(*, case: Case, change: StatusChange) -> None:
 def case_assign(*, case: Case, coordinator, actor, reason: str = "") -> Case:
     """Give a case to a coordinator. Taking an unassigned case is anyone's; moving a
     case away from its coordinator is a supervisor's decision."""
-    if coordinator is None or not coordinator.is_coordinator:
+    if coordinator is None or not is_coordinator(coordinator):
         raise DomainError("Choose an active coordinator to assign the case to.", field="coordinator")
     locked = Case.objects.select_for_update().get(pk=case.pk)
-    if locked.coordinator_id not in (None, coordinator.pk) and not actor.is_supervisor:
+    if locked.coordinator_id not in (None, coordinator.pk) and not is_supervisor(actor):
         raise DomainError(
             "Only a supervising coordinator can reassign a case that already has a coordinator.",
             field="coordinator",
@@ -146,3 +148,49 @@ def case_touch(*, case_id: int, when: dt.datetime | None = None) -> None:
 def case_set_next_due(*, case_id: int, due_at: dt.datetime | None, title: str = "") -> None:
     """Store the case's earliest open milestone or deadline (maintained by scheduling)."""
     Case.objects.filter(pk=case_id).update(next_due_at=due_at, next_due_title=title[:200] if due_at else "")
+
+
+def case_shares_sync(
+    *, source_model, grants: Mapping[int, tuple[int, str, int] | None], using: str = "default"
+) -> None:
+    """Make the active shares granted by rows of ``source_model`` match ``grants``: for each
+    source id, the ``(case id, party kind, party id)`` it shares now, or ``None`` when it
+    shares nothing. A changed or withdrawn grant is revoked (the row stays, with the time) and
+    a new one granted. Running it again changes nothing.
+
+    The app that owns the source calls it whenever a source may have changed (hospitals, for
+    referrals), inside the transaction that changed it, with the source row locked.
+    """
+    if not grants:
+        return
+    source_type = source_model._meta.label_lower
+    shares = CaseShare.objects.using(using)
+    now = timezone.now()
+    with transaction.atomic(using=using):
+        active = {
+            share.source_id: share
+            for share in shares.select_for_update().filter(
+                source_type=source_type, source_id__in=list(grants), revoked_at=None
+            )
+        }
+        stale = {
+            source_id
+            for source_id, share in active.items()
+            if grants[source_id] != (share.case_id, share.party_kind, share.party_id)
+        }
+        if stale:
+            shares.filter(pk__in=[active[source_id].pk for source_id in stale]).update(revoked_at=now)
+        shares.bulk_create(
+            [
+                CaseShare(
+                    case_id=grant[0],
+                    party_kind=grant[1],
+                    party_id=grant[2],
+                    source_type=source_type,
+                    source_id=source_id,
+                    granted_at=now,
+                )
+                for source_id, grant in grants.items()
+                if grant is not None and (source_id not in active or source_id in stale)
+            ]
+        )

@@ -13,8 +13,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from audit.mixins import AuditedAdminMixin, audited_admin_action
+from audit.mixins import audited_admin_action
 from cases.models import Case
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import services
@@ -85,7 +86,7 @@ class ReviewQueueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Document)
-class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class DocumentAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = (
         "__str__",
         "case_link",
@@ -136,7 +137,7 @@ class DocumentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
 
     def get_queryset(self, request):
-        return Document.objects.visible_to(request.user).select_related("case", "uploaded_by")
+        return super().get_queryset(request).select_related("case", "uploaded_by")
 
     def has_delete_permission(self, request, obj=None):
         return False  # medical records are kept; a newer version supersedes, a reviewer rejects
@@ -301,7 +302,7 @@ def _request_changes(form) -> dict:
 
 
 @admin.register(DocumentRequest)
-class DocumentRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class DocumentRequestAdmin(VisibleAdmin, admin.ModelAdmin):
     form = DocumentRequestForm
     list_display = ("__str__", "case", "doc_type", "due_date", "status", "asked_contact", "created_at")
     list_select_related = ("case", "asked_contact")
@@ -312,7 +313,7 @@ class DocumentRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
     actions = ["action_cancel"]
 
     def get_queryset(self, request):
-        return DocumentRequest.objects.visible_to(request.user).select_related("case", "asked_contact")
+        return super().get_queryset(request).select_related("case", "asked_contact")
 
     def has_delete_permission(self, request, obj=None):
         return False
@@ -349,7 +350,7 @@ class DocumentRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
 # --- Inlines for the case page (cases.admin.CaseAdmin includes them) --------------------------
 
 
-class DocumentInline(admin.TabularInline):
+class DocumentInline(VisibleAdmin, admin.TabularInline):
     """The case's documents, read-only; review happens on the document page or in the queue."""
 
     model = Document
@@ -412,7 +413,7 @@ class DocumentRequestFormSet(BaseInlineFormSet):
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
-class DocumentRequestInline(admin.TabularInline):
+class DocumentRequestInline(VisibleAdmin, admin.TabularInline):
     model = DocumentRequest
     fk_name = "case"
     formset = DocumentRequestFormSet

@@ -16,6 +16,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import CaseRows, VisibleQuerySet
+
 
 class DocType(models.TextChoices):
     """The records a centre needs for B-ALL CAR-T review (pathway.md), plus travel and admin papers."""
@@ -44,16 +46,7 @@ class Source(models.TextChoices):
     HOSPITAL = "hospital", _("Hospital")
 
 
-class DocumentQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """The case rule (``cases.access``), and for hospital staff only what goes into packets."""
-        from cases.access import restrict
-
-        qs = restrict(self, user, "case")
-        if getattr(user, "is_hospital", False):
-            qs = qs.filter(include_in_packets=True)
-        return qs
-
+class DocumentQuerySet(VisibleQuerySet):
     def current(self):
         """Documents not replaced by a newer version."""
         return self.exclude(review_status=Document.ReviewStatus.SUPERSEDED)
@@ -140,6 +133,8 @@ class Document(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = DocumentQuerySet.as_manager()
+    # The case rule; hospital staff see only what goes into packets.
+    visibility = CaseRows("case", hospital=Q(include_in_packets=True))
 
     class Meta:
         ordering = ["-id"]
@@ -178,19 +173,7 @@ class Document(models.Model):
             raise ValidationError({"supersedes": _("A document cannot supersede itself.")})
 
 
-class DocumentRequestQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Coordinators see all; a family sees its case's requests addressed to it (or to nobody in
-        particular); hospital staff see the requests addressed to them on shared cases."""
-        from cases.access import restrict
-
-        qs = restrict(self, user, "case")
-        if getattr(user, "is_family", False):
-            qs = qs.filter(Q(asked_user=user) | Q(asked_contact__user=user) | Q(asked_user=None, asked_contact=None))
-        elif getattr(user, "is_hospital", False):
-            qs = qs.filter(asked_user=user)
-        return qs
-
+class DocumentRequestQuerySet(VisibleQuerySet):
     def open(self):
         return self.filter(status=DocumentRequest.Status.OPEN)
 
@@ -238,6 +221,13 @@ class DocumentRequest(models.Model):
     closed_reason = models.CharField(max_length=300, blank=True)
 
     objects = DocumentRequestQuerySet.as_manager()
+    # Coordinators see all; a family its case's requests addressed to it (or to nobody in
+    # particular); hospital staff the requests addressed to them, on shared cases.
+    visibility = CaseRows(
+        "case",
+        family=lambda user: Q(asked_user=user) | Q(asked_contact__user=user) | Q(asked_user=None, asked_contact=None),
+        hospital=lambda user: Q(asked_user=user),
+    )
 
     class Meta:
         ordering = ["due_date", "id"]
@@ -255,15 +245,11 @@ class DocumentRequest(models.Model):
         return f"document-request:{self.pk}"
 
 
-class UploadQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Only the uploader, and only while they can still see the case."""
-        from cases.access import restrict
+def _uploader(user) -> Q:
+    return Q(user=user)
 
-        if user is None or not user.is_authenticated:
-            return self.none()
-        return restrict(self.filter(user=user), user, "case")
 
+class UploadQuerySet(VisibleQuerySet):
     def expired(self, now=None):
         return self.filter(expires_at__lt=now or timezone.now())
 
@@ -287,6 +273,8 @@ class Upload(models.Model):
     expires_at = models.DateTimeField(db_index=True)
 
     objects = UploadQuerySet.as_manager()
+    # Only the uploader (whatever the role), and only while they can still see the case.
+    visibility = CaseRows("case", coordinator=_uploader, family=_uploader, hospital=_uploader)
 
     class Meta:
         constraints = [

@@ -16,6 +16,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
+from accounts.roles import is_family, is_hospital
 from audit.services import audit_record
 from cases.models import Case, FamilyContact
 from cases.services import case_touch
@@ -43,9 +44,9 @@ def _user(actor):
 
 
 def _source_for(actor) -> str:
-    if getattr(actor, "is_family", False):
+    if is_family(actor):
         return Source.FAMILY
-    if getattr(actor, "is_hospital", False):
+    if is_hospital(actor):
         return Source.HOSPITAL
     return Source.COORDINATOR
 
@@ -455,7 +456,7 @@ def _check_request(*, case: Case, doc_type: str, description: str, due_date, ask
     if asked_user is not None:
         from cases.access import can_see_case
 
-        if not (asked_user.is_family or asked_user.is_hospital) or not can_see_case(asked_user, case):
+        if not (is_family(asked_user) or is_hospital(asked_user)) or not can_see_case(asked_user, case):
             raise DomainError(
                 "Ask a family member of this patient or staff of a centre the case is shared with.",
                 field="asked_user",

@@ -39,6 +39,7 @@ from rest_framework import status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.roles import is_coordinator, is_family
 from audit.mixins import AuditedViewMixin, audited
 from audit.services import audit_record
 from cases.models import Case
@@ -217,7 +218,7 @@ class TusMixin:
                 code="tus_version",
                 field="Tus-Resumable",
             )
-        if request.method != "OPTIONS" and not (request.user.is_coordinator or request.user.is_family):
+        if request.method != "OPTIONS" and not (is_coordinator(request.user) or is_family(request.user)):
             raise PermissionDenied
 
     def finalize_response(self, request, response, *args, **kwargs):

@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from audit.mixins import AuditedAdminMixin
+from accounts.roles import is_coordinator
+from navigator.admin import VisibleAdmin
 
 from . import services
 from .models import (
@@ -98,7 +99,7 @@ class FactFormSet(BaseInlineFormSet):
 def fact_inline(kind: str):
     model = FACT_MODELS[kind]
 
-    class Inline(admin.TabularInline):
+    class Inline(VisibleAdmin, admin.TabularInline):
         extra = 0
         fields = (*FACT_FIELDS[kind], "source_document")
         raw_id_fields = ("source_document",)
@@ -122,7 +123,7 @@ class ClinicalProfileForm(forms.ModelForm):
 
 
 @admin.register(ClinicalProfile)
-class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class ClinicalProfileAdmin(VisibleAdmin, SimpleHistoryAdmin):
     form = ClinicalProfileForm
     list_display = ("case", "diagnosis_lineage", "philadelphia_status", "latest_verdict", "updated_at")
     list_select_related = ("case",)
@@ -160,9 +161,6 @@ class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
         ("Pre-screen", {"fields": ("latest_assessments",)}),
     )
     readonly_fields = ("latest_assessments",)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     @admin.display(description="Latest verdict (base rules)")
     def latest_verdict(self, obj):
@@ -263,7 +261,7 @@ class ClinicalProfileAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 # --- Assessments --------------------------------------------------------------------------------------
 
 
-class OverrideInline(admin.TabularInline):
+class OverrideInline(VisibleAdmin, admin.TabularInline):
     model = CriterionOverride
     fk_name = "assessment"
     extra = 0
@@ -283,7 +281,7 @@ class OverrideForm(forms.Form):
 
 
 @admin.register(Assessment)
-class AssessmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class AssessmentAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = (
         "case",
         "centre_label",
@@ -317,9 +315,6 @@ class AssessmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
     )
     readonly_fields = fields
     change_form_template = "admin/eligibility/assessment/change_form.html"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False
@@ -403,7 +398,7 @@ class AssessmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         extra_context = extra_context or {}
         obj = self.get_object(request, object_id)
         form = OverrideForm(request.POST or None, prefix="override")
-        if request.method == "POST" and obj is not None and request.user.is_coordinator:
+        if request.method == "POST" and obj is not None and is_coordinator(request.user):
             if form.is_valid():
                 try:
                     with transaction.atomic():
@@ -421,7 +416,7 @@ class AssessmentAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
-class AssessmentInline(admin.TabularInline):
+class AssessmentInline(VisibleAdmin, admin.TabularInline):
     """Read-only pre-screen history for the case admin (add it to ``CaseAdmin.inlines``)."""
 
     model = Assessment
@@ -448,7 +443,7 @@ class AssessmentInline(admin.TabularInline):
 
 
 @admin.register(CentreCriteria)
-class CentreCriteriaAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
+class CentreCriteriaAdmin(VisibleAdmin, SimpleHistoryAdmin):
     list_display = (
         "hospital",
         "min_age_months",
@@ -468,14 +463,11 @@ class CentreCriteriaAdmin(AuditedAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(FamilySummary)
-class FamilySummaryAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class FamilySummaryAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("case", "language", "published_by", "published_at", "withdrawn_at")
     list_filter = ("language",)
     list_select_related = ("case", "published_by")
     readonly_fields = ("case", "assessment", "language", "text", "published_by", "published_at", "withdrawn_at")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_add_permission(self, request):
         return False

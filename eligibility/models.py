@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
+from accounts.access import NOBODY, CaseRows, CentreRows, VisibleQuerySet
+
 from . import rules
 
 
@@ -118,22 +120,10 @@ CRITERION_CHOICES = [
 ]
 
 
-class ClinicalQuerySet(models.QuerySet):
+def clinical(path: str = "case", **narrowing) -> CaseRows:
     """Clinical data: coordinators see all, hospitals the cases shared with them, families none
     (a family reads only the summary a coordinator published)."""
-
-    case_path = "case"
-
-    def visible_to(self, user):
-        from cases.access import restrict
-
-        if getattr(user, "is_family", False):
-            return self.none()
-        return restrict(self, user, self.case_path)
-
-
-class FactQuerySet(ClinicalQuerySet):
-    case_path = "profile__case"
+    return CaseRows(path, family=NOBODY, **narrowing)
 
 
 def _source_document():
@@ -193,7 +183,8 @@ class ClinicalProfile(models.Model):
 
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
-    objects = ClinicalQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = clinical()
 
     class Meta:
         constraints = [
@@ -214,7 +205,8 @@ class Fact(models.Model):
     source_document = _source_document()
     created_at = models.DateTimeField(default=timezone.now)
 
-    objects = FactQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = clinical("profile__case")
 
     class Meta:
         abstract = True
@@ -460,6 +452,8 @@ class CentreCriteria(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
 
+    visibility = CentreRows("hospital_id")
+
     class Meta:
         verbose_name = _("centre criteria")
         verbose_name_plural = _("centre criteria")
@@ -501,14 +495,12 @@ class CentreCriteria(models.Model):
         )
 
 
-class AssessmentQuerySet(ClinicalQuerySet):
-    def visible_to(self, user):
-        qs = super().visible_to(user)
-        if getattr(user, "is_hospital", False):
-            # A centre sees the base pre-screen and its own, not which other centres were considered.
-            qs = qs.filter(Q(centre__isnull=True) | Q(centre_id=user.hospital_id))
-        return qs
+def _base_or_own_centre(user) -> Q:
+    # A centre sees the base pre-screen and its own, not which other centres were considered.
+    return Q(centre__isnull=True) | Q(centre_id=user.hospital_id)
 
+
+class AssessmentQuerySet(VisibleQuerySet):
     def update(self, **kwargs):
         raise PermissionError("Assessments are never changed; run a new one.")
 
@@ -551,6 +543,7 @@ class Assessment(models.Model):
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AssessmentQuerySet.as_manager()
+    visibility = clinical(hospital=_base_or_own_centre)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -569,7 +562,7 @@ class Assessment(models.Model):
         return next(c for c in self.criteria if c["criterion"] == name)
 
 
-class OverrideQuerySet(ClinicalQuerySet):
+class OverrideQuerySet(VisibleQuerySet):
     def active(self):
         return self.filter(lapsed_at__isnull=True, revoked_at__isnull=True)
 
@@ -593,6 +586,7 @@ class CriterionOverride(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = OverrideQuerySet.as_manager()
+    visibility = clinical()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -609,21 +603,12 @@ class CriterionOverride(models.Model):
         return f"{self.case} {self.criterion}: {self.base_outcome} → {self.outcome}"
 
 
-class FamilySummaryQuerySet(models.QuerySet):
+PUBLISHED = Q(published_at__isnull=False, withdrawn_at__isnull=True)
+
+
+class FamilySummaryQuerySet(VisibleQuerySet):
     def published(self):
-        return self.filter(published_at__isnull=False, withdrawn_at__isnull=True)
-
-    def visible_to(self, user):
-        """Families: only published summaries of their own case. Coordinators: all.
-        Hospitals: none (they read the assessments themselves)."""
-        from cases.access import restrict
-
-        if getattr(user, "is_hospital", False):
-            return self.none()
-        qs = restrict(self, user, "case")
-        if getattr(user, "is_family", False):
-            qs = qs.published()
-        return qs
+        return self.filter(PUBLISHED)
 
 
 class FamilySummary(models.Model):
@@ -639,6 +624,9 @@ class FamilySummary(models.Model):
     withdrawn_at = models.DateTimeField(null=True, blank=True, help_text=_("Set when a newer summary replaces it."))
 
     objects = FamilySummaryQuerySet.as_manager()
+    # Families: only published summaries of their own case. Hospitals: none (they read the
+    # assessments themselves).
+    visibility = CaseRows("case", family=PUBLISHED, hospital=NOBODY)
 
     class Meta:
         ordering = ["-published_at", "-id"]

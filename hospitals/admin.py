@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from audit.mixins import AuditedAdminMixin
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import workflow
@@ -32,7 +32,7 @@ from .services.packets import packet_preview
 from .services.referrals import referral_send, slot_confirm
 
 
-class ContactInline(admin.TabularInline):
+class ContactInline(VisibleAdmin, admin.TabularInline):
     model = HospitalContact
     extra = 0
 
@@ -49,14 +49,14 @@ class RequiredRecordForm(forms.ModelForm):
         self.fields["doc_type"] = forms.ChoiceField(choices=DocType.choices)
 
 
-class RequiredRecordInline(admin.TabularInline):
+class RequiredRecordInline(VisibleAdmin, admin.TabularInline):
     model = RequiredRecord
     form = RequiredRecordForm
     extra = 0
 
 
 @admin.register(Hospital)
-class HospitalAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class HospitalAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("code", "name_en", "name_zh", "city", "country", "response_days", "is_active")
     search_fields = ("code", "name_en", "name_zh", "city")
     list_filter = ("country", "is_active")
@@ -87,7 +87,7 @@ class OverdueFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReferralEventInline(admin.TabularInline):
+class ReferralEventInline(VisibleAdmin, admin.TabularInline):
     model = ReferralEvent
     extra = 0
     can_delete = False
@@ -98,7 +98,7 @@ class ReferralEventInline(admin.TabularInline):
         return False
 
 
-class PacketInline(admin.TabularInline):
+class PacketInline(VisibleAdmin, admin.TabularInline):
     model = PacketVersion
     extra = 0
     can_delete = False
@@ -113,7 +113,7 @@ class PacketInline(admin.TabularInline):
         return False
 
 
-class SlotInline(admin.TabularInline):
+class SlotInline(VisibleAdmin, admin.TabularInline):
     model = AppointmentSlot
     extra = 0
     can_delete = False
@@ -147,7 +147,7 @@ class ReferralForm(forms.ModelForm):
 
 
 @admin.register(Referral)
-class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
     """The pipeline across centres: where each referral stands and what is overdue."""
 
     form = ReferralForm
@@ -278,7 +278,7 @@ class ReferralAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(PacketVersion)
-class PacketVersionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class PacketVersionAdmin(VisibleAdmin, admin.ModelAdmin):
     """Sent packets: read-only, forever."""
 
     list_display = ("referral", "version", "created_at", "created_by", "content_hash")
@@ -334,7 +334,7 @@ class IssueCredentialForm(forms.ModelForm):
 
 
 @admin.register(ApiCredential)
-class ApiCredentialAdmin(admin.ModelAdmin):
+class ApiCredentialAdmin(VisibleAdmin, admin.ModelAdmin):
     """Issue (the key is shown once), rotate (the old key works 24 hours more), revoke."""
 
     form = IssueCredentialForm
@@ -382,7 +382,7 @@ class ApiCredentialAdmin(admin.ModelAdmin):
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 
-class CaseReferralInline(admin.TabularInline):
+class CaseReferralInline(VisibleAdmin, admin.TabularInline):
     """The case's referrals on the case page; each opens the referral (packet builder, answers)."""
 
     model = Referral

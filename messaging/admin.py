@@ -5,14 +5,14 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
-from audit.mixins import AuditedAdminMixin
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from .models import Message, Thread, TranslationRequest
 from .services import message_post, translation_complete
 
 
-class MessageInline(admin.TabularInline):
+class MessageInline(VisibleAdmin, admin.TabularInline):
     model = Message
     extra = 0
     can_delete = False
@@ -33,7 +33,7 @@ class ThreadForm(forms.ModelForm):
 
 
 @admin.register(Thread)
-class ThreadAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ThreadAdmin(VisibleAdmin, admin.ModelAdmin):
     form = ThreadForm
     list_display = ("case", "kind", "hospital", "message_count", "last_message_at")
     list_select_related = ("case", "hospital")
@@ -69,7 +69,7 @@ class CompleteTranslationForm(forms.ModelForm):
 
 
 @admin.register(TranslationRequest)
-class TranslationRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TranslationRequestAdmin(VisibleAdmin, admin.ModelAdmin):
     form = CompleteTranslationForm
     list_display = ("__str__", "case", "target_language", "status", "requested_at", "completed_at")
     list_select_related = ("case",)
@@ -91,7 +91,7 @@ class TranslationRequestAdmin(AuditedAdminMixin, admin.ModelAdmin):
             messages.error(request, exc.message)
 
 
-class CaseThreadInline(admin.TabularInline):
+class CaseThreadInline(VisibleAdmin, admin.TabularInline):
     """The case's conversations on the case page; each opens the thread."""
 
     model = Thread

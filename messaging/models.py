@@ -1,8 +1,9 @@
 """Conversations on a case: the coordinator with a centre, the coordinator with the family.
 
-Who may read a thread is decided here, once (``ThreadQuerySet.visible_to``):
-coordinators read every thread; a family member only the family thread of their own case;
-hospital staff only their own hospital's thread, on cases shared with that hospital.
+Who may read a thread is declared here, once (``Thread.visibility``, applied by
+``accounts.access``): coordinators read every thread; a family member only the family thread of
+their own case; hospital staff only their own hospital's thread, on cases shared with that
+hospital. A message is visible with its thread.
 """
 
 from __future__ import annotations
@@ -14,20 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-
-class ThreadQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        from cases.access import restrict
-
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_coordinator:
-            return self
-        if user.is_family:
-            return restrict(self.filter(kind=Thread.Kind.FAMILY), user, "case")
-        if user.is_hospital:
-            return restrict(self.filter(kind=Thread.Kind.HOSPITAL, hospital_id=user.hospital_id), user, "case")
-        return self.none()
+from accounts.access import CaseRows, StaffOnly, Via, VisibleQuerySet
 
 
 class Thread(models.Model):
@@ -47,7 +35,12 @@ class Thread(models.Model):
     last_message_at = models.DateTimeField(null=True, blank=True, db_index=True)
     message_count = models.PositiveIntegerField(default=0)
 
-    objects = ThreadQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows(
+        "case",
+        family=Q(kind="family"),
+        hospital=lambda user: Q(kind="hospital", hospital_id=user.hospital_id),
+    )
 
     class Meta:
         ordering = ["-last_message_at", "-id"]
@@ -72,11 +65,6 @@ class Thread(models.Model):
             raise ValidationError({"hospital": _("A thread with a centre names the centre.")})
         if self.kind == self.Kind.FAMILY and self.hospital_id:
             raise ValidationError({"hospital": _("A family thread has no centre.")})
-
-
-class MessageQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(thread__in=Thread.objects.visible_to(user))
 
 
 class Message(models.Model):
@@ -105,7 +93,8 @@ class Message(models.Model):
         "self", null=True, blank=True, on_delete=models.CASCADE, related_name="translations"
     )
 
-    objects = MessageQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = Via("thread")
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -115,14 +104,9 @@ class Message(models.Model):
         return f"{self.author_label or self.side}: {self.body[:40]}"
 
 
-class TranslationRequestQuerySet(models.QuerySet):
+class TranslationRequestQuerySet(VisibleQuerySet):
     def open(self):
         return self.filter(status=TranslationRequest.Status.OPEN)
-
-    def visible_to(self, user):
-        if user is None or not user.is_authenticated or not user.is_coordinator:
-            return self.none()
-        return self
 
 
 class TranslationRequest(models.Model):
@@ -153,6 +137,7 @@ class TranslationRequest(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     objects = TranslationRequestQuerySet.as_manager()
+    visibility = StaffOnly()
 
     class Meta:
         ordering = ["status", "requested_at"]

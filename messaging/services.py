@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.roles import is_coordinator, is_family, is_hospital
 from audit.services import audit_record
 from cases.services import case_touch
 from navigator import events
@@ -21,11 +22,11 @@ MAX_BODY = 20_000
 def _side_of(author) -> str:
     if author is None:
         return Message.Side.SYSTEM
-    if author.is_coordinator:
+    if is_coordinator(author):
         return Message.Side.COORDINATOR
-    if author.is_hospital:
+    if is_hospital(author):
         return Message.Side.HOSPITAL
-    if author.is_family:
+    if is_family(author):
         return Message.Side.FAMILY
     raise DomainError("This account cannot post messages.", code="permission_denied")
 

@@ -10,6 +10,7 @@ from rest_framework import exceptions, permissions, serializers, status, viewset
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from accounts.roles import is_coordinator
 from audit.mixins import AuditedViewSetMixin
 from navigator.errors import DomainError
 
@@ -92,7 +93,7 @@ class IsCoordinator(permissions.BasePermission):
     message = "Only coordinators may do this."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_coordinator)
+        return is_coordinator(request.user)
 
 
 class IsCoordinatorOrReadOnly(permissions.BasePermission):
@@ -103,7 +104,7 @@ class IsCoordinatorOrReadOnly(permissions.BasePermission):
     def has_permission(self, request, view):
         if not (request.user and request.user.is_authenticated):
             return False
-        return request.method in permissions.SAFE_METHODS or request.user.is_coordinator
+        return request.method in permissions.SAFE_METHODS or is_coordinator(request.user)
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -12,15 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from accounts.models import User
-from cases.factories import (
-    CaseFactory,
-    ContactFactory,
-    HospitalFactory,
-    PatientFactory,
-    ReferralFactory,
-    UserFactory,
-)
+from cases.factories import CaseFactory, ContactFactory, PatientFactory, UserFactory
 from cases.models import Case, FamilyContact, Patient
+from hospitals.factories import HospitalFactory, ReferralFactory
 from hospitals.models import Hospital, Referral
 
 

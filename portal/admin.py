@@ -8,8 +8,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 
-from audit.mixins import AuditedAdminMixin
+from accounts.roles import is_family
 from cases.models import FamilyContact
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import services
@@ -35,13 +36,13 @@ class InvitationForm(forms.ModelForm):
                 self.add_error(
                     "email", _("This contact has no email address: give one here, or add it to the contact.")
                 )
-            if contact.user_id and not contact.user.is_family:
+            if contact.user_id and not is_family(contact.user):
                 self.add_error("contact", _("This contact is linked to a staff login; invite a family account only."))
         return data
 
 
 @admin.register(PortalInvitation)
-class PortalInvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class PortalInvitationAdmin(VisibleAdmin, admin.ModelAdmin):
     """Adding an invitation emails a single-use link; the raw link is never shown or stored."""
 
     form = InvitationForm
@@ -52,9 +53,6 @@ class PortalInvitationAdmin(AuditedAdminMixin, admin.ModelAdmin):
     autocomplete_fields = []
     readonly_fields = ["invited_by", "created_at", "expires_at", "used_at", "revoked_at", "user"]
     actions = ["resend", "revoke"]
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)

@@ -7,6 +7,8 @@ from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.roles import is_family
+
 
 class PortalLoginForm(AuthenticationForm):
     username = forms.CharField(
@@ -36,7 +38,7 @@ class PortalLoginForm(AuthenticationForm):
 
     def confirm_login_allowed(self, user):
         super().confirm_login_allowed(user)
-        if not user.is_family:
+        if not is_family(user):
             raise forms.ValidationError(self.error_messages["not_family"], code="not_family")
 
 
@@ -104,4 +106,4 @@ class FamilyPasswordResetForm(PasswordResetForm):
     admin's own procedure (with its two-factor step), never through the family portal."""
 
     def get_users(self, email):
-        return (user for user in super().get_users(email) if user.is_family)
+        return (user for user in super().get_users(email) if is_family(user))

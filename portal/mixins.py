@@ -14,6 +14,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.roles import is_family
 from cases.models import Case
 
 from .languages import portal_language, portal_languages
@@ -85,7 +86,7 @@ class FamilyRequiredMixin(PortalPageMixin):
             messages.info(request, _("You were signed out after a period of inactivity. Please sign in again."))
             return response
         request.session[LAST_SEEN_KEY] = now
-        if not user.is_family:
+        if not is_family(user):
             # Staff have the admin; the portal shows only what a family may see.
             raise Http404
         return super().dispatch(request, *args, **kwargs)

@@ -10,22 +10,15 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import CaseRows, StaffOnly, VisibleQuerySet
+
 
 def token_hash(raw_token: str) -> str:
     """Only this digest is stored: a leaked database row cannot be turned back into a link."""
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-class InvitationQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Invitations are coordinators' work; families and hospitals never list them."""
-        from cases.access import case_filter_for
-
-        if not getattr(user, "is_authenticated", False) or not user.is_coordinator:
-            return self.none()
-        q = case_filter_for(user, prefix="contact__patient__cases__")
-        return self if q is None else self.filter(q).distinct()
-
+class InvitationQuerySet(VisibleQuerySet):
     def usable(self, now=None):
         return self.filter(used_at=None, revoked_at=None, expires_at__gt=now or timezone.now())
 
@@ -57,6 +50,8 @@ class PortalInvitation(models.Model):
     )
 
     objects = InvitationQuerySet.as_manager()
+    # Invitations are coordinators' work; families and hospitals never list them.
+    visibility = StaffOnly()
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -85,12 +80,18 @@ class PortalInvitation(models.Model):
         return self.state == "pending"
 
 
+def _own_mark(user) -> Q:
+    return Q(user=user)
+
+
 class MessageReadMark(models.Model):
     """How far a family member has read their case's messages (drives "new messages")."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="+")
     read_at = models.DateTimeField()
+
+    visibility = CaseRows("case", family=_own_mark, hospital=_own_mark)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "case"], name="one_read_mark_per_user_and_case")]

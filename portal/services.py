@@ -16,6 +16,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
+from accounts.roles import is_coordinator
 from audit.services import audit_record
 from cases.models import FamilyContact
 from navigator.errors import DomainError
@@ -34,7 +35,7 @@ def invitation_create(*, contact: FamilyContact, actor, email: str = "") -> tupl
 
     Returns the invitation and the raw token, which only the email ever carries.
     """
-    if actor is None or not actor.is_coordinator:
+    if actor is None or not is_coordinator(actor):
         raise DomainError("Only a coordinator can invite a family member to the portal.", field="contact")
     email = (email or contact.email or "").strip()
     if not email:

@@ -10,8 +10,10 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from audit.mixins import AuditedAdminMixin, audited_admin_action
+from accounts.roles import is_coordinator
+from audit.mixins import audited_admin_action
 from cases.models import StatusChange
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import services
@@ -23,7 +25,7 @@ class CoordinatorOnly:
     """Coordinators work here; nobody adds, edits or deletes rows through these pages."""
 
     def has_module_permission(self, request):
-        return bool(request.user.is_active and getattr(request.user, "is_coordinator", False))
+        return is_coordinator(request.user)
 
     def has_view_permission(self, request, obj=None):
         return self.has_module_permission(request)
@@ -58,7 +60,7 @@ class ErasureStateFilter(admin.SimpleListFilter):
 
 
 @admin.register(CaseDataRequest)
-class CaseDataRequestAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
+class CaseDataRequestAdmin(VisibleAdmin, CoordinatorOnly, admin.ModelAdmin):
     list_display = (
         "reference",
         "patient",
@@ -153,14 +155,14 @@ class CaseDataRequestAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin)
 
 
 @admin.register(Erasure)
-class ErasureAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
+class ErasureAdmin(VisibleAdmin, CoordinatorOnly, admin.ModelAdmin):
     list_display = ("case_reference", "erased_at", "erased_by")
     search_fields = ("case_reference",)
     readonly_fields = ("case", "case_reference", "erased_at", "erased_by", "summary")
 
 
 @admin.register(ErasureFailure)
-class ErasureFailureAdmin(CoordinatorOnly, AuditedAdminMixin, admin.ModelAdmin):
+class ErasureFailureAdmin(VisibleAdmin, CoordinatorOnly, admin.ModelAdmin):
     """Erasures that failed: the attempts counter, the last error, whether a supervisor was told
     and when it finally succeeded. Unresolved rows are personal data kept past retention."""
 

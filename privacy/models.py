@@ -5,12 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 
+from accounts.access import StaffOnly, VisibleQuerySet
 from cases.models import Case
-
-
-class ErasureQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self if user.is_authenticated and user.is_coordinator else self.none()
 
 
 class Erasure(models.Model):
@@ -26,7 +22,8 @@ class Erasure(models.Model):
     erased_by = models.CharField(max_length=150, help_text="User name, or the task that erased it.")
     summary = models.JSONField(default=dict, blank=True, help_text="Rows scrubbed or removed, files deleted.")
 
-    objects = ErasureQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = StaffOnly()
 
     class Meta:
         ordering = ["-erased_at"]

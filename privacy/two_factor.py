@@ -30,6 +30,7 @@ from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from accounts.roles import is_coordinator
 from audit.services import audit_record
 
 DEVICE_NAME = "admin"
@@ -45,7 +46,7 @@ def needs_second_step(user) -> bool:
         return False
     # Coordinators see every case: a session of theirs needs the second step even if the
     # account was not flagged as staff.
-    if not (user.is_staff or getattr(user, "is_coordinator", False)):
+    if not (user.is_staff or is_coordinator(user)):
         return False
     is_verified = getattr(user, "is_verified", None)
     return not (is_verified and is_verified())

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
-from audit.mixins import AuditedAdminMixin
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import delivery, services
@@ -98,7 +98,7 @@ def _case_link(case):
 
 
 @admin.register(Milestone)
-class MilestoneAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class MilestoneAdmin(VisibleAdmin, admin.ModelAdmin):
     """Derived rows: read-only here. They change when events, results or deadlines change."""
 
     list_display = ("due_at", "title", "case_link", "kind", "status_badge", "concerns_family", "coordinator")
@@ -138,7 +138,7 @@ class MilestoneAdmin(AuditedAdminMixin, admin.ModelAdmin):
         self.message_user(request, f"{done} milestone(s) marked done.")
 
 
-class MilestoneInline(admin.TabularInline):
+class MilestoneInline(VisibleAdmin, admin.TabularInline):
     """Open milestones of a case, for CaseAdmin.inlines (read-only)."""
 
     model = Milestone
@@ -178,7 +178,7 @@ class TreatmentEventForm(forms.ModelForm):
 
 
 @admin.register(TreatmentEvent)
-class TreatmentEventAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TreatmentEventAdmin(VisibleAdmin, admin.ModelAdmin):
     form = TreatmentEventForm
     list_display = ("occurred_on", "kind", "status", "case", "hospital")
     list_filter = ("kind", "status")
@@ -240,7 +240,7 @@ class MRDResultForm(forms.ModelForm):
 
 
 @admin.register(MRDResult)
-class MRDResultAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class MRDResultAdmin(VisibleAdmin, admin.ModelAdmin):
     form = MRDResultForm
     list_display = ("sample_date", "case", "checkpoint", "result", "method", "value", "complete_remission")
     list_filter = ("checkpoint", "result", "method")
@@ -319,7 +319,7 @@ class TransplantDecisionAdmin(AuditedAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(CoordinatorTask)
-class CoordinatorTaskAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CoordinatorTaskAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("priority", "title", "case", "status", "due_at", "assignee", "created_at")
     list_filter = (TaskCaseloadFilter, "status", "priority")
     list_select_related = ("case", "assignee")
@@ -381,7 +381,7 @@ class ReminderStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class ReminderAdmin(VisibleAdmin, admin.ModelAdmin):
     """Failed reminders show here (filter status = Failed); a coordinator can send them again."""
 
     list_display = ("send_at", "status", "channel", "audience", "recipient", "milestone", "attempts", "last_error")

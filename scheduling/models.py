@@ -16,12 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.access import restrict
-
-
-class CaseDataQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return restrict(self, user, "case")
+from accounts.access import CaseRows, VisibleQuerySet
 
 
 class MilestoneKind(models.TextChoices):
@@ -43,14 +38,7 @@ class MilestoneKind(models.TextChoices):
     OTHER = "other", _("Appointment or deadline")
 
 
-class MilestoneQuerySet(CaseDataQuerySet):
-    def visible_to(self, user):
-        """The case rule; a family sees only the milestones that concern it (not e.g. MDT planning)."""
-        qs = restrict(self, user, "case")
-        if getattr(user, "is_family", False):
-            qs = qs.filter(concerns_family=True)
-        return qs
-
+class MilestoneQuerySet(VisibleQuerySet):
     def open(self):
         return self.filter(status__in=Milestone.OPEN_STATUSES)
 
@@ -100,6 +88,8 @@ class Milestone(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = MilestoneQuerySet.as_manager()
+    # A family sees only the milestones that concern it (not e.g. MDT planning).
+    visibility = CaseRows("case", family=Q(concerns_family=True))
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -163,7 +153,8 @@ class CoordinatorTask(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = CaseDataQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows("case")
 
     class Meta:
         ordering = ["-priority", "created_at"]
@@ -210,7 +201,8 @@ class TreatmentEvent(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseDataQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows("case")
 
     class Meta:
         ordering = ["occurred_on", "id"]
@@ -268,7 +260,8 @@ class MRDResult(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
-    objects = CaseDataQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows("case")
 
     class Meta:
         ordering = ["-sample_date", "-id"]
@@ -360,11 +353,6 @@ class ReminderRule(models.Model):
         return f"{label} escalation" if self.is_escalation else label
 
 
-class ReminderQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return restrict(self, user, "milestone__case")
-
-
 class Reminder(models.Model):
     """One message to one recipient on one channel about one milestone.
 
@@ -427,7 +415,8 @@ class Reminder(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = ReminderQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows("milestone__case")
 
     class Meta:
         ordering = ["send_at", "id"]

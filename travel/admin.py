@@ -12,7 +12,8 @@ from django.forms.models import BaseInlineFormSet
 from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
-from audit.mixins import AuditedAdminMixin
+from accounts.roles import is_coordinator
+from navigator.admin import VisibleAdmin
 
 from .forms import LegForm, TravellerInlineForm
 from .models import (
@@ -54,7 +55,7 @@ class TravelInlineFormSet(BaseInlineFormSet):
             travel_delete(obj=obj, actor=self.request.user, via="admin")
 
 
-class CaseTravelInline(admin.TabularInline):
+class CaseTravelInline(VisibleAdmin, admin.TabularInline):
     formset = TravelInlineFormSet
     extra = 0
     show_change_link = True
@@ -65,9 +66,6 @@ class CaseTravelInline(admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.request = request
         return formset
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
 
     def _case_rows(self, request, model):
         case = getattr(request, "_travel_case", None)
@@ -172,7 +170,7 @@ class AdmissionInline(CaseTravelInline):
     ]
 
 
-class TravelWarningsInline(admin.TabularInline):
+class TravelWarningsInline(VisibleAdmin, admin.TabularInline):
     """A read-only panel on the case page: the travel warnings, as the coordinator reads them
     and as the family sees them."""
 
@@ -197,7 +195,7 @@ class TravelWarningsInline(admin.TabularInline):
         return False
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_coordinator
+        return is_coordinator(request.user)
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
@@ -231,7 +229,7 @@ TRAVEL_CASE_INLINES = [
 # --- an admin per model ----------------------------------------------------------------
 
 
-class TravelAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TravelAdmin(VisibleAdmin, admin.ModelAdmin):
     """Coordinator-only; saves and deletes through the travel services."""
 
     list_select_related = ["case"]
@@ -239,19 +237,16 @@ class TravelAdmin(AuditedAdminMixin, admin.ModelAdmin):
     raw_id_fields = ["case"]
     ordering = ["-id"]
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).visible_to(request.user)
-
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_coordinator
+        return is_coordinator(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_coordinator
+        return is_coordinator(request.user)
 
     has_add_permission = has_module_permission
 
     def has_change_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_coordinator
+        return is_coordinator(request.user)
 
     has_delete_permission = has_change_permission
 
@@ -310,7 +305,7 @@ class VisaApplicationAdmin(TravelAdmin):
         return super().formfield_for_manytomany(db_field, request, **kwargs)
 
 
-class LegInline(admin.TabularInline):
+class LegInline(VisibleAdmin, admin.TabularInline):
     model = Leg
     form = LegForm
     formset = TravelInlineFormSet

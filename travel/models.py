@@ -23,7 +23,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
-from cases.access import restrict
+from accounts.access import NOBODY, CaseRows, VisibleQuerySet
 
 from .airports import get_airport, to_local, validate_iata, validate_zone
 
@@ -92,26 +92,11 @@ def _refuse_future_date(errors: dict, field: str, value: dt.date | None, what: s
         }
 
 
-class CaseQuerySet(models.QuerySet):
-    """Rows that belong to a case and are shared with the family and coordinators only."""
-
-    def visible_to(self, user):
-        if user is None or not user.is_authenticated or user.is_hospital:
-            return self.none()
-        return restrict(self, user, "case")
+# Rows that belong to a case and are shared with the family and coordinators only.
+FAMILY_AND_COORDINATORS = CaseRows("case", hospital=NOBODY)
 
 
-class AdmissionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Families and coordinators per the case rule; a hospital sees admissions at its own
-        centre, for cases shared with it."""
-        if user is None or not user.is_authenticated:
-            return self.none()
-        qs = restrict(self, user, "case")
-        if user.is_hospital:
-            qs = qs.filter(hospital_id=user.hospital_id)
-        return qs
-
+class AdmissionQuerySet(VisibleQuerySet):
     def current(self):
         return self.exclude(status=Admission.Status.CANCELLED)
 
@@ -135,7 +120,8 @@ class Traveller(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "-role", "id"]  # the patient first
@@ -221,7 +207,8 @@ class VisaApplication(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "traveller_id", "-id"]
@@ -287,7 +274,8 @@ class Journey(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "id"]
@@ -315,7 +303,8 @@ class Leg(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["journey_id", "position", "departure_at", "id"]
@@ -399,7 +388,8 @@ class Accommodation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "check_in", "id"]
@@ -434,7 +424,8 @@ class AirportPickup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "id"]
@@ -488,7 +479,8 @@ class InterpreterNeed(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = FAMILY_AND_COORDINATORS
 
     class Meta:
         ordering = ["case_id", "starts_on", "id"]
@@ -550,6 +542,9 @@ class Admission(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = AdmissionQuerySet.as_manager()
+    # Families and coordinators per the case rule; a centre sees admissions at itself, on
+    # cases shared with it.
+    visibility = CaseRows("case", hospital=lambda user: Q(hospital_id=user.hospital_id))
 
     class Meta:
         ordering = ["case_id", "admission_date", "id"]

@@ -12,6 +12,7 @@ import datetime as dt
 from django.http import Http404
 from django.utils import timezone, translation
 
+from accounts.roles import is_family, is_hospital
 from cases.models import Case
 
 from . import checks
@@ -118,7 +119,7 @@ def warnings_for(case, *, language: str | None = None, now: dt.datetime | None =
 
 def travel_case_for(case, viewer) -> Case:
     """The case if the viewer may see its travel (family and coordinators), else ``Http404``."""
-    if viewer is None or not viewer.is_authenticated or viewer.is_hospital:
+    if viewer is None or not viewer.is_authenticated or is_hospital(viewer):
         raise Http404
     visible = Case.objects.visible_to(viewer).filter(pk=getattr(case, "pk", case)).first()
     if visible is None:
@@ -289,7 +290,7 @@ def warnings_view_for(case, viewer) -> list[dict]:
             "code": w.code,
             "level": w.level,
             "subject": w.subject,
-            "text": w.family_text if viewer.is_family else w.coordinator_text,
+            "text": w.family_text if is_family(viewer) else w.coordinator_text,
         }
         for w in warnings_for(case, language=language)
     ]

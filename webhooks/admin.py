@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 
-from audit.mixins import AuditedAdminMixin
+from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from .models import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
@@ -13,7 +13,7 @@ from .services import webhook_replay
 
 
 @admin.register(WebhookEndpoint)
-class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class WebhookEndpointAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("hospital", "url", "is_active", "event_types", "created_at")
     list_filter = ("hospital", "is_active")
     readonly_fields = ("secret_hint",)
@@ -23,7 +23,7 @@ class WebhookEndpointAdmin(AuditedAdminMixin, admin.ModelAdmin):
         return f"{obj.secret[:10]}…" if obj and obj.secret else "—"
 
 
-class AttemptInline(admin.TabularInline):
+class AttemptInline(VisibleAdmin, admin.TabularInline):
     model = WebhookAttempt
     extra = 0
     can_delete = False
@@ -35,7 +35,7 @@ class AttemptInline(admin.TabularInline):
 
 
 @admin.register(WebhookDelivery)
-class WebhookDeliveryAdmin(admin.ModelAdmin):
+class WebhookDeliveryAdmin(VisibleAdmin, admin.ModelAdmin):
     """The delivery log: what each centre was sent, every attempt, and a replay."""
 
     list_display = (
@@ -81,7 +81,7 @@ class WebhookDeliveryAdmin(admin.ModelAdmin):
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(admin.ModelAdmin):
+class WebhookEventAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("id", "type", "hospital", "created_at")
     list_filter = ("type", "hospital")
     readonly_fields = ("id", "type", "hospital", "payload", "created_at", "dedupe_key")

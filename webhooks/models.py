@@ -16,7 +16,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.access import restrict_to_hospital
+from accounts.access import CentreRows, Via, VisibleQuerySet
 from hospitals.models import Hospital
 
 from .egress import host_problem, is_loopback_host, loopback_allowed
@@ -73,11 +73,6 @@ def validate_endpoint_url(value: str) -> None:
     raise ValidationError(_("The endpoint must use https:// (patient data never travels unencrypted)."), code="https")
 
 
-class WebhookEndpointQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return restrict_to_hospital(self, user)
-
-
 class WebhookEndpoint(models.Model):
     """An HTTPS URL of a centre that receives signed events."""
 
@@ -92,7 +87,8 @@ class WebhookEndpoint(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    objects = WebhookEndpointQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CentreRows("hospital_id")
 
     class Meta:
         db_table = "hospitals_webhookendpoint"
@@ -129,6 +125,8 @@ class WebhookEvent(models.Model):
     # Events that must happen once per thing (e.g. "deadline near" per referral and deadline).
     dedupe_key = models.CharField(max_length=120, null=True, blank=True, unique=True)
 
+    visibility = CentreRows("hospital_id")
+
     class Meta:
         db_table = "hospitals_webhookevent"
         ordering = ["-created_at"]
@@ -137,12 +135,9 @@ class WebhookEvent(models.Model):
         return f"{self.type} {self.id}"
 
 
-class WebhookDeliveryQuerySet(models.QuerySet):
+class WebhookDeliveryQuerySet(VisibleQuerySet):
     def due(self, now=None):
         return self.filter(status=WebhookDelivery.Status.PENDING, next_attempt_at__lte=now or timezone.now())
-
-    def visible_to(self, user):
-        return restrict_to_hospital(self, user, field="endpoint__hospital_id")
 
 
 class WebhookDelivery(models.Model):
@@ -167,6 +162,7 @@ class WebhookDelivery(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = WebhookDeliveryQuerySet.as_manager()
+    visibility = CentreRows("endpoint__hospital_id")
 
     class Meta:
         db_table = "hospitals_webhookdelivery"
@@ -189,6 +185,8 @@ class WebhookAttempt(models.Model):
     error = models.CharField(max_length=500, blank=True)
     response_excerpt = models.CharField(max_length=500, blank=True)
     duration_ms = models.PositiveIntegerField(default=0)
+
+    visibility = Via("delivery")
 
     class Meta:
         db_table = "hospitals_webhookattempt"

@@ -4,7 +4,6 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
-from hospitals.models import Hospital
 
 from .. import workflow
 from ..models import Case, FamilyContact, Indication, Patient, StatusChange, age_on
@@ -200,7 +199,11 @@ class CaseWriteSerializer(serializers.ModelSerializer):
         allow_null=True,
     )
     target_centres = serializers.SlugRelatedField(
-        slug_field="code", many=True, queryset=Hospital.objects.filter(is_active=True), required=False
+        slug_field="code",
+        many=True,
+        # The centres app is above this one: its model is reached through the field, not imported.
+        queryset=Case._meta.get_field("target_centres").related_model.objects.filter(is_active=True),
+        required=False,
     )
 
     class Meta:

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import reverse
 from rest_framework import serializers
 
+from accounts.roles import is_coordinator
 from cases.models import Case, FamilyContact
 
 from ..models import DocType, Document, DocumentRequest
@@ -66,7 +67,7 @@ class DocumentSerializer(serializers.ModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         request = self.context.get("request")
-        if not (request and request.user.is_coordinator):
+        if not (request and is_coordinator(request.user)):
             data["notes"] = ""  # coordinators' own notes: always empty for anyone else
         return data
 

@@ -8,6 +8,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
+from accounts.roles import is_coordinator, is_family
 from audit.mixins import audited
 from cases.models import Case
 from navigator.api import ErrorSerializer, VisibleModelViewSet
@@ -52,9 +53,9 @@ class DocumentPermission(permissions.BasePermission):
         if not (user and user.is_authenticated):
             return False
         if view.action == "create":
-            return user.is_coordinator or user.is_family
+            return is_coordinator(user) or is_family(user)
         if view.action in COORDINATOR_ACTIONS:
-            return user.is_coordinator
+            return is_coordinator(user)
         return request.method in permissions.SAFE_METHODS
 
 
@@ -92,7 +93,7 @@ class DocumentViewSet(VisibleModelViewSet):
         return super().get_serializer_class()
 
     def _out(self, document, code=status.HTTP_200_OK):
-        document = self.get_queryset().get(pk=document.pk) if self.request.user.is_coordinator else document
+        document = self.get_queryset().get(pk=document.pk) if is_coordinator(self.request.user) else document
         return Response(DocumentSerializer(document, context=self.get_serializer_context()).data, status=code)
 
     @extend_schema(
@@ -124,7 +125,7 @@ class DocumentViewSet(VisibleModelViewSet):
                 translation_of=data.get("translation_of"),
                 translator=data.get("translator", ""),
                 request=data.get("request"),
-                include_in_packets=data.get("include_in_packets", False) and request.user.is_coordinator,
+                include_in_packets=data.get("include_in_packets", False) and is_coordinator(request.user),
                 actor=request.user,
                 via="api",
             )
@@ -239,7 +240,7 @@ class RequestPermission(permissions.BasePermission):
         user = request.user
         if not (user and user.is_authenticated):
             return False
-        return request.method in permissions.SAFE_METHODS or user.is_coordinator
+        return request.method in permissions.SAFE_METHODS or is_coordinator(user)
 
 
 @extend_schema_view(

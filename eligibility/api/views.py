@@ -14,6 +14,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import is_coordinator, is_family
 from audit.mixins import AuditedViewSetMixin, audited
 from cases.models import Case
 from navigator.api import (
@@ -76,7 +77,7 @@ class ClinicalProfileViewSet(
 
     def get_object(self):
         # A coordinator opening a case without a profile yet gets an empty one ("not known").
-        if self.request.user.is_coordinator:
+        if is_coordinator(self.request.user):
             case = get_object_or_404(Case.objects.all(), pk=self.kwargs["case"])
             services.profile_for(case)
         return super().get_object()
@@ -213,7 +214,7 @@ class FamilySummaryViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
 
     def get_queryset(self):
         qs = super().get_queryset()
-        if self.action == "list" and self.request.user.is_family:
+        if self.action == "list" and is_family(self.request.user):
             qs = qs.published()
         return qs
 

@@ -18,6 +18,7 @@ from rest_framework.authentication import SessionAuthentication, TokenAuthentica
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import is_coordinator, is_hospital
 from audit.mixins import audited
 from navigator.api import ERROR_STATUSES, VisibleReadOnlyViewSet
 
@@ -42,13 +43,13 @@ class IsHospitalStaff(permissions.BasePermission):
     message = "Only the centre's staff or API key can do this."
 
     def has_permission(self, request, view):
-        return bool(request.user and request.user.is_authenticated and request.user.is_hospital)
+        return is_hospital(request.user)
 
 
 class IsHospitalOrCoordinator(permissions.BasePermission):
     def has_permission(self, request, view):
         u = request.user
-        return bool(u and u.is_authenticated and (u.is_hospital or u.is_coordinator))
+        return is_hospital(u) or is_coordinator(u)
 
 
 @extend_schema_view(
@@ -121,7 +122,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
             slots = list(referral.slots.select_related("referral__case"))
             self.audit_shown(slots)
             return Response(SlotSerializer(slots, many=True).data)
-        if not request.user.is_hospital:
+        if not is_hospital(request.user):
             self.permission_denied(request, message=IsHospitalStaff.message)
         data = SlotProposalSerializer(data=request.data)
         data.is_valid(raise_exception=True)

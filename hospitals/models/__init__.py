@@ -7,7 +7,7 @@
 Webhooks (endpoints, events, deliveries) are the ``webhooks`` app's.
 """
 
-from .centres import ApiCredential, Hospital, HospitalContact, HospitalQuerySet, RequiredRecord
+from .centres import ApiCredential, Hospital, HospitalContact, RequiredRecord
 from .packets import PacketImmutable, PacketVersion, PacketView
 from .referrals import AppointmentSlot, Referral, ReferralEvent, ReferralQuerySet
 
@@ -16,7 +16,6 @@ __all__ = [
     "AppointmentSlot",
     "Hospital",
     "HospitalContact",
-    "HospitalQuerySet",
     "PacketImmutable",
     "PacketVersion",
     "PacketView",

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 from phonenumber_field.modelfields import PhoneNumberField
 
+from accounts.access import CentreRows, VisibleQuerySet
 from accounts.models import validate_time_zone
-from cases.access import restrict_to_hospital
 
 
 def validate_language_list(value) -> None:
@@ -25,11 +25,6 @@ def validate_language_list(value) -> None:
         raise ValidationError(
             _('Give the languages as a list of codes, e.g. ["en", "zh-hans"].'), code="invalid_languages"
         )
-
-
-class HospitalQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return restrict_to_hospital(self, user, field="pk")
 
 
 class Hospital(models.Model):
@@ -62,7 +57,8 @@ class Hospital(models.Model):
     )
     is_active = models.BooleanField(default=True)
 
-    objects = HospitalQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CentreRows("pk")
 
     class Meta:
         ordering = ["name_en"]
@@ -85,6 +81,8 @@ class HospitalContact(models.Model):
     phone = PhoneNumberField(blank=True, help_text=_("International format, e.g. +86 10 8832 6666."))
     languages = models.JSONField(default=list, blank=True, validators=[validate_language_list])
     is_primary = models.BooleanField(default=False)
+
+    visibility = CentreRows("hospital_id")
 
     class Meta:
         ordering = ["-is_primary", "name"]
@@ -114,6 +112,8 @@ class RequiredRecord(models.Model):
     max_age_days = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Only a record whose clinical date is this recent counts.")
     )
+
+    visibility = CentreRows("hospital_id")
 
     class Meta:
         ordering = ["hospital", "doc_type"]
@@ -147,13 +147,10 @@ def _hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-class ApiCredentialQuerySet(models.QuerySet):
+class ApiCredentialQuerySet(VisibleQuerySet):
     def usable(self, now=None):
         now = now or timezone.now()
         return self.filter(revoked_at=None).filter(Q(expires_at=None) | Q(expires_at__gt=now))
-
-    def visible_to(self, user):
-        return restrict_to_hospital(self, user)
 
 
 class ApiCredential(models.Model):
@@ -182,6 +179,7 @@ class ApiCredential(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiCredentialQuerySet.as_manager()
+    visibility = CentreRows("hospital_id")
 
     class Meta:
         ordering = ["-created_at"]

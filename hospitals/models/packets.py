@@ -7,6 +7,8 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.access import Via, VisibleQuerySet
+
 from .referrals import Referral
 
 
@@ -14,10 +16,7 @@ class PacketImmutable(Exception):
     """A sent packet is a record of what the centre saw: it is never changed."""
 
 
-class PacketVersionQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(referral__in=Referral.objects.visible_to(user))
-
+class PacketVersionQuerySet(VisibleQuerySet):
     def update(self, **kwargs):
         raise PacketImmutable("Packet versions cannot be changed; send a new version instead.")
 
@@ -47,6 +46,7 @@ class PacketVersion(models.Model):
     changes = models.JSONField(default=list, blank=True)
 
     objects = PacketVersionQuerySet.as_manager()
+    visibility = Via("referral")
 
     class Meta:
         ordering = ["referral", "-version"]
@@ -85,6 +85,8 @@ class PacketView(models.Model):
     packet = models.OneToOneField(PacketVersion, on_delete=models.CASCADE, related_name="first_view")
     viewed_at = models.DateTimeField(default=timezone.now)
     viewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    visibility = Via("packet")
 
     def __str__(self) -> str:
         return f"{self.packet} seen {self.viewed_at:%Y-%m-%d}"

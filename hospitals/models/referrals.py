@@ -4,20 +4,86 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, router, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from cases.access import restrict_to_hospital
+from accounts.access import CentreRows, Via, VisibleQuerySet
+from cases.models import CaseShare
+from cases.services import case_shares_sync
 
 from .. import workflow
 from .centres import Hospital
 
+# A change to any of these may change what a referral shares.
+SHARE_FIELDS = frozenset({"status", "case", "case_id", "hospital", "hospital_id"})
 
-class ReferralQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return restrict_to_hospital(self, user, status__in=Referral.SHARED_STATUSES)
+
+def referral_shares_sync(pks, *, using: str) -> None:
+    """A referral shares its case with its centre exactly while its status is shared
+    (``Referral.SHARED_STATUSES``). Every path that writes a referral's status ends here."""
+    pks = list(pks)
+    for start in range(0, len(pks), 2000):
+        rows = (
+            Referral.objects.using(using)
+            .filter(pk__in=pks[start : start + 2000])
+            .values_list("pk", "case_id", "hospital_id", "status")
+        )
+        case_shares_sync(
+            source_model=Referral,
+            grants={
+                pk: (case_id, CaseShare.Party.CENTRE, hospital_id) if status in Referral.SHARED_STATUSES else None
+                for pk, case_id, hospital_id, status in rows
+            },
+            using=using,
+        )
+
+
+def referral_shares_revoke(pks, *, using: str) -> None:
+    """Deleted referrals share nothing (their shares stay, revoked, as a record)."""
+    case_shares_sync(source_model=Referral, grants=dict.fromkeys(pks), using=using)
+
+
+class ReferralQuerySet(VisibleQuerySet):
+    """Bulk writes keep the case shares right too (``update(status=...)`` in a data fix or a test)."""
+
+    def update(self, **kwargs):
+        if SHARE_FIELDS.isdisjoint(kwargs):
+            return super().update(**kwargs)
+        with transaction.atomic(using=self.db):
+            pks = list(self.order_by().values_list("pk", flat=True))
+            # Exactly the rows read, so none is changed without its shares being synced.
+            count = super(ReferralQuerySet, Referral.objects.using(self.db).filter(pk__in=pks)).update(**kwargs)
+            referral_shares_sync(pks, using=self.db)
+        return count
+
+    def bulk_create(self, objs, *args, **kwargs):
+        with transaction.atomic(using=self.db):
+            created = super().bulk_create(objs, *args, **kwargs)
+            pks = [referral.pk for referral in created]
+            if None in pks:
+                # Conflicts ignored: the rows are found by their unique (case, centre).
+                pairs = Q(pk__in=[])
+                for referral in created:
+                    pairs |= Q(case_id=referral.case_id, hospital_id=referral.hospital_id)
+                pks = Referral.objects.using(self.db).filter(pairs).values_list("pk", flat=True)
+            referral_shares_sync(pks, using=self.db)
+        return created
+
+    def delete(self):
+        with transaction.atomic(using=self.db):
+            pks = list(self.order_by().values_list("pk", flat=True))
+            deleted = super(ReferralQuerySet, Referral.objects.using(self.db).filter(pk__in=pks)).delete()
+            referral_shares_revoke(pks, using=self.db)
+        return deleted
+
+    def bulk_update(self, objs, fields, *args, **kwargs):
+        with transaction.atomic(using=self.db):
+            count = super().bulk_update(objs, fields, *args, **kwargs)
+            if not SHARE_FIELDS.isdisjoint(fields):
+                referral_shares_sync([referral.pk for referral in objs], using=self.db)
+        return count
 
     def awaiting_answer(self):
         return self.filter(status__in=workflow.AWAITING_ANSWER)
@@ -82,6 +148,7 @@ class Referral(models.Model):
     answer_note = models.TextField(blank=True, help_text=_("The centre's latest comment with its answer."))
 
     objects = ReferralQuerySet.as_manager()
+    visibility = CentreRows("hospital_id", hospital=Q(status__in=SHARED_STATUSES))
 
     class Meta:
         ordering = ["-created_at"]
@@ -95,6 +162,22 @@ class Referral(models.Model):
 
     def __str__(self) -> str:
         return f"{self.case} → {self.hospital}"
+
+    def save(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(Referral, instance=self)
+        update_fields = kwargs.get("update_fields")
+        with transaction.atomic(using=using):
+            super().save(*args, **kwargs)
+            if update_fields is None or not SHARE_FIELDS.isdisjoint(update_fields):
+                referral_shares_sync([self.pk], using=using)
+
+    def delete(self, *args, **kwargs):
+        using = kwargs.get("using") or router.db_for_write(Referral, instance=self)
+        pk = self.pk
+        with transaction.atomic(using=using):
+            deleted = super().delete(*args, **kwargs)
+            referral_shares_revoke([pk], using=using)
+        return deleted
 
     @property
     def milestone_key(self) -> str:
@@ -125,17 +208,14 @@ class ReferralEvent(models.Model):
     reason = models.TextField(blank=True)
     detail = models.JSONField(default=dict, blank=True)
 
+    visibility = Via("referral")
+
     class Meta:
         ordering = ["-at", "-id"]
         indexes = [models.Index(fields=["referral", "-at"])]
 
     def __str__(self) -> str:
         return f"{self.referral_id}: {self.from_status or '∅'} → {self.to_status}"
-
-
-class AppointmentSlotQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self.filter(referral__in=Referral.objects.visible_to(user))
 
 
 class AppointmentSlot(models.Model):
@@ -163,7 +243,8 @@ class AppointmentSlot(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     decided_at = models.DateTimeField(null=True, blank=True)
 
-    objects = AppointmentSlotQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = Via("referral")
 
     class Meta:
         ordering = ["starts_at"]

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from accounts.roles import is_coordinator
 from audit.services import audit_record
 from navigator.errors import DomainError
 
@@ -17,7 +18,7 @@ DEFAULT_ROTATION_GRACE = dt.timedelta(hours=24)
 
 
 def _require_coordinator(actor) -> None:
-    if not getattr(actor, "is_coordinator", False):
+    if not is_coordinator(actor):
         raise DomainError("Only a coordinator can manage API credentials.", code="permission_denied")
 
 

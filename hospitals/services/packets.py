@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from accounts.roles import is_hospital
 from audit.services import audit_record
 from navigator.errors import ConflictError, DomainError
 
@@ -165,7 +166,7 @@ def packet_mark_seen(*, packet: PacketVersion, user) -> None:
     """The centre's first read marks the version as seen ("changes since the last one seen").
 
     The read itself is recorded by the view that serves the packet."""
-    if not getattr(user, "is_hospital", False):
+    if not is_hospital(user):
         return
     try:
         with transaction.atomic():

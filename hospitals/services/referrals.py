@@ -8,6 +8,7 @@ import logging
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.roles import is_coordinator, is_hospital
 from audit.services import audit_record
 from cases import workflow as case_workflow
 from cases.models import Case
@@ -25,9 +26,9 @@ DEADLINE_NEAR = dt.timedelta(hours=24)
 
 
 def _side(actor, referral: Referral) -> str:
-    if getattr(actor, "is_coordinator", False):
+    if is_coordinator(actor):
         return workflow.COORDINATOR
-    if getattr(actor, "is_hospital", False) and actor.hospital_id == referral.hospital_id:
+    if is_hospital(actor) and actor.hospital_id == referral.hospital_id:
         return workflow.HOSPITAL
     raise DomainError("You cannot act on this referral.", code="permission_denied")
 
@@ -37,7 +38,7 @@ def referral_create(
     *, case: Case, hospital: Hospital, actor, cover_note: str = "", response_due_at: dt.datetime | None = None
 ) -> Referral:
     """A draft referral of a case to a centre. Nothing is shared until it is sent."""
-    if not getattr(actor, "is_coordinator", False):
+    if not is_coordinator(actor):
         raise DomainError("Only a coordinator can refer a case.", code="permission_denied")
     if not hospital.is_active:
         raise DomainError(f"{hospital} is not taking referrals (inactive).", field="hospital")
@@ -129,7 +130,7 @@ def _deadline_sync(referral: Referral) -> None:
 
 
 def referral_set_deadline(*, referral: Referral, actor, due_at: dt.datetime) -> Referral:
-    if not getattr(actor, "is_coordinator", False):
+    if not is_coordinator(actor):
         raise DomainError("Only a coordinator sets response deadlines.", code="permission_denied")
     if due_at <= timezone.now():
         raise DomainError("The response deadline must be in the future.", field="response_due_at")
@@ -160,7 +161,7 @@ def referral_send(
     status and the centre is told a new packet version is there. Sending an unchanged case
     again sends the same version.
     """
-    if not getattr(actor, "is_coordinator", False):
+    if not is_coordinator(actor):
         raise DomainError("Only a coordinator can send a referral.", code="permission_denied")
     if response_due_at is not None and response_due_at <= timezone.now():
         raise DomainError("The response deadline must be in the future.", field="response_due_at")
@@ -425,7 +426,7 @@ def slots_propose(*, referral: Referral, actor, kind: str, slots: list[dict]) ->
 
 def slot_confirm(*, slot: AppointmentSlot, actor) -> AppointmentSlot:
     """The coordinator takes one proposed slot; the others of the same kind lapse."""
-    if not getattr(actor, "is_coordinator", False):
+    if not is_coordinator(actor):
         raise DomainError("Only a coordinator confirms a slot.", code="permission_denied")
     with transaction.atomic():
         locked = AppointmentSlot.objects.select_for_update().select_related("referral__case").get(pk=slot.pk)

@@ -21,6 +21,7 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.generic import TemplateView
 
+from accounts.roles import is_family
 from audit.services import audit_record
 
 from .. import services
@@ -64,7 +65,7 @@ class LoginView(PortalPageMixin, TemplateView):
     section = "login"
 
     def get(self, request, *args, **kwargs):
-        if request.user.is_authenticated and request.user.is_family:
+        if is_family(request.user):
             return redirect("portal:home")
         return self.render_to_response(self.get_context_data(form=PortalLoginForm(request)))
 
@@ -213,7 +214,7 @@ class SetLanguageView(PortalPageMixin, View):
             max_age=settings.LANGUAGE_COOKIE_AGE,
         )
         user = request.user
-        if user.is_authenticated and user.is_family and user.preferred_language != language:
+        if is_family(user) and user.preferred_language != language:
             get_user_model().objects.filter(pk=user.pk).update(preferred_language=language)
         return response
 

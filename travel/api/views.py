@@ -11,6 +11,7 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import is_coordinator
 from audit.mixins import AuditedViewMixin, audited
 from navigator.api import ERROR_STATUSES, VisibleModelViewSet
 
@@ -38,7 +39,7 @@ class CoordinatorsWrite(permissions.BasePermission):
     def has_permission(self, request, view):
         if request.method in permissions.SAFE_METHODS:
             return True
-        return bool(request.user and request.user.is_authenticated and request.user.is_coordinator)
+        return is_coordinator(request.user)
 
 
 class TravelViewSet(VisibleModelViewSet):
