@@ -1,9 +1,10 @@
 """Synthetic demo data: realistic shapes, invented people. Nothing here is a real patient.
 
 ``seed_demo`` builds a small, story-like set for the demo, and, with ``--cases N``, bulk
-volumes for benchmarks. Other apps add their part of a story by providing
-``<app>/demo.py`` with ``seed_case(*, case, story, rng, actor)``; it is called for each
-demo case when present.
+volumes for benchmarks. Other apps add their part by providing ``<app>/demo.py`` with
+``seed_setup()`` (called once, before the stories; it may answer ``target_centres`` for the
+cases and ``logins`` to print) and ``seed_case(*, case, story, rng, actor)`` (called for each
+demo case).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
-from hospitals.models import Hospital
 
 from . import workflow
 from .models import Case, FamilyContact, Indication, Patient, ReferenceCounter, StatusChange
@@ -363,12 +363,6 @@ STORIES = [
     ),
 ]
 
-CENTRES = [
-    ("pkuph", "Peking University People's Hospital", "北京大学人民医院", "Beijing"),
-    ("ruijin", "Ruijin Hospital, Shanghai Jiao Tong University", "上海交通大学医学院附属瑞金医院", "Shanghai"),
-    ("hebei-yanda", "Hebei Yanda Lu Daopei Hospital", "河北燕达陆道培医院", "Langfang"),
-]
-
 
 def path_to(status: str) -> list[str]:
     """A plausible sequence of statuses from inquiry to ``status`` (breadth-first on the workflow)."""
@@ -389,7 +383,8 @@ def path_to(status: str) -> list[str]:
     return list(reversed(steps))
 
 
-def _user(username: str, role: str, **extra) -> User:
+def demo_user(username: str, role: str, **extra) -> User:
+    """A demo login (created once, with the demo password)."""
     user, created = User.objects.get_or_create(username=username, defaults={"role": role, **extra})
     if created:
         user.set_password(DEMO_PASSWORD)
@@ -397,14 +392,20 @@ def _user(username: str, role: str, **extra) -> User:
     return user
 
 
-def _app_seeders():
+def _app_hooks(name: str):
+    """``<app>.demo.<name>`` of every other app that provides it, in app order."""
     for config in apps.get_app_configs():
         try:
             module = importlib.import_module(f"{config.name}.demo")
         except ModuleNotFoundError:
             continue
-        if config.name != "cases" and hasattr(module, "seed_case"):
-            yield module.seed_case
+        if config.name != "cases" and hasattr(module, name):
+            yield getattr(module, name)
+
+
+def _app_seeders():
+    """Every other app's ``seed_case``."""
+    return _app_hooks("seed_case")
 
 
 @transaction.atomic
@@ -412,7 +413,7 @@ def seed_stories(*, rng: random.Random | None = None) -> dict:
     """The demo set: ~20 cases across statuses, countries, languages and ages."""
     rng = rng or random.Random(2026)
     today = timezone.localdate()
-    alice = _user(
+    alice = demo_user(
         "alice",
         User.Role.COORDINATOR,
         first_name="Alice",
@@ -420,35 +421,16 @@ def seed_stories(*, rng: random.Random | None = None) -> dict:
         is_staff=True,
         email="alice@navigator.example",
     )
-    bob = _user(
+    bob = demo_user(
         "bob", User.Role.COORDINATOR, first_name="Bob", last_name="Tan", is_staff=True, email="bob@navigator.example"
     )
-    _user(
+    demo_user(
         "sam", User.Role.SUPERVISOR, first_name="Sam", last_name="Okafor", is_staff=True, email="sam@navigator.example"
     )
-    centres = {}
-    for code, name_en, name_zh, city in CENTRES:
-        centres[code], _ = Hospital.objects.get_or_create(
-            code=code, defaults={"name_en": name_en, "name_zh": name_zh, "city": city}
-        )
-    hospital_users = {
-        "pkuph": _user(
-            "dr.li",
-            User.Role.HOSPITAL,
-            hospital=centres["pkuph"],
-            first_name="Li",
-            last_name="Wei",
-            email="intl@pkuph.example",
-        ),
-        "ruijin": _user(
-            "dr.wang",
-            User.Role.HOSPITAL,
-            hospital=centres["ruijin"],
-            first_name="Wang",
-            last_name="Fang",
-            email="intl@ruijin.example",
-        ),
-    }
+    setup = {}
+    for seed_setup in _app_hooks("seed_setup"):
+        setup.update(seed_setup())
+    target_centres = list(setup.get("target_centres", []))
     indication = Indication.objects.get(code="b-all-cd19-car-t")
     seeders = list(_app_seeders())
     created = []
@@ -468,7 +450,7 @@ def seed_stories(*, rng: random.Random | None = None) -> dict:
             home_haematologist=f"Dr {rng.choice(['Amari', 'Berg', 'Costa', 'Demir', 'Edwards'])}",
             home_centre=f"{story.country} National Haematology Centre",
         )
-        family_user = _user(
+        family_user = demo_user(
             f"family.{story.family.lower().replace(' ', '').replace('-', '')}",
             User.Role.FAMILY,
             preferred_language=story.language,
@@ -499,7 +481,7 @@ def seed_stories(*, rng: random.Random | None = None) -> dict:
             inquiry_date=inquiry,
             summary=story.summary,
         )
-        case.target_centres.set([centres["pkuph"], centres["ruijin"]] if index % 3 else [centres["pkuph"]])
+        case.target_centres.set(target_centres[:2] if index % 3 else target_centres[:1])
         when = timezone.make_aware(dt.datetime.combine(inquiry, dt.time(9)))
         steps = path_to(story.status)
         StatusChange.objects.create(
@@ -531,7 +513,7 @@ def seed_stories(*, rng: random.Random | None = None) -> dict:
             "coordinator": ("alice", DEMO_PASSWORD),
             "supervisor": ("sam", DEMO_PASSWORD),
             "family": ("family.ivanov", DEMO_PASSWORD),
-            "hospital": (hospital_users["pkuph"].username, DEMO_PASSWORD),
+            **setup.get("logins", {}),
         },
     }
 
@@ -602,7 +584,7 @@ def seed_bulk(*, count: int, batch: int = 5000, rng: random.Random | None = None
     indication = Indication.objects.get(code="b-all-cd19-car-t")
     coordinators = list(User.objects.filter(role__in=["coordinator", "supervisor"]).values_list("pk", flat=True))
     if not coordinators:
-        coordinators = [_user("alice", User.Role.COORDINATOR, is_staff=True).pk]
+        coordinators = [demo_user("alice", User.Role.COORDINATOR, is_staff=True).pk]
     statuses = list(workflow.TRANSITIONS)
     made = 0
     while made < count:

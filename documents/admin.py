@@ -14,6 +14,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from audit.mixins import audited_admin_action
+from cases.admin import case_section
 from cases.models import Case
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
@@ -350,6 +351,7 @@ class DocumentRequestAdmin(VisibleAdmin, admin.ModelAdmin):
 # --- Inlines for the case page (cases.admin.CaseAdmin includes them) --------------------------
 
 
+@case_section(30)
 class DocumentInline(VisibleAdmin, admin.TabularInline):
     """The case's documents, read-only; review happens on the document page or in the queue."""
 
@@ -413,6 +415,7 @@ class DocumentRequestFormSet(BaseInlineFormSet):
                 form.add_error(exc.field if exc.field in form.fields else None, exc.message)
 
 
+@case_section(20)
 class DocumentRequestInline(VisibleAdmin, admin.TabularInline):
     model = DocumentRequest
     fk_name = "case"

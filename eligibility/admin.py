@@ -15,6 +15,7 @@ from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.roles import is_coordinator
+from cases.admin import case_section
 from navigator.admin import VisibleAdmin
 
 from . import services
@@ -416,6 +417,7 @@ class AssessmentAdmin(VisibleAdmin, admin.ModelAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+@case_section(40)
 class AssessmentInline(VisibleAdmin, admin.TabularInline):
     """Read-only pre-screen history for the case admin (add it to ``CaseAdmin.inlines``)."""
 

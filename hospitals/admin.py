@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cases.admin import case_section
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
@@ -382,6 +383,7 @@ class ApiCredentialAdmin(VisibleAdmin, admin.ModelAdmin):
         messages.success(request, f"Revoked {queryset.count()} key(s).")
 
 
+@case_section(50)
 class CaseReferralInline(VisibleAdmin, admin.TabularInline):
     """The case's referrals on the case page; each opens the referral (packet builder, answers)."""
 

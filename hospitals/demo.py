@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from accounts.models import User
 from cases import workflow
+from cases.demo import DEMO_PASSWORD, demo_user
 from hospitals.models import Hospital
 
 from .services.referrals import referral_answer, referral_create, referral_send
+
+CENTRES = [
+    ("pkuph", "Peking University People's Hospital", "北京大学人民医院", "Beijing"),
+    ("ruijin", "Ruijin Hospital, Shanghai Jiao Tong University", "上海交通大学医学院附属瑞金医院", "Shanghai"),
+    ("hebei-yanda", "Hebei Yanda Lu Daopei Hospital", "河北燕达陆道培医院", "Langfang"),
+]
 
 REFERRED_OR_LATER = {
     workflow.REFERRED,
@@ -16,6 +24,36 @@ REFERRED_OR_LATER = {
     workflow.TRANSPLANT,
     workflow.DECLINED,
 }
+
+
+def seed_setup() -> dict:
+    """The centres and their international departments' logins; PKUPH and Ruijin are the
+    demo cases' target centres."""
+    centres = {}
+    for code, name_en, name_zh, city in CENTRES:
+        centres[code], _ = Hospital.objects.get_or_create(
+            code=code, defaults={"name_en": name_en, "name_zh": name_zh, "city": city}
+        )
+    dr_li = demo_user(
+        "dr.li",
+        User.Role.HOSPITAL,
+        hospital=centres["pkuph"],
+        first_name="Li",
+        last_name="Wei",
+        email="intl@pkuph.example",
+    )
+    demo_user(
+        "dr.wang",
+        User.Role.HOSPITAL,
+        hospital=centres["ruijin"],
+        first_name="Wang",
+        last_name="Fang",
+        email="intl@ruijin.example",
+    )
+    return {
+        "target_centres": [centres["pkuph"], centres["ruijin"]],
+        "logins": {"hospital": (dr_li.username, DEMO_PASSWORD)},
+    }
 
 
 def seed_case(*, case, story, rng, actor) -> None:

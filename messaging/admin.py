@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 
+from cases.admin import case_section
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
@@ -91,6 +92,7 @@ class TranslationRequestAdmin(VisibleAdmin, admin.ModelAdmin):
             messages.error(request, exc.message)
 
 
+@case_section(60)
 class CaseThreadInline(VisibleAdmin, admin.TabularInline):
     """The case's conversations on the case page; each opens the thread."""
 

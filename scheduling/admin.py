@@ -12,6 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cases.admin import case_section
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
@@ -138,6 +139,7 @@ class MilestoneAdmin(VisibleAdmin, admin.ModelAdmin):
         self.message_user(request, f"{done} milestone(s) marked done.")
 
 
+@case_section(10)
 class MilestoneInline(VisibleAdmin, admin.TabularInline):
     """Open milestones of a case, for CaseAdmin.inlines (read-only)."""
 

@@ -1,5 +1,5 @@
 """The coordinator's travel desk: an admin for each travel model, and inlines for the case
-page (``TRAVEL_CASE_INLINES``, to be listed in ``CaseAdmin.inlines``).
+page (``TRAVEL_CASE_INLINES``, registered as sections of the case page).
 
 Every save goes through ``travel.services`` (validation, audit, milestones); every view of
 travellers' identity data is audited; passport numbers are masked in lists.
@@ -13,6 +13,7 @@ from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import is_coordinator
+from cases.admin import case_section
 from navigator.admin import VisibleAdmin
 
 from .forms import LegForm, TravellerInlineForm
@@ -224,6 +225,9 @@ TRAVEL_CASE_INLINES = [
     InterpreterNeedInline,
     AdmissionInline,
 ]
+# The warnings open on the case page; the travel rows start collapsed.
+for _position, _inline in enumerate(TRAVEL_CASE_INLINES):
+    case_section(70 + _position, collapsed=_position > 0)(_inline)
 
 
 # --- an admin per model ----------------------------------------------------------------

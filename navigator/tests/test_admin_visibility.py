@@ -54,3 +54,26 @@ def test_the_admin_base_class_narrows_to_what_the_user_may_see(world):
     world.alice.is_active = False
     request.user = world.alice
     assert model_admin.get_queryset(request).count() == 0
+
+
+def test_the_case_page_lists_each_apps_sections_in_working_order():
+    # Each app registers its own sections (cases.admin.case_section); cases imports none of them.
+    names = [inline.__name__ for inline in case_inlines()]
+    assert names == [
+        "MilestoneInline",
+        "DocumentRequestInline",
+        "DocumentInline",
+        "AssessmentInline",
+        "CaseReferralInline",
+        "CaseThreadInline",
+        "TravelWarningsInline",
+        "TravellerInline",
+        "VisaApplicationInline",
+        "JourneyInline",
+        "AccommodationInline",
+        "AirportPickupInline",
+        "InterpreterNeedInline",
+        "AdmissionInline",
+    ]
+    assert all("collapse" in inline.classes for inline in case_inlines()[7:])
+    assert not getattr(case_inlines()[6], "classes", None)
