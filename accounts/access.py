@@ -145,6 +145,18 @@ class StaffOnly(Rule):
         return None
 
 
+class OwnRows(Rule):
+    """Rows that belong to one user (a calendar link): coordinators see every row, anyone else
+    only their own (``field`` names the owner)."""
+
+    def __init__(self, field: str = "user"):
+        super().__init__()
+        self.field = field
+
+    def reach(self, model, user, role: Role):
+        return None if role is Role.COORDINATOR else Q(**{self.field: user})
+
+
 FIELD_HISTORY = StaffOnly()
 """The rule of django-simple-history's tables: the earlier values of a record are staff work."""
 

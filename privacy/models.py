@@ -41,10 +41,7 @@ class CaseDataRequest(Case):
         verbose_name_plural = "case data (export and erasure)"
 
 
-class ErasureFailureQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        return self if user.is_authenticated and user.is_coordinator else self.none()
-
+class ErasureFailureQuerySet(VisibleQuerySet):
     def unresolved(self):
         return self.filter(resolved_at__isnull=True)
 
@@ -64,6 +61,7 @@ class ErasureFailure(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True, help_text="When the erasure finally succeeded.")
 
     objects = ErasureFailureQuerySet.as_manager()
+    visibility = StaffOnly()
 
     class Meta:
         ordering = ["-last_failed_at"]

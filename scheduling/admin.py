@@ -406,7 +406,7 @@ class ReminderAdmin(VisibleAdmin, admin.ModelAdmin):
 
 
 @admin.register(CalendarLink)
-class CalendarLinkAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class CalendarLinkAdmin(VisibleAdmin, admin.ModelAdmin):
     """Calendar subscription links: when each expires, when it was last used; revoke one by one."""
 
     list_display = ("id", "case", "user", "created_at", "expires_at", "last_used_at", "revoked_at")

@@ -16,7 +16,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.access import CaseRows, VisibleQuerySet
+from accounts.access import CaseRows, OwnRows, VisibleQuerySet
 
 
 class MilestoneKind(models.TextChoices):
@@ -451,13 +451,7 @@ class Reminder(models.Model):
         return f"navigator-reminder-{self.pk}"
 
 
-class CalendarLinkQuerySet(models.QuerySet):
-    def visible_to(self, user):
-        """Coordinators see every link (to revoke one); anyone else only their own."""
-        if user is None or not user.is_authenticated or not user.is_active:
-            return self.none()
-        return self if user.is_coordinator else self.filter(user=user)
-
+class CalendarLinkQuerySet(VisibleQuerySet):
     def usable(self, now=None):
         return self.filter(revoked_at__isnull=True, expires_at__gt=now or timezone.now())
 
@@ -478,6 +472,8 @@ class CalendarLink(models.Model):
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     objects = CalendarLinkQuerySet.as_manager()
+    # Coordinators see every link (to revoke one); anyone else only their own.
+    visibility = OwnRows("user")
 
     class Meta:
         ordering = ["-created_at", "-id"]
