@@ -283,7 +283,7 @@ class MRDResultAdmin(VisibleAdmin, admin.ModelAdmin):
 
 
 @admin.register(TransplantDecision)
-class TransplantDecisionAdmin(AuditedAdminMixin, admin.ModelAdmin):
+class TransplantDecisionAdmin(VisibleAdmin, admin.ModelAdmin):
     list_display = ("case", "decision", "decided_on", "updated_at")
     list_filter = ("decision",)
     list_select_related = ("case",)

@@ -298,7 +298,8 @@ class TransplantDecision(models.Model):
     )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = CaseDataQuerySet.as_manager()
+    objects = VisibleQuerySet.as_manager()
+    visibility = CaseRows("case")
 
     class Meta:
         constraints = [
