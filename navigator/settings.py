@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -379,6 +380,9 @@ CONTENT_SECURITY_POLICY = {
 # Staff must pass a TOTP second step to use the admin (privacy.two_factor); off for the demo.
 ADMIN_REQUIRE_2FA = env.bool("ADMIN_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = "Navigator"
+# A device is enrolled only with a one-time code from a supervisor or the email on file; it expires.
+TWO_FACTOR_ENROLMENT_CODE_MINUTES = env.int("TWO_FACTOR_ENROLMENT_CODE_MINUTES", default=60)
+TWO_FACTOR_RECOVERY_CODES = 10
 
 # Upload limits (bytes). Large files go through the resumable upload protocol.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
@@ -68,3 +69,34 @@ class ErasureFailure(models.Model):
 
     def __str__(self) -> str:
         return f"erasure of case {self.case_id} failed {self.attempts}×"
+
+
+class TwoFactorEnrolmentCode(models.Model):
+    """A one-time code that lets a staff member enrol a two-factor device.
+
+    Without one, a password alone cannot enrol a device (no trust on first use). A supervisor
+    issues it in the admin, or the staff member has it sent to the email address on file.
+    Only a SHA-256 hash is stored; the code is shown or sent once, expires after
+    ``TWO_FACTOR_ENROLMENT_CODE_MINUTES`` and is spent by its first use."""
+
+    class Channel(models.TextChoices):
+        SUPERVISOR = "supervisor", "issued by a supervisor"
+        EMAIL = "email", "sent to the email on file"
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="two_factor_enrolment_codes"
+    )
+    code_hash = models.CharField(max_length=64, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"two-factor enrolment code for user {self.user_id} ({self.channel})"

@@ -28,6 +28,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import Max, ProtectedError
 from django.db.models.functions import TruncYear
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.authtoken.models import Token
 from simple_history.manager import HistoryManager
@@ -392,6 +393,7 @@ def _scrub_user(user, summary: dict) -> None:
         password="!erased",
     )
     TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
     Token.objects.filter(user=user).delete()
     summary["portal_users_deactivated"] = summary.get("portal_users_deactivated", 0) + 1
 

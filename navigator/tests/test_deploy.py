@@ -189,8 +189,13 @@ def test_a_staff_member_without_a_verified_device_cannot_use_the_admin(client, w
 
 
 def test_a_staff_member_enrols_a_device_by_entering_a_code_from_it(client, world, two_factor):
+    from privacy.two_factor import issue_enrolment_code
+
     response = sign_in_with_password(client, world.alice)
     assert response.status_code == 302
+    # No trust on first use: a one-time enrolment code comes first (privacy/tests/test_two_factor.py).
+    code = issue_enrolment_code(world.alice, channel="supervisor", issued_by=world.bob)
+    assert client.post(reverse("admin:two_factor"), {"enrolment_code": code}).status_code == 302
     response = client.get(reverse("admin:two_factor"))
     assert response.status_code == 200
     device = TOTPDevice.objects.get(user=world.alice)
