@@ -16,6 +16,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.roles import is_coordinator
 from cases.admin import case_section
+from navigator import queue
 from navigator.admin import VisibleAdmin
 
 from . import services
@@ -459,9 +460,7 @@ class CentreCriteriaAdmin(VisibleAdmin, SimpleHistoryAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        from .tasks import centre_assessments_rerun
-
-        transaction.on_commit(lambda: centre_assessments_rerun.delay(obj.hospital_id))
+        queue.enqueue("eligibility.tasks.centre_assessments_rerun", obj.hospital_id)  # tasks.py
 
 
 @admin.register(FamilySummary)

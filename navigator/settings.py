@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "travel",
     "portal",
     "privacy",
+    "outbox",
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
@@ -328,6 +329,8 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Sent outbox rows are kept this many days (for tracing a task back to its request), then purged.
+OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
 
 # --- Email and SMS -----------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")

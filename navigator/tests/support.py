@@ -65,3 +65,4 @@ def seed_migration_rows() -> None:
     importlib.import_module("cases.migrations.0003_default_indication").create(apps, None)
     importlib.import_module("scheduling.migrations.0003_default_reminder_rules_and_sweep").forwards(apps, None)
     importlib.import_module("privacy.migrations.0002_erasure_schedule").forward(apps, None)
+    importlib.import_module("outbox.migrations.0002_purge_schedule").forward(apps, None)

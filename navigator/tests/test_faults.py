@@ -281,3 +281,101 @@ def test_the_private_redis_is_never_the_shared_one(private_redis):
     assert redis.port != 6379
     assert os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/9") != redis.url
     assert django_settings.CELERY_BROKER_URL != redis.url
+
+
+# --- Redis killed under load: the task outbox keeps every task ---------------------------------
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_redis_killed_under_load_fails_no_request_and_loses_no_task(private_redis, celery_on):
+    """Requests that enqueue work run while the broker is killed and restarted: none fails, and
+    every task they queued reaches the broker exactly once (fast path or relay)."""
+    import threading
+    from collections import Counter
+
+    import redis as redis_client
+    from celery.signals import after_task_publish
+    from django.core.management import call_command
+    from django.db import connection as db_connection
+    from django.test import Client
+
+    from eligibility.models import CentreCriteria
+    from navigator.testing import make_world
+    from outbox.models import OutboxTask
+
+    seed_migration_rows()
+    world = make_world()
+    criteria = CentreCriteria.objects.create(hospital=world.pkuph)
+    url = f"/admin/eligibility/centrecriteria/{criteria.pk}/change/"
+    published: list[str] = []
+
+    def record(sender=None, headers=None, **kwargs):
+        published.append(headers["id"])
+
+    after_task_publish.connect(record, weak=False)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+    per_thread, threads_n = 30, 2
+    done = threading.Semaphore(0)
+
+    def load(seed: int):
+        client = Client()
+        client.force_login(world.sam)
+        try:
+            for i in range(per_thread):
+                data = {
+                    "hospital": world.pkuph.pk,
+                    "min_age_months": 12,
+                    "max_age_years": 25,
+                    "cns2_policy": "review",
+                    "min_prior_lines": (seed + i) % 4,
+                    "notes": f"{seed}-{i}",
+                }
+                statuses.append(client.post(url, data).status_code)
+                done.release()
+        except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's failure must fail the test
+            errors.append(exc)
+        finally:
+            db_connection.close()
+
+    threads = [threading.Thread(target=load, args=(n,)) for n in range(threads_n)]
+    try:
+        for t in threads:
+            t.start()
+        total = per_thread * threads_n
+        for _ in range(total // 3):
+            done.acquire(timeout=60)
+        private_redis.stop()  # killed, with its queue (no persistence)
+        for _ in range(total // 3):
+            done.acquire(timeout=60)
+        restarted_at = timezone.now()
+        private_redis.start()
+        for t in threads:
+            t.join(120)
+    finally:
+        after_task_publish.disconnect(record)
+    assert errors == []
+    assert len(statuses) == total and set(statuses) == {302}, Counter(statuses)
+    waiting = OutboxTask.objects.filter(sent_at__isnull=True).count()
+    assert waiting >= 1, "no request ran while the broker was down; lengthen the outage"
+
+    after_task_publish.connect(record, weak=False)
+    try:
+        call_command("outbox_relay", "--once")
+    finally:
+        after_task_publish.disconnect(record)
+
+    rows = list(OutboxTask.objects.all())
+    assert len(rows) == total, "a request's task was not written"
+    assert all(r.sent_at is not None for r in rows), "a task was left unsent"
+    counts = Counter(published)
+    assert set(counts) == {r.task_id for r in rows} and set(counts.values()) == {1}, counts.most_common(3)
+    # What the restarted broker holds is exactly what was sent after the restart.
+    queued = [
+        json.loads(m)["headers"]["id"] for m in redis_client.Redis.from_url(private_redis.url).lrange("celery", 0, -1)
+    ]
+    assert sorted(queued) == sorted(r.task_id for r in rows if r.sent_at >= restarted_at)
+    print(
+        f"redis killed under load: {total} requests, 0 failed, {waiting} tasks waited for the relay, "
+        f"{len(published)} publishes for {total} tasks, lost 0, duplicated {len(published) - len(counts)}"
+    )
