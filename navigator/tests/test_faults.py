@@ -302,6 +302,7 @@ def test_redis_killed_under_load_fails_no_request_and_loses_no_task(private_redi
     from eligibility.models import CentreCriteria
     from navigator.testing import make_world
     from outbox.models import OutboxTask
+    from outbox.tests.test_outbox import criteria_post
 
     seed_migration_rows()
     world = make_world()
@@ -323,14 +324,7 @@ def test_redis_killed_under_load_fails_no_request_and_loses_no_task(private_redi
         client.force_login(world.sam)
         try:
             for i in range(per_thread):
-                data = {
-                    "hospital": world.pkuph.pk,
-                    "min_age_months": 12,
-                    "max_age_years": 25,
-                    "cns2_policy": "review",
-                    "min_prior_lines": (seed + i) % 4,
-                    "notes": f"{seed}-{i}",
-                }
+                data = criteria_post(criteria, (seed + i) % 4, notes=f"{seed}-{i}")
                 statuses.append(client.post(url, data).status_code)
                 done.release()
         except BaseException as exc:  # noqa: BLE001 - surfaced below: a thread's failure must fail the test

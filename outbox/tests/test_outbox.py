@@ -33,15 +33,15 @@ def broker_messages(url: str) -> list[str]:
     return [json.loads(m)["headers"]["id"] for m in client.lrange("celery", 0, -1)]
 
 
-def criteria_post(criteria, lines: int) -> dict:
-    return {
-        "hospital": criteria.hospital_id,
-        "min_age_months": 12,
-        "max_age_years": 25,
-        "cns2_policy": "review",
-        "min_prior_lines": lines,
-        "notes": "",
+def criteria_post(criteria, lines: int, notes: str = "") -> dict:
+    """The admin change form of ``criteria`` as posted, with a new number of prior lines."""
+    from django.forms.models import model_to_dict
+
+    data = {
+        key: json.dumps(value) if isinstance(value, dict | list) else ("" if value is None else value)
+        for key, value in model_to_dict(criteria).items()
     }
+    return {**data, "min_prior_lines": lines, "notes": notes}
 
 
 def test_a_rolled_back_transaction_leaves_no_row(db):
