@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import connection, models
 
+from .actor import Actor
 from .context import client_ip
 from .crypto import seal, unseal
 from .models import AuditEvent
@@ -76,12 +77,12 @@ def _event(
         case_id = case.pk
     else:
         case_id, case = _case_of(obj)
-    is_user = actor is not None and getattr(actor, "is_authenticated", False)
+    who = Actor.of(actor)
     return AuditEvent(
-        actor=actor if is_user else None,
+        actor=who.user,
         # A pseudonym, never a family member's user name (which often is their name).
-        actor_label=(actor.pseudonym if is_user else (str(actor) if actor else "system"))[:150],
-        actor_role=(actor.role_label if is_user else "system"),
+        actor_label=who.label,
+        actor_role=who.role,
         action=action,
         object_type=object_type or (obj._meta.label if obj is not None else ""),
         object_id=str(object_id if object_id is not None else (obj.pk if obj is not None else "")),

@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.utils import formats, timezone
 
 from accounts.roles import is_family, is_hospital
+from audit.actor import Actor
 from audit.services import audit_record
 from cases.models import Case, FamilyContact
 from cases.services import case_touch
@@ -37,10 +38,6 @@ class TemporaryFile(File):
 
     def temporary_file_path(self) -> str:
         return self._path
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def _source_for(actor) -> str:
@@ -148,7 +145,7 @@ def document_create(
         clinical_date=clinical_date,
         language=language.strip(),
         source=source or _source_for(actor),
-        uploaded_by=_user(actor),
+        uploaded_by=Actor.of(actor).user,
         original_name=name,
         content_type=inspection.content_type,
         size=inspection.size,
@@ -241,7 +238,7 @@ def document_start_review(*, document: Document, actor) -> Document:
     _require_current(locked)
     if locked.review_status == Document.ReviewStatus.RECEIVED:
         locked.review_status = Document.ReviewStatus.IN_REVIEW
-        locked.reviewed_by = _user(actor)
+        locked.reviewed_by = Actor.of(actor).user
         locked.save(update_fields=["review_status", "reviewed_by", "updated_at"])
         _reviewed(locked, actor, "start")
     return locked
@@ -254,7 +251,7 @@ def document_accept(*, document: Document, actor, include_in_packets: bool | Non
     _require_current(locked)
     locked.review_status = Document.ReviewStatus.ACCEPTED
     locked.rejection_reason = ""
-    locked.reviewed_by = _user(actor)
+    locked.reviewed_by = Actor.of(actor).user
     locked.reviewed_at = timezone.now()
     fields = ["review_status", "rejection_reason", "reviewed_by", "reviewed_at", "updated_at"]
     if include_in_packets is not None:
@@ -288,7 +285,7 @@ def document_reject(*, document: Document, actor, reason: str) -> Document:
     _require_current(locked)
     locked.review_status = Document.ReviewStatus.REJECTED
     locked.rejection_reason = reason
-    locked.reviewed_by = _user(actor)
+    locked.reviewed_by = Actor.of(actor).user
     locked.reviewed_at = timezone.now()
     locked.include_in_packets = False
     locked.save(
@@ -326,7 +323,7 @@ def document_restore(*, document: Document, actor) -> Document:
         successor.save(update_fields=["review_status", "supersedes", "include_in_packets", "updated_at"])
         _reviewed(successor, actor, "superseded", by=locked.pk)
     locked.review_status = Document.ReviewStatus.ACCEPTED
-    locked.reviewed_by = _user(actor)
+    locked.reviewed_by = Actor.of(actor).user
     locked.reviewed_at = timezone.now()
     locked.save(update_fields=["review_status", "reviewed_by", "reviewed_at", "updated_at"])
     _reviewed(locked, actor, "restore", replaced=successor.pk if successor is not None else None)
@@ -493,7 +490,7 @@ def document_request_create(
         due_date=due_date,
         asked_contact=asked_contact,
         asked_user=asked_user,
-        requested_by=_user(actor),
+        requested_by=Actor.of(actor).user,
         replaces_document=replaces_document,
     )
     audit_record(actor=actor, action="create", obj=req, case=case, detail={"doc_type": doc_type})

@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from audit.actor import SYSTEM, Actor
 from audit.services import audit_record
 from cases.models import Case
 from navigator.errors import ConflictError, DomainError
@@ -40,8 +41,6 @@ from .models import (
 from .selectors import first_per
 
 logger = logging.getLogger(__name__)
-
-SYSTEM = "system"
 
 
 # --- Snapshots: the profile as plain data ------------------------------------------------------
@@ -361,9 +360,8 @@ def profile_delete_fact(*, fact: Fact, actor) -> None:
 
 
 def _actor_fields(actor) -> dict:
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        return {"run_by": actor, "run_by_label": actor.get_username()}
-    return {"run_by": None, "run_by_label": str(actor or SYSTEM)[:150]}
+    who = Actor.of(actor)
+    return {"run_by": who.user, "run_by_label": who.label}
 
 
 def _rules_input(snapshot: dict) -> dict:

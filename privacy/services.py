@@ -35,6 +35,7 @@ from simple_history.manager import HistoryManager
 from zipstream import ZIP_STORED, ZipStream
 
 from accounts.models import User
+from audit.actor import Actor
 from audit.crypto import shred
 from audit.models import AuditEvent
 from audit.services import audit_record
@@ -508,7 +509,7 @@ def case_erase(*, case_id: int, actor, now: dt.datetime | None = None) -> Erasur
                     case=case,
                     case_reference=case.reference,
                     erased_at=now,
-                    erased_by=_actor_label(actor),
+                    erased_by=Actor.of(actor).label,
                     summary=summary,
                 )
         except IntegrityError:  # erased concurrently
@@ -528,12 +529,6 @@ def case_erase(*, case_id: int, actor, now: dt.datetime | None = None) -> Erasur
                 task_complete(task=task, actor=actor)
         audit_record(actor=actor, action="erase", obj=case, case=case, detail=summary)
     return erasure
-
-
-def _actor_label(actor) -> str:
-    if actor is not None and getattr(actor, "is_authenticated", False):
-        return actor.pseudonym
-    return str(actor or "system")
 
 
 # --- Failures -------------------------------------------------------------------------------

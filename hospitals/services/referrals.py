@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.roles import is_coordinator, is_hospital
+from audit.actor import Actor
 from audit.services import audit_record
 from cases import workflow as case_workflow
 from cases.models import Case
@@ -51,7 +52,9 @@ def referral_create(
     referral = Referral.objects.create(
         case=case, hospital=hospital, created_by=actor, cover_note=cover_note, response_due_at=response_due_at
     )
-    ReferralEvent.objects.create(referral=referral, to_status=referral.status, actor=actor, actor_label=actor.username)
+    ReferralEvent.objects.create(
+        referral=referral, to_status=referral.status, actor=actor, actor_label=Actor.of(actor).label
+    )
     audit_record(actor=actor, action="create", obj=referral, case=case, detail={"hospital": hospital.code})
     return referral
 
@@ -93,7 +96,7 @@ def _move(*, referral: Referral, to_status: str, actor, reason: str = "", detail
         from_status=from_status,
         to_status=to_status,
         actor=actor,
-        actor_label=actor.get_username(),
+        actor_label=Actor.of(actor).label,
         at=now,
         reason=reason.strip(),
         detail=detail or {},
