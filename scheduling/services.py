@@ -17,6 +17,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
+from audit.actor import Actor
 from audit.services import audit_record
 from cases import workflow
 from cases.models import Case
@@ -80,7 +81,7 @@ def _validate(*, key: str, kind: str, due_at, title: str) -> None:
         raise DomainError("Give the milestone a title.", field="title")
 
 
-def milestone_apply(
+def milestone_upsert(
     *,
     case,
     key: str,
@@ -92,7 +93,12 @@ def milestone_apply(
     source=None,
     refresh_case: bool = True,
 ) -> MilestoneChange:
-    """``milestone_upsert`` that also says what it did (used by the pathway to report moves)."""
+    """Create the case's milestone named ``key`` or move it to ``due_at``; say what it did.
+
+    Pending reminders move with it; ``Case.next_due_at`` is kept current (unless the caller
+    refreshes it once after many upserts: ``refresh_case=False``). A cancelled milestone
+    upserted again is reopened. Raises ``DomainError`` naming the bad field.
+    """
     _validate(key=key, kind=kind, due_at=due_at, title=title)
     fields = {
         "kind": kind,
@@ -147,34 +153,6 @@ def milestone_apply(
         if refresh_case:
             case_refresh_next_due(case=case)
         return change
-
-
-def milestone_upsert(
-    *,
-    case,
-    key: str,
-    kind: str,
-    due_at: dt.datetime,
-    title: str,
-    concerns_family: bool = False,
-    hospital=None,
-    source=None,
-) -> Milestone:
-    """Create the case's milestone named ``key`` or move it to ``due_at``.
-
-    Pending reminders move with it; ``Case.next_due_at`` is kept current. A cancelled
-    milestone upserted again is reopened. Raises ``DomainError`` naming the bad field.
-    """
-    return milestone_apply(
-        case=case,
-        key=key,
-        kind=kind,
-        due_at=due_at,
-        title=title,
-        concerns_family=concerns_family,
-        hospital=hospital,
-        source=source,
-    ).milestone
 
 
 def milestone_cancel(*, case, key: str, refresh_case: bool = True) -> Milestone | None:
@@ -356,7 +334,7 @@ def pathway_sync(*, case, actor=None, reason: str = "") -> PathwayChanges:
         hospitals = centres.in_bulk(hospital_ids) if hospital_ids else {}
         for p in planned:
             hospital = hospitals.get(p.hospital_id)
-            change = milestone_apply(
+            change = milestone_upsert(
                 case=case,
                 key=p.key,
                 kind=p.kind,
@@ -439,7 +417,7 @@ def event_record(
                 "status": status,
                 "hospital": hospital,
                 "notes": notes,
-                "recorded_by": _user(actor),
+                "recorded_by": Actor.of(actor).user,
             },
         )
         before = None if created else {"date": event.occurred_on.isoformat(), "status": event.status}
@@ -448,7 +426,7 @@ def event_record(
             event.status = status
             event.hospital = hospital or event.hospital
             event.notes = notes or event.notes
-            event.recorded_by = _user(actor) or event.recorded_by
+            event.recorded_by = Actor.of(actor).user or event.recorded_by
             event.save()
         audit_record(
             actor=actor,
@@ -468,10 +446,6 @@ def event_delete(*, event: TreatmentEvent, actor) -> PathwayChanges:
         case = event.case
         event.delete()
         return pathway_sync(case=case, actor=actor, reason=f"{event.kind} removed")
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 # --- MRD results and coordinator tasks --------------------------------------------------
@@ -569,7 +543,7 @@ def mrd_result_record(
             complete_remission=complete_remission,
             document=document,
             notes=notes,
-            recorded_by=_user(actor),
+            recorded_by=Actor.of(actor).user,
         )
         audit_record(actor=actor, action="create", obj=mrd, detail={"checkpoint": checkpoint, "result": result})
         key = CHECKPOINT_MILESTONE.get(checkpoint)
@@ -646,7 +620,7 @@ def task_open(
 def task_complete(*, task: CoordinatorTask, actor) -> bool:
     done = (
         CoordinatorTask.objects.filter(pk=task.pk, status=CoordinatorTask.Status.OPEN).update(
-            status=CoordinatorTask.Status.DONE, completed_at=timezone.now(), completed_by=_user(actor)
+            status=CoordinatorTask.Status.DONE, completed_at=timezone.now(), completed_by=Actor.of(actor).user
         )
         == 1
     )

@@ -41,7 +41,7 @@ def test_switching_off_a_reminder_rule_removes_the_unsent_reminders_it_planned(
 ):
     m = milestone_upsert(
         case=world.case_a, key="visa", kind="other", due_at=timezone.now() + dt.timedelta(days=10), title="Visa"
-    )
+    ).milestone
     assert _slots(m) == {"-1d", "on the day"}
     rule = ReminderRule.objects.get(kind="other", offset_days=-1, is_escalation=False)
     data = {

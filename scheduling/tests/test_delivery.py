@@ -29,7 +29,7 @@ def _due_milestone(world, hours=1):
         due_at=timezone.now() + dt.timedelta(hours=hours),
         title="Bring the passport",
         concerns_family=True,
-    )
+    ).milestone
 
 
 def _make_due(milestone):
@@ -60,7 +60,11 @@ def test_a_reminder_is_delivered_once_however_often_its_task_runs(world, sms_dir
     assert len(sms) == 1
     message = json.loads(sms[0].read_text())
     assert message["to"] == "+6591234567"
-    assert "陈" not in message["body"] or True
+    # The SMS is in the contact's language and names the patient by given name only: no
+    # family name, no native-script name, no free text (the title stays with staff).
+    body = message["body"]
+    assert "定于" in body and "Xiaoming" in body
+    assert "陈" not in body and "Chen" not in body and "Bring the passport" not in body
     assert len(mail.outbox) == 2
 
 
@@ -91,7 +95,7 @@ def test_a_reminder_of_a_finished_milestone_is_skipped(world, sms_dir):
 def test_completing_a_milestone_cancels_its_pending_reminders(world, sms_dir):
     m = milestone_upsert(
         case=world.case_b, key="k", kind="other", due_at=timezone.now() + dt.timedelta(days=5), title="T"
-    )
+    ).milestone
     milestone_complete(milestone=m)
     assert set(Reminder.objects.values_list("status", flat=True)) == {"cancelled"}
 
@@ -286,7 +290,7 @@ def test_a_reminder_to_a_centre_whose_referral_was_withdrawn_is_not_sent(world, 
         due_at=timezone.now() + dt.timedelta(hours=1),
         title="Marrow aspirate at PKUPH",
         hospital=world.pkuph,
-    )
+    ).milestone
     world.dr_li.email = "li@pkuph.example.cn"
     world.dr_li.save()
     Reminder.objects.all().delete()

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from navigator.errors import DomainError
 from scheduling.models import Milestone
-from scheduling.services import milestone_apply, milestone_cancel, milestone_upsert
+from scheduling.services import milestone_cancel, milestone_upsert
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +17,7 @@ def _at(days: int) -> dt.datetime:
 def test_upserting_a_new_key_creates_a_milestone_and_sets_the_cases_next_due(world):
     m = milestone_upsert(
         case=world.case_a, key="document-request:1", kind="document_request", due_at=_at(5), title="MRD report due"
-    )
+    ).milestone
     world.case_a.refresh_from_db()
     assert m.status == Milestone.Status.PENDING
     assert world.case_a.next_due_at == m.due_at
@@ -26,7 +26,9 @@ def test_upserting_a_new_key_creates_a_milestone_and_sets_the_cases_next_due(wor
 
 def test_upserting_the_same_key_moves_the_milestone_instead_of_adding_one(world):
     milestone_upsert(case=world.case_a, key="travel-departure:3", kind="travel", due_at=_at(10), title="Flight")
-    change = milestone_apply(case=world.case_a, key="travel-departure:3", kind="travel", due_at=_at(12), title="Flight")
+    change = milestone_upsert(
+        case=world.case_a, key="travel-departure:3", kind="travel", due_at=_at(12), title="Flight"
+    )
     assert change.moved and not change.created
     assert Milestone.objects.filter(case=world.case_a).count() == 1
     world.case_a.refresh_from_db()
@@ -54,7 +56,7 @@ def test_cancelling_the_earliest_milestone_moves_next_due_to_the_following_one(w
 def test_upserting_a_cancelled_milestone_reopens_it(world):
     milestone_upsert(case=world.case_a, key="a", kind="other", due_at=_at(1), title="First")
     milestone_cancel(case=world.case_a, key="a")
-    m = milestone_upsert(case=world.case_a, key="a", kind="other", due_at=_at(2), title="First")
+    m = milestone_upsert(case=world.case_a, key="a", kind="other", due_at=_at(2), title="First").milestone
     assert m.status == Milestone.Status.PENDING
 
 
@@ -67,9 +69,11 @@ def test_the_source_may_be_a_row_of_another_app_or_a_label(world):
         title="Reply due",
         source=world.referral_a,
         hospital=world.pkuph,
-    )
+    ).milestone
     assert m.source == world.referral_a
-    m = milestone_upsert(case=world.case_a, key="x", kind="other", due_at=_at(1), title="X", source="manual import")
+    m = milestone_upsert(
+        case=world.case_a, key="x", kind="other", due_at=_at(1), title="X", source="manual import"
+    ).milestone
     assert m.source_label == "manual import"
 
 

@@ -215,7 +215,9 @@ def test_a_clock_change_between_planning_and_sending_keeps_the_local_hour(world,
     from scheduling.reminders import plan_reminders
     from scheduling.services import milestone_upsert
 
-    m = milestone_upsert(case=world.case_a, key="x", kind="other", due_at=due, title="Clinic", concerns_family=True)
+    m = milestone_upsert(
+        case=world.case_a, key="x", kind="other", due_at=due, title="Clinic", concerns_family=True
+    ).milestone
     now = dt.datetime(2027, 3, 1, 12, 0, tzinfo=dt.UTC)  # GMT at planning time
     planned = [p for p in plan_reminders(milestone=m, now=now) if p.recipient.audience == "family"]
     assert planned
