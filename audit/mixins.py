@@ -82,6 +82,9 @@ class AuditedViewMixin:
     method). A list records one event per row shown, in a single INSERT.
     """
 
+    # Write actions whose services record the change themselves: not recorded twice.
+    service_audited_actions: frozenset[str] = frozenset()
+
     # --- what the handler declared ---------------------------------------------------------
     def _audit_handler(self, request):
         action = getattr(self, "action", None)
@@ -186,10 +189,14 @@ class AuditedViewMixin:
     # --- changes no service records --------------------------------------------------------
     def perform_create(self, serializer):
         super().perform_create(serializer)
+        if self.action in self.service_audited_actions:
+            return
         audit_record(actor=self.request.user, action="create", obj=serializer.instance, detail={"via": "api"})
 
     def perform_update(self, serializer):
         super().perform_update(serializer)
+        if self.action in self.service_audited_actions:
+            return
         audit_record(
             actor=self.request.user,
             action="update",
@@ -198,7 +205,8 @@ class AuditedViewMixin:
         )
 
     def perform_destroy(self, instance):
-        audit_record(actor=self.request.user, action="delete", obj=instance, detail={"via": "api"})
+        if self.action not in self.service_audited_actions:
+            audit_record(actor=self.request.user, action="delete", obj=instance, detail={"via": "api"})
         super().perform_destroy(instance)
 
 

@@ -56,6 +56,41 @@ class EstimatedCountPaginator(Paginator):
         return super().count
 
 
+class ServiceSavesAdminMixin:
+    """The admin form validates; a service writes (``save_service`` / ``delete_service``).
+
+    Listed after ``VisibleAdmin`` (its ``AuditedAdminMixin`` records the change once the service ran).
+    Many-to-many fields and inlines are saved afterwards by the admin as usual.
+    """
+
+    def save_model(self, request, obj, form, change):
+        many = {f.name for f in obj._meta.many_to_many}
+        names = form.changed_data if change else form.cleaned_data
+        data = {name: form.cleaned_data[name] for name in names if name in form.cleaned_data and name not in many}
+        saved = self.save_service(request=request, obj=obj, data=data, change=change)
+        if saved is not obj:  # created by the service: the admin goes on with its own object
+            obj.pk = saved.pk
+            obj._state.adding = False
+            obj._state.db = saved._state.db
+
+    def delete_model(self, request, obj):
+        if self.delete_service is None:
+            return super().delete_model(request, obj)
+        self.delete_service(request=request, obj=obj)
+
+    def delete_queryset(self, request, queryset):
+        if self.delete_service is None:
+            return super().delete_queryset(request, queryset)
+        for obj in queryset:
+            self.delete_service(request=request, obj=obj)
+
+    def save_service(self, *, request, obj, data: dict, change: bool):
+        raise NotImplementedError(f"{type(self).__name__} names no save service")
+
+    # A method ``delete_service(*, request, obj)`` where a service deletes; else the admin's own.
+    delete_service = None
+
+
 class CaseloadFilter(admin.SimpleListFilter):
     title = "caseload"
     parameter_name = "caseload"
@@ -237,7 +272,7 @@ def case_inlines() -> tuple:
 
 
 @admin.register(Case)
-class CaseAdmin(VisibleAdmin, SimpleHistoryAdmin):
+class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = (
         "reference",
         "patient_name",
@@ -432,6 +467,13 @@ class CaseAdmin(VisibleAdmin, SimpleHistoryAdmin):
         obj._state.adding = False
         obj._state.db = case._state.db
 
+    def save_service(self, *, request, obj, data, change):
+        # Only changes reach here (a new case goes through case_create above). Unlike the API,
+        # the admin form also corrects the patient and, for supervisors, the coordinator (see
+        # save_model): those values are already on ``obj`` and are saved with it.
+        editable = {name: value for name, value in data.items() if name in services.CASE_EDITABLE}
+        return services.case_update(case=obj, actor=request.user, data=editable)
+
     # --- actions ----------------------------------------------------------------------
     @admin.action(description="Assign to a coordinator")
     @audited_admin_action("list")  # the form page lists the selected cases
@@ -491,7 +533,7 @@ class CaseAdmin(VisibleAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(VisibleAdmin, SimpleHistoryAdmin):
+class PatientAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = ("full_name", "native_name", "date_of_birth", "sex", "country", "preferred_language")
     search_fields = ("family_name", "given_name", "native_name")
     list_filter = ("sex", "country")
@@ -508,9 +550,14 @@ class PatientAdmin(VisibleAdmin, SimpleHistoryAdmin):
     def get_queryset(self, request):
         return Patient.objects.visible_to(request.user)
 
+    def save_service(self, *, request, obj, data, change):
+        if change:
+            return services.patient_update(patient=obj, actor=request.user, data=data)
+        return services.patient_create(actor=request.user, data=data)
+
 
 @admin.register(FamilyContact)
-class FamilyContactAdmin(VisibleAdmin, SimpleHistoryAdmin):
+class FamilyContactAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = ("name", "relationship", "patient", "language", "email", "phone", "is_primary")
     list_select_related = ("patient",)
     search_fields = ("name", "native_name", "email", "patient__family_name")
@@ -519,6 +566,14 @@ class FamilyContactAdmin(VisibleAdmin, SimpleHistoryAdmin):
 
     def get_queryset(self, request):
         return FamilyContact.objects.visible_to(request.user).select_related("patient")
+
+    def save_service(self, *, request, obj, data, change):
+        if change:
+            return services.contact_update(contact=obj, actor=request.user, data=data)
+        return services.contact_create(actor=request.user, data=data)
+
+    def delete_service(self, *, request, obj):
+        services.contact_delete(contact=obj, actor=request.user)
 
 
 @admin.register(Indication)

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from accounts.roles import is_coordinator, is_supervisor
+from audit.actor import Actor
 from audit.services import audit_record
 from navigator.errors import DomainError
 
 from . import workflow
-from .models import Case, CaseShare, Indication, Patient, ReferenceCounter, StatusChange
+from .models import Case, CaseShare, FamilyContact, Indication, Patient, ReferenceCounter, StatusChange
 
 DEFAULT_INDICATION = "b-all-cd19-car-t"
 
@@ -59,14 +60,10 @@ def case_create(
     if target_centres:
         case.target_centres.set(target_centres)
     StatusChange.objects.create(
-        case=case, from_status="", to_status=case.status, changed_by=_user(actor), reason="Case opened"
+        case=case, from_status="", to_status=case.status, changed_by=Actor.of(actor).user, reason="Case opened"
     )
     audit_record(actor=actor, action="create", obj=case)
     return case
-
-
-def _user(actor):
-    return actor if getattr(actor, "is_authenticated", False) else None
 
 
 def case_transition(*, case: Case, to_status: str, actor, reason: str = "") -> StatusChange:
@@ -85,7 +82,11 @@ def case_transition(*, case: Case, to_status: str, actor, reason: str = "") -> S
                 code="transition_not_allowed",
             )
         change = StatusChange.objects.create(
-            case=locked, from_status=locked.status, to_status=to_status, changed_by=_user(actor), reason=reason.strip()
+            case=locked,
+            from_status=locked.status,
+            to_status=to_status,
+            changed_by=Actor.of(actor).user,
+            reason=reason.strip(),
         )
         now = timezone.now()
         Case.objects.filter(pk=locked.pk).update(status=to_status, last_activity_at=now, updated_at=now)
@@ -194,3 +195,87 @@ def case_shares_sync(
                 if grant is not None and (source_id not in active or source_id in stale)
             ]
         )
+
+
+# --- Editing patients, contacts and cases ----------------------------------------------------
+# The API and the admin validate (serializers, forms) and hand the cleaned values over; these
+# functions write. The change itself is recorded by the caller's audit mixin (API or admin),
+# which knows the channel and the fields the person changed.
+
+CASE_EDITABLE = ("indication", "priority", "inquiry_date", "summary", "target_centres")
+
+
+def _apply(instance: models.Model, data: dict) -> models.Model:
+    """Set plain fields, save, then set many-to-many fields (like ``ModelSerializer.update``)."""
+    many = {f.name for f in instance._meta.many_to_many}
+    for name, value in data.items():
+        if name not in many:
+            setattr(instance, name, value)
+    instance.save()
+    for name, value in data.items():
+        if name in many:
+            getattr(instance, name).set(value)
+    return instance
+
+
+@transaction.atomic
+def case_update(*, case: Case, actor, data: dict) -> Case:
+    """Change a case's description (indication, priority, inquiry date, summary, target centres).
+
+    The patient never changes; the coordinator changes through ``case_assign`` and the status
+    through ``case_transition``, which check and record more.
+    """
+    if "patient" in data and data["patient"] != case.patient:
+        raise DomainError("A case cannot be moved to another patient.", field="patient")
+    if "coordinator" in data and data["coordinator"] != case.coordinator:
+        raise DomainError("Use the assign action to change the coordinator.", field="coordinator")
+    changes = {k: v for k, v in data.items() if k not in ("patient", "coordinator")}
+    unknown = sorted(set(changes) - set(CASE_EDITABLE))
+    if unknown:
+        raise DomainError(f"{', '.join(unknown)} cannot be changed here.", field=unknown[0])
+    if changes.get("inquiry_date") and changes["inquiry_date"] > timezone.localdate():
+        raise DomainError("The inquiry date cannot be in the future.", field="inquiry_date")
+    return _apply(case, changes)
+
+
+@transaction.atomic
+def patient_create(*, actor, data: dict) -> Patient:
+    """Register a patient from validated fields."""
+    return _apply(Patient(), data)
+
+
+@transaction.atomic
+def patient_update(*, patient: Patient, actor, data: dict) -> Patient:
+    """Correct a patient's details from validated fields."""
+    return _apply(patient, data)
+
+
+def _check_one_primary(*, patient: Patient, contact: FamilyContact | None, is_primary: bool) -> None:
+    if not is_primary:
+        return
+    others = FamilyContact.objects.filter(patient=patient, is_primary=True)
+    if contact is not None and contact.pk:
+        others = others.exclude(pk=contact.pk)
+    if others.exists():
+        raise DomainError("This patient already has a primary contact; unset it first.", field="is_primary")
+
+
+@transaction.atomic
+def contact_create(*, actor, data: dict) -> FamilyContact:
+    """Add a family contact to a patient; a patient has at most one primary contact."""
+    _check_one_primary(patient=data["patient"], contact=None, is_primary=data.get("is_primary", False))
+    return _apply(FamilyContact(), data)
+
+
+@transaction.atomic
+def contact_update(*, contact: FamilyContact, actor, data: dict) -> FamilyContact:
+    """Correct a family contact; a patient has at most one primary contact."""
+    patient = data.get("patient", contact.patient)
+    _check_one_primary(patient=patient, contact=contact, is_primary=data.get("is_primary", False))
+    return _apply(contact, data)
+
+
+@transaction.atomic
+def contact_delete(*, contact: FamilyContact, actor) -> None:
+    """Remove a family contact."""
+    contact.delete()

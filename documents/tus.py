@@ -203,6 +203,37 @@ def _metadata_to_fields(meta: dict[str, str], user) -> dict:
     }
 
 
+def upload_create(*, actor, length: int, meta: dict[str, str]) -> Upload:
+    """Open a resumable upload of ``length`` bytes described by its tus metadata: the row and
+    its empty file. A description that does not validate raises before anything is written."""
+    fields = _metadata_to_fields(meta, actor)
+    now = timezone.now()
+    upload = Upload(
+        user=actor,
+        length=length,
+        metadata={k: v for k, v in meta.items() if k not in ("filename", "name")},
+        created_at=now,
+        expires_at=now + upload_lifetime(),
+        case=fields["case"],
+        doc_type=fields["doc_type"],
+        clinical_date=fields["clinical_date"],
+        filename=fields["filename"],
+        request=fields["request"],
+        language=fields["language"],
+    )
+    path = upload_path(upload.pk)
+    # The empty file exists before the row is committed; if the commit fails, it goes again.
+    path.touch(mode=0o600)
+    try:
+        with transaction.atomic():
+            upload.save(force_insert=True)
+            audit_record(actor=actor, action="create", obj=upload, case=upload.case, detail={"length": length})
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return upload
+
+
 # --- Views --------------------------------------------------------------------------------------
 
 
@@ -300,33 +331,7 @@ class UploadCreateView(TusMixin, AuditedViewMixin, APIView):
         except DomainError as exc:
             raise TusError(exc.message, status_code=413 if length else 400, code=exc.code, field="Upload-Length")
         meta = parse_metadata(request.headers.get("Upload-Metadata", ""))
-        fields = _metadata_to_fields(meta, request.user)
-        now = timezone.now()
-        upload = Upload(
-            user=request.user,
-            length=length,
-            metadata={k: v for k, v in meta.items() if k not in ("filename", "name")},
-            created_at=now,
-            expires_at=now + upload_lifetime(),
-            case=fields["case"],
-            doc_type=fields["doc_type"],
-            clinical_date=fields["clinical_date"],
-            filename=fields["filename"],
-            request=fields["request"],
-            language=fields["language"],
-        )
-        path = upload_path(upload.pk)
-        # The empty file exists before the row is committed; if the commit fails, it goes again.
-        path.touch(mode=0o600)
-        try:
-            with transaction.atomic():
-                upload.save(force_insert=True)
-                audit_record(
-                    actor=request.user, action="create", obj=upload, case=upload.case, detail={"length": length}
-                )
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
+        upload = upload_create(actor=request.user, length=length, meta=meta)
         response = Response(status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("upload-detail", args=[upload.pk]))
         response["Upload-Expires"] = http_date(upload.expires_at.timestamp())

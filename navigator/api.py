@@ -10,7 +10,7 @@ from rest_framework import exceptions, permissions, serializers, status, viewset
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.roles import is_coordinator
+from accounts.roles import is_coordinator, is_family, is_hospital
 from audit.mixins import AuditedViewSetMixin
 from navigator.errors import DomainError
 
@@ -66,12 +66,44 @@ def exception_handler(exc, context):
     return response
 
 
-class VisibleModelViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
+class ServiceWritesMixin:
+    """Every write a ViewSet offers goes through a service: serializers validate, services write.
+
+    DRF's ``perform_create`` / ``perform_update`` / ``perform_destroy`` would call
+    ``serializer.save()``; here they hand the validated data to the ViewSet's
+    ``create_service(data)``, ``update_service(instance, data)`` and ``destroy_service(instance)``,
+    each a thin call of a keyword-only ``<entity>_<verb>`` service. ``AuditedViewSetMixin`` (before
+    this class in the MRO) records the change after the service ran, except for the actions named
+    in ``service_audited_actions``, whose services record their own change. A ViewSet that
+    offers a write without declaring its service answers 405, and the guard test
+    (``navigator/tests/test_writes_guard.py``) fails.
+    """
+
+    def perform_create(self, serializer):
+        serializer.instance = self.create_service(dict(serializer.validated_data))
+
+    def perform_update(self, serializer):
+        serializer.instance = self.update_service(serializer.instance, dict(serializer.validated_data))
+
+    def perform_destroy(self, instance):
+        self.destroy_service(instance)
+
+    def create_service(self, data: dict):
+        raise exceptions.MethodNotAllowed(self.request.method)
+
+    def update_service(self, instance, data: dict):
+        raise exceptions.MethodNotAllowed(self.request.method)
+
+    def destroy_service(self, instance) -> None:
+        raise exceptions.MethodNotAllowed(self.request.method)
+
+
+class VisibleModelViewSet(AuditedViewSetMixin, ServiceWritesMixin, viewsets.ModelViewSet):
     """Base ViewSet: the queryset is always narrowed by the model's ``visible_to``.
 
     Objects a caller may not see are simply absent, so retrieving one answers 404,
     never 403: nobody learns that another family's case exists. Reads and changes are
-    audited by ``AuditedViewSetMixin``.
+    audited by ``AuditedViewSetMixin``; writes go through services (``ServiceWritesMixin``).
     """
 
     # Ids are numbers: "abc" or "1,2" in an id's place matches no route (a JSON 404), rather
@@ -82,14 +114,28 @@ class VisibleModelViewSet(AuditedViewSetMixin, viewsets.ModelViewSet):
         return super().get_queryset().visible_to(self.request.user)
 
 
-class VisibleReadOnlyViewSet(AuditedViewSetMixin, viewsets.ReadOnlyModelViewSet):
+class VisibleReadOnlyViewSet(AuditedViewSetMixin, ServiceWritesMixin, viewsets.ReadOnlyModelViewSet):
+    """Read-only base; a subclass adding DRF's create/update/destroy mixins (after this class)
+    still writes through its declared services."""
+
     lookup_value_regex = r"[0-9]+"
 
     def get_queryset(self):
         return super().get_queryset().visible_to(self.request.user)
 
 
+# --- Permissions: the one set every API view uses ---------------------------------------------
+# Who may *act*. Which objects a caller sees is ``visible_to`` (applied by the base ViewSets);
+# these classes only say which roles may call an operation at all.
+
+
+def _signed_in(request) -> bool:
+    return bool(request.user and request.user.is_authenticated)
+
+
 class IsCoordinator(permissions.BasePermission):
+    """Coordinators (and supervisors) only, reads included."""
+
     message = "Only coordinators may do this."
 
     def has_permission(self, request, view):
@@ -102,9 +148,60 @@ class IsCoordinatorOrReadOnly(permissions.BasePermission):
     message = "Only coordinators may change this."
 
     def has_permission(self, request, view):
-        if not (request.user and request.user.is_authenticated):
+        if not _signed_in(request):
             return False
         return request.method in permissions.SAFE_METHODS or is_coordinator(request.user)
+
+
+class IsCoordinatorOrFamily(permissions.BasePermission):
+    """Coordinators and family members (e.g. uploading a record to the family's own case)."""
+
+    message = "Only coordinators and family members may do this."
+
+    def has_permission(self, request, view):
+        return is_coordinator(request.user) or is_family(request.user)
+
+
+class IsHospitalStaff(permissions.BasePermission):
+    """A centre's staff, signed in or by the centre's API key."""
+
+    message = "Only the centre's staff or API key can do this."
+
+    def has_permission(self, request, view):
+        return is_hospital(request.user)
+
+
+class IsHospitalOrCoordinator(permissions.BasePermission):
+    """A centre's staff or coordinators."""
+
+    message = "Only coordinators and the centre's staff may do this."
+
+    def has_permission(self, request, view):
+        return is_hospital(request.user) or is_coordinator(request.user)
+
+
+class VisibleRelationsMixin:
+    """Serializer mixin: related fields offer only rows the caller may see.
+
+    ``visible_relations`` names related fields (single or many); each one's choices become its
+    model's ``objects.visible_to(user)``, so an id the caller may not see is refused exactly like
+    an id that does not exist. Read-only fields and serializers without a request are left alone.
+    """
+
+    visible_relations: tuple[str, ...] = ()
+
+    def get_fields(self):
+        fields = super().get_fields()
+        user = getattr(self.context.get("request"), "user", None)
+        if user is None:
+            return fields
+        for name in self.visible_relations:
+            field = fields[name]
+            if field.read_only:
+                continue
+            relation = getattr(field, "child_relation", field)
+            relation.queryset = relation.queryset.model.objects.visible_to(user)
+        return fields
 
 
 class ErrorSerializer(serializers.Serializer):

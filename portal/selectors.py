@@ -310,13 +310,11 @@ def unread_message_count(case: Case, user) -> int:
 
 def message_context(case: Case, user, *, limit: int = 200) -> dict:
     """The family thread's messages, oldest first, each in the family's language when a
-    translation exists; marks them read."""
+    translation exists. (The page marks them read: ``services.messages_mark_read``.)"""
     from django.db.models import Prefetch
     from django.utils import translation
 
     from messaging.models import Message
-
-    from .models import MessageReadMark
 
     language = translation.get_language()
     thread = _family_thread(case, user)
@@ -342,7 +340,6 @@ def message_context(case: Case, user, *, limit: int = 200) -> dict:
                     "original": m.body if translated else "",
                 }
             )
-    MessageReadMark.objects.update_or_create(user=user, case=case, defaults={"read_at": timezone.now()})
     return {"thread_messages": rows, "messaging_available": True}
 
 
@@ -361,16 +358,6 @@ def _author_label(message, user) -> str:
             return _("You")
         return (message.author.get_full_name() or message.author.get_username()) if message.author else _("Family")
     return _("Hospital")
-
-
-def message_send(case: Case, user, body: str):
-    """Post in the family thread (created on first use) through the messaging service."""
-    from django.utils import translation
-
-    from messaging.models import Thread
-    from messaging.services import message_post
-
-    return message_post(author=user, body=body, case=case, kind=Thread.Kind.FAMILY, language=translation.get_language())
 
 
 # --- Travel (the travel app's itinerary) ------------------------------------------------------

@@ -16,13 +16,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from accounts.roles import is_coordinator
+from accounts.roles import is_coordinator, is_family
 from audit.services import audit_record
 from cases.models import FamilyContact
+from messaging.models import Thread
+from messaging.services import message_post
 from navigator.errors import DomainError
 
 from .languages import portal_language
-from .models import PortalInvitation, token_hash
+from .models import MessageReadMark, PortalInvitation, token_hash
 
 
 def invitation_lifetime() -> dt.timedelta:
@@ -213,3 +215,22 @@ def totp_secret_base32(device) -> str:
     import base64
 
     return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+# --- The family's own pages ------------------------------------------------------------------
+
+
+def messages_mark_read(*, user, case) -> None:
+    """Everything in the case's family thread up to now counts as read by ``user``."""
+    MessageReadMark.objects.update_or_create(user=user, case=case, defaults={"read_at": timezone.now()})
+
+
+def family_message_send(*, case, user, body: str, language: str):
+    """Post in the case's family thread (created on first use) through the messaging service."""
+    return message_post(author=user, body=body, case=case, kind=Thread.Kind.FAMILY, language=language)
+
+
+def user_language_set(*, user, language: str) -> None:
+    """Remember a family member's portal language (messages and reminders follow it)."""
+    if is_family(user) and user.preferred_language != language:
+        User.objects.filter(pk=user.pk).update(preferred_language=language)

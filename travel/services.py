@@ -15,6 +15,7 @@ from django.db import models, transaction
 
 from audit.services import audit_record
 from cases.services import case_touch
+from navigator.errors import DomainError
 
 from .models import (
     Accommodation,
@@ -61,6 +62,38 @@ def travel_delete(*, obj: TravelRow, actor, via: str = "api") -> None:
     audit_record(actor=actor, action="delete", obj=obj, detail={"via": via})
     obj.delete()
     travel_after_change(case=case)
+
+
+def _assign(obj: models.Model, data: dict) -> tuple[models.Model, dict]:
+    """Set the plain fields of ``data`` on ``obj``; return the many-to-many ones to set after saving."""
+    many = {f.name for f in obj._meta.many_to_many}
+    for name, value in data.items():
+        if name not in many:
+            setattr(obj, name, value)
+    return obj, {name: value for name, value in data.items() if name in many}
+
+
+@transaction.atomic
+def travel_create(*, model: type[models.Model], actor, data: dict, via: str = "api") -> models.Model:
+    """Add a travel row (traveller, visa, journey, flight, stay, pickup, interpreter, admission)
+    from validated fields: validated as a whole, audited, milestones moved."""
+    obj, many = _assign(model(), data)
+    travel_save(obj=obj, actor=actor, via=via, fields=sorted(set(data) - set(many)) + sorted(many))
+    for name, value in many.items():
+        getattr(obj, name).set(value)
+    return obj
+
+
+@transaction.atomic
+def travel_update(*, obj: models.Model, actor, data: dict, via: str = "api") -> models.Model:
+    """Change a travel row from validated fields; it stays with its case."""
+    if "case" in data and data["case"].pk != obj.case_id:
+        raise DomainError("Travel data cannot be moved to another case.", field="case")
+    obj, many = _assign(obj, data)
+    travel_save(obj=obj, actor=actor, via=via, fields=sorted(set(data) - set(many)) + sorted(many))
+    for name, value in many.items():
+        getattr(obj, name).set(value)
+    return obj
 
 
 def travel_after_change(*, case) -> None:

@@ -244,3 +244,20 @@ def webhook_endpoint_create(*, hospital: Hospital, url: str, actor, event_types=
     endpoint.save()
     audit_record(actor=actor, action="create", obj=endpoint, detail={"url": url})
     return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor, data: dict) -> WebhookEndpoint:
+    """Change where and what a centre's endpoint receives (URL, events, description, active)."""
+    for name, value in data.items():
+        setattr(endpoint, name, value)
+    endpoint.save()
+    audit_record(actor=actor, action="update", obj=endpoint, detail={"fields": sorted(data)})
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
+    """Remove a centre's endpoint; nothing more is sent to it."""
+    audit_record(actor=actor, action="delete", obj=endpoint, detail={"url": endpoint.url})
+    endpoint.delete()

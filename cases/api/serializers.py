@@ -4,6 +4,7 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
+from navigator.api import VisibleRelationsMixin
 
 from .. import workflow
 from ..models import Case, FamilyContact, Indication, Patient, StatusChange, age_on
@@ -43,7 +44,9 @@ class PatientSerializer(serializers.ModelSerializer):
         return value
 
 
-class ContactSerializer(serializers.ModelSerializer):
+class ContactSerializer(VisibleRelationsMixin, serializers.ModelSerializer):
+    # A caller can only attach contacts to patients it can see.
+    visible_relations = ("patient",)
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
 
     class Meta:
@@ -63,13 +66,6 @@ class ContactSerializer(serializers.ModelSerializer):
             "created_at",
         ]
         read_only_fields = ["created_at"]
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        if request is not None:
-            # A caller can only attach contacts to patients it can see.
-            self.fields["patient"].queryset = Patient.objects.visible_to(request.user)
 
     def validate(self, attrs):
         email = attrs.get("email", getattr(self.instance, "email", ""))

@@ -64,9 +64,12 @@ class CaseViewSet(VisibleModelViewSet):
             return CaseWriteSerializer
         return CaseDetailSerializer
 
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance = services.case_create(
+    # case_create records the opening itself (with the status history); updates are recorded
+    # by the audit mixin with the fields changed.
+    service_audited_actions = frozenset({"create"})
+
+    def create_service(self, data):
+        return services.case_create(
             patient=data["patient"],
             actor=self.request.user,
             indication=data.get("indication"),
@@ -76,6 +79,9 @@ class CaseViewSet(VisibleModelViewSet):
             summary=data.get("summary", ""),
             target_centres=data.get("target_centres", ()),
         )
+
+    def update_service(self, instance, data):
+        return services.case_update(case=instance, actor=self.request.user, data=data)
 
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
@@ -151,6 +157,12 @@ class PatientViewSet(VisibleModelViewSet):
     filterset_class = PatientFilter
     http_method_names = ["get", "post", "put", "patch", "head", "options"]
 
+    def create_service(self, data):
+        return services.patient_create(actor=self.request.user, data=data)
+
+    def update_service(self, instance, data):
+        return services.patient_update(patient=instance, actor=self.request.user, data=data)
+
 
 @extend_schema_view(
     list=extend_schema(operation_id="contacts_list"),
@@ -167,3 +179,12 @@ class ContactViewSet(VisibleModelViewSet):
     serializer_class = ContactSerializer
     permission_classes = [IsCoordinator]
     filterset_class = ContactFilter
+
+    def create_service(self, data):
+        return services.contact_create(actor=self.request.user, data=data)
+
+    def update_service(self, instance, data):
+        return services.contact_update(contact=instance, actor=self.request.user, data=data)
+
+    def destroy_service(self, instance):
+        services.contact_delete(contact=instance, actor=self.request.user)

@@ -3,15 +3,15 @@ from __future__ import annotations
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, status
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.roles import is_coordinator, is_family
+from accounts.roles import is_coordinator
 from audit.mixins import audited
 from cases.models import Case
-from navigator.api import ErrorSerializer, VisibleModelViewSet
+from navigator.api import ErrorSerializer, IsCoordinatorOrFamily, IsCoordinatorOrReadOnly, VisibleModelViewSet
 from navigator.input import StrictJSONParser
 
 from .. import selectors, services
@@ -29,35 +29,6 @@ from .serializers import (
     DocumentUploadSerializer,
     RejectSerializer,
 )
-
-COORDINATOR_ACTIONS = {
-    "partial_update",
-    "update",
-    "accept",
-    "reject",
-    "start_review",
-    "request_better_copy",
-    "mark_for_translation",
-    "restore",
-}
-
-
-class DocumentPermission(permissions.BasePermission):
-    """Everyone signed in reads what ``visible_to`` shows; families and coordinators upload;
-    only coordinators describe and review."""
-
-    message = "Only coordinators may review or change documents."
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        if view.action == "create":
-            return is_coordinator(user) or is_family(user)
-        if view.action in COORDINATOR_ACTIONS:
-            return is_coordinator(user)
-        return request.method in permissions.SAFE_METHODS
-
 
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="Invalid input; `fields` names each field and the fix."),
@@ -83,9 +54,15 @@ class DocumentViewSet(VisibleModelViewSet):
     queryset = Document.objects.select_related("case", "uploaded_by", "superseded_by")
     serializer_class = DocumentSerializer
     filterset_class = DocumentFilter
-    permission_classes = [DocumentPermission]
+    permission_classes = [IsCoordinatorOrReadOnly]
     parser_classes = [StrictJSONParser, MultiPartParser, FormParser]
     http_method_names = ["get", "post", "patch", "head", "options"]
+
+    def get_permissions(self):
+        # Families upload to their own case too; describing and reviewing stay with coordinators.
+        if self.action == "create":
+            return [IsCoordinatorOrFamily()]
+        return super().get_permissions()
 
     def get_serializer_class(self):
         if self.action == "partial_update":
@@ -110,33 +87,37 @@ class DocumentViewSet(VisibleModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = DocumentUploadSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        upload = data["file"]
         try:
-            document = services.document_create(
-                case=data["case"],
-                file=upload,
-                filename=data.get("filename") or upload.name,
-                doc_type=data["doc_type"],
-                clinical_date=data.get("clinical_date"),
-                language=data.get("language", ""),
-                title=data.get("title", ""),
-                supersedes=data.get("supersedes"),
-                translation_of=data.get("translation_of"),
-                translator=data.get("translator", ""),
-                request=data.get("request"),
-                include_in_packets=data.get("include_in_packets", False) and is_coordinator(request.user),
-                actor=request.user,
-                via="api",
-            )
+            self.perform_create(serializer)
         finally:
-            upload.close()
-        return Response(DocumentSerializer(document, context=self.get_serializer_context()).data, status=201)
+            serializer.validated_data["file"].close()
+        return Response(DocumentSerializer(serializer.instance, context=self.get_serializer_context()).data, status=201)
 
-    def perform_update(self, serializer):
-        serializer.instance = services.document_update(
-            document=serializer.instance, actor=self.request.user, **serializer.validated_data
+    # document_create and document_update record the change themselves (with the file's hash,
+    # the fields changed).
+    service_audited_actions = frozenset({"create", "partial_update"})
+
+    def create_service(self, data):
+        upload = data["file"]
+        return services.document_create(
+            case=data["case"],
+            file=upload,
+            filename=data.get("filename") or upload.name,
+            doc_type=data["doc_type"],
+            clinical_date=data.get("clinical_date"),
+            language=data.get("language", ""),
+            title=data.get("title", ""),
+            supersedes=data.get("supersedes"),
+            translation_of=data.get("translation_of"),
+            translator=data.get("translator", ""),
+            request=data.get("request"),
+            include_in_packets=data.get("include_in_packets", False) and is_coordinator(self.request.user),
+            actor=self.request.user,
+            via="api",
         )
+
+    def update_service(self, instance, data):
+        return services.document_update(document=instance, actor=self.request.user, **data)
 
     def update(self, request, *args, **kwargs):
         super().update(request, *args, **kwargs)
@@ -233,16 +214,6 @@ class DocumentViewSet(VisibleModelViewSet):
         return Response(DocumentRequestSerializer(req, context=self.get_serializer_context()).data, status=201)
 
 
-class RequestPermission(permissions.BasePermission):
-    message = "Only coordinators may request records."
-
-    def has_permission(self, request, view):
-        user = request.user
-        if not (user and user.is_authenticated):
-            return False
-        return request.method in permissions.SAFE_METHODS or is_coordinator(user)
-
-
 @extend_schema_view(
     list=extend_schema(operation_id="document_requests_list", summary="Records requested (families: from them)"),
     retrieve=extend_schema(operation_id="document_requests_retrieve"),
@@ -259,16 +230,16 @@ class DocumentRequestViewSet(VisibleModelViewSet):
     queryset = DocumentRequest.objects.select_related("case", "asked_contact", "asked_user")
     serializer_class = DocumentRequestSerializer
     filterset_class = DocumentRequestFilter
-    permission_classes = [RequestPermission]
+    permission_classes = [IsCoordinatorOrReadOnly]
     http_method_names = ["get", "post", "patch", "head", "options"]
 
-    def perform_create(self, serializer):
-        serializer.instance = services.document_request_create(actor=self.request.user, **serializer.validated_data)
+    service_audited_actions = frozenset({"create", "partial_update"})
 
-    def perform_update(self, serializer):
-        serializer.instance = services.document_request_update(
-            request=serializer.instance, actor=self.request.user, **serializer.validated_data
-        )
+    def create_service(self, data):
+        return services.document_request_create(actor=self.request.user, **data)
+
+    def update_service(self, instance, data):
+        return services.document_request_update(request=instance, actor=self.request.user, **data)
 
     @extend_schema(
         operation_id="document_requests_cancel",

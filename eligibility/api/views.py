@@ -22,6 +22,7 @@ from navigator.api import (
     ErrorSerializer,
     IsCoordinator,
     IsCoordinatorOrReadOnly,
+    ServiceWritesMixin,
     VisibleModelViewSet,
     VisibleReadOnlyViewSet,
 )
@@ -59,6 +60,7 @@ FACT_PREFETCH = [f"{m._meta.model_name}_set" for m in FACT_MODELS.values()]
 )
 class ClinicalProfileViewSet(
     AuditedViewSetMixin,
+    ServiceWritesMixin,
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
     mixins.UpdateModelMixin,
@@ -82,10 +84,11 @@ class ClinicalProfileViewSet(
             services.profile_for(case)
         return super().get_object()
 
-    def perform_update(self, serializer):
-        # profile_update records the change.
-        services.profile_update(case=serializer.instance.case, actor=self.request.user, **serializer.validated_data)
-        serializer.instance.refresh_from_db()
+    service_audited_actions = frozenset({"partial_update"})  # profile_update records the change
+
+    def update_service(self, instance, data):
+        services.profile_update(case=instance.case, actor=self.request.user, **data)
+        return self.get_queryset().get(pk=instance.pk)  # re-read: the profile and its facts as now
 
 
 def fact_viewset(kind: str):
@@ -109,25 +112,22 @@ def fact_viewset(kind: str):
         filterset_fields = {"profile__case": ["exact"]}
         http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
-        def perform_create(self, serializer):
-            data = dict(serializer.validated_data)
+        # The profile services record each change themselves.
+        service_audited_actions = frozenset({"create", "partial_update", "destroy"})
+
+        def create_service(self, data):
             case = data.pop("profile")["case"]
             with transaction.atomic():
-                serializer.instance = services.profile_record_fact(
-                    case=case, kind=kind, actor=self.request.user, **data
-                )
+                return services.profile_record_fact(case=case, kind=kind, actor=self.request.user, **data)
 
-        def perform_update(self, serializer):
-            data = dict(serializer.validated_data)
-            if "profile" in data and data.pop("profile")["case"].pk != serializer.instance.profile.case_id:
+        def update_service(self, instance, data):
+            if "profile" in data and data.pop("profile")["case"].pk != instance.profile.case_id:
                 from navigator.errors import DomainError
 
                 raise DomainError("A fact cannot move to another case; record it there instead.", field="case")
-            serializer.instance = services.profile_update_fact(
-                fact=serializer.instance, actor=self.request.user, **data
-            )
+            return services.profile_update_fact(fact=instance, actor=self.request.user, **data)
 
-        def perform_destroy(self, instance):
+        def destroy_service(self, instance):
             services.profile_delete_fact(fact=instance, actor=self.request.user)
 
     FactViewSet.__name__ = f"{model.__name__}ViewSet"
@@ -223,11 +223,16 @@ class FamilySummaryViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
             return [IsCoordinator()]
         return super().get_permissions()
 
+    service_audited_actions = frozenset({"create"})  # family_summary_publish records the publication
+
     def create(self, request, *args, **kwargs):
         s = FamilySummaryPublishSerializer(data=request.data, context={"request": request})
         s.is_valid(raise_exception=True)
-        summary = services.family_summary_publish(actor=request.user, **s.validated_data)
-        return Response(FamilySummarySerializer(summary).data, status=status.HTTP_201_CREATED)
+        self.perform_create(s)
+        return Response(FamilySummarySerializer(s.instance).data, status=status.HTTP_201_CREATED)
+
+    def create_service(self, data):
+        return services.family_summary_publish(actor=self.request.user, **data)
 
     @extend_schema(
         summary="The generated summary text of an assessment, not yet published",

@@ -13,14 +13,14 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import permissions, status
+from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.roles import is_coordinator, is_hospital
+from accounts.roles import is_hospital
 from audit.mixins import audited
-from navigator.api import ERROR_STATUSES, VisibleReadOnlyViewSet
+from navigator.api import ERROR_STATUSES, IsHospitalOrCoordinator, IsHospitalStaff, VisibleReadOnlyViewSet
 
 from ..authentication import HospitalApiKeyAuthentication
 from ..models import PacketVersion, Referral
@@ -37,19 +37,6 @@ from .serializers import (
 
 AUTHENTICATION = [HospitalApiKeyAuthentication, SessionAuthentication, TokenAuthentication]
 ERRORS = {code: OpenApiResponse(description=text) for code, text in ERROR_STATUSES.items()}
-
-
-class IsHospitalStaff(permissions.BasePermission):
-    message = "Only the centre's staff or API key can do this."
-
-    def has_permission(self, request, view):
-        return is_hospital(request.user)
-
-
-class IsHospitalOrCoordinator(permissions.BasePermission):
-    def has_permission(self, request, view):
-        u = request.user
-        return is_hospital(u) or is_coordinator(u)
 
 
 @extend_schema_view(

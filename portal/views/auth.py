@@ -213,9 +213,7 @@ class SetLanguageView(PortalPageMixin, View):
             secure=settings.SESSION_COOKIE_SECURE,
             max_age=settings.LANGUAGE_COOKIE_AGE,
         )
-        user = request.user
-        if is_family(user) and user.preferred_language != language:
-            get_user_model().objects.filter(pk=user.pk).update(preferred_language=language)
+        services.user_language_set(user=request.user, language=language)
         return response
 
 

@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.views.generic import TemplateView
 
@@ -173,7 +173,9 @@ class MessagesView(AuditedCasePage):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context.update(selectors.message_context(self.get_case(), self.request.user))
+        case = self.get_case()
+        context.update(selectors.message_context(case, self.request.user))
+        services.messages_mark_read(user=self.request.user, case=case)
         if "form" not in context:
             from ..forms import MessageForm
 
@@ -187,7 +189,9 @@ class MessagesView(AuditedCasePage):
         form = MessageForm(request.POST)
         if form.is_valid():
             try:
-                selectors.message_send(case, request.user, form.cleaned_data["body"])
+                services.family_message_send(
+                    case=case, user=request.user, body=form.cleaned_data["body"], language=translation.get_language()
+                )
             except DomainError:
                 form.add_error("body", _("This message could not be sent. Please shorten it or try again."))
             else:

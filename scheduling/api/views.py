@@ -68,28 +68,33 @@ class MilestoneViewSet(VisibleReadOnlyViewSet):
         responses={201: TreatmentEventResultSerializer},
     ),
 )
-class TreatmentEventViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+class TreatmentEventViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
     queryset = TreatmentEvent.objects.select_related("case")
     serializer_class = TreatmentEventSerializer
     permission_classes = [IsCoordinatorOrReadOnly]
     filterset_fields = ["case", "kind", "status"]
     ordering = ["occurred_on", "id"]
 
+    service_audited_actions = frozenset({"create"})  # event_record records the event and its moves
+
     def create(self, request, *args, **kwargs):
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        event, changes = services.event_record(
+        self.perform_create(serializer)
+        body = {"event": TreatmentEventSerializer(serializer.instance).data, "changes": self.changes.as_dict()}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+    def create_service(self, data):
+        event, self.changes = services.event_record(
             case=data["case"],
             kind=data["kind"],
             occurred_on=data["occurred_on"],
             status=data.get("status", TreatmentEvent.Status.PLANNED),
             hospital=data.get("hospital"),
             notes=data.get("notes", ""),
-            actor=request.user,
+            actor=self.request.user,
         )
-        body = {"event": TreatmentEventSerializer(event).data, "changes": changes.as_dict()}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return event
 
 
 @extend_schema_view(
@@ -97,16 +102,18 @@ class TreatmentEventViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
     retrieve=extend_schema(summary="One MRD result"),
     create=extend_schema(summary="Record an MRD result (any positive result or conversion opens an urgent task)"),
 )
-class MRDResultViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+class MRDResultViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
     queryset = MRDResult.objects.select_related("case")
     serializer_class = MRDResultSerializer
     permission_classes = [IsCoordinatorOrReadOnly]
     filterset_fields = ["case", "checkpoint", "result"]
     ordering = ["-sample_date", "-id"]
 
-    def perform_create(self, serializer):
+    service_audited_actions = frozenset({"create"})  # mrd_result_record records the result
+
+    def create_service(self, data):
         with transaction.atomic():
-            serializer.instance = services.mrd_result_record(actor=self.request.user, **serializer.validated_data)
+            return services.mrd_result_record(actor=self.request.user, **data)
 
 
 @extend_schema_view(

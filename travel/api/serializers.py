@@ -1,12 +1,12 @@
-"""Travel serializers. Writes go through ``travel.services.travel_save`` so the API and the
-admin validate, audit and schedule alike; a refused write answers 400 naming the field."""
+"""Travel serializers. Writes go through ``travel.services`` (``travel_create``, ``travel_update``,
+which call ``travel_save``) so the API and the admin validate, audit and schedule alike; a refused
+write answers 400 naming the field."""
 
 from __future__ import annotations
 
 import datetime as dt
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 from django_countries.serializer_fields import CountryField
@@ -14,9 +14,9 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from cases.models import Case
 from documents.models import Document
 from hospitals.models import Hospital
+from navigator.api import VisibleRelationsMixin
 
 from ..airports import get_airport, to_instant
 from ..models import (
@@ -29,7 +29,6 @@ from ..models import (
     Traveller,
     VisaApplication,
 )
-from ..services import travel_save
 
 
 @extend_schema_field(
@@ -69,42 +68,21 @@ def _django_errors(exc: DjangoValidationError, rename: dict | None = None) -> se
     return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
-class TravelSerializer(serializers.ModelSerializer):
-    """Builds the row from validated data and saves it through the travel service."""
+class TravelSerializer(VisibleRelationsMixin, serializers.ModelSerializer):
+    """Validates travel data; the ViewSet hands it to ``travel_create`` / ``travel_update``."""
 
-    m2m_fields: tuple[str, ...] = ()
+    visible_relations: tuple[str, ...] = ("case",)
     error_names: dict[str, str] = {}
 
-    def get_fields(self):
-        fields = super().get_fields()
-        request = self.context.get("request")
-        user = getattr(request, "user", None)
-        if "case" in fields and user is not None and not fields["case"].read_only:
-            fields["case"].queryset = Case.objects.visible_to(user)
-        return fields
+    def validate_case(self, case):
+        if self.instance is not None and case.pk != self.instance.case_id:
+            raise serializers.ValidationError(_("Travel data cannot be moved to another case."))
+        return case
 
-    def _apply(self, instance, validated_data):
-        m2m = {name: validated_data.pop(name) for name in self.m2m_fields if name in validated_data}
-        fields = sorted(validated_data) + sorted(m2m)
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        request = self.context.get("request")
-        with transaction.atomic():
-            try:
-                travel_save(obj=instance, actor=getattr(request, "user", None), via="api", fields=fields)
-            except DjangoValidationError as exc:
-                raise _django_errors(exc, self.error_names)
-            for name, value in m2m.items():
-                getattr(instance, name).set(value)
-        return instance
-
-    def create(self, validated_data):
-        return self._apply(self.Meta.model(), validated_data)
-
-    def update(self, instance, validated_data):
-        if "case" in validated_data and validated_data["case"].pk != instance.case_id:
-            raise serializers.ValidationError({"case": [_("Travel data cannot be moved to another case.")]})
-        return self._apply(instance, validated_data)
+    @classmethod
+    def service_errors(cls, exc: DjangoValidationError) -> serializers.ValidationError:
+        """The model's validation errors (raised by the travel service) under this API's field names."""
+        return _django_errors(exc, cls.error_names)
 
 
 class TravellerSerializer(TravelSerializer):
@@ -141,7 +119,7 @@ class TravellerSerializer(TravelSerializer):
 
 
 class VisaApplicationSerializer(TravelSerializer):
-    m2m_fields = ("documents",)
+    visible_relations = ("case", "traveller", "documents")
     country = CountryField(required=False)
     documents = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Document.objects.all())
 
@@ -166,14 +144,6 @@ class VisaApplicationSerializer(TravelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        user = getattr(self.context.get("request"), "user", None)
-        if user is not None:
-            fields["traveller"].queryset = Traveller.objects.visible_to(user)
-            fields["documents"].child_relation.queryset = Document.objects.visible_to(user)
-        return fields
-
     def validate(self, attrs):
         case = attrs.get("case") or getattr(self.instance, "case", None)
         for document in attrs.get("documents", []):
@@ -185,6 +155,7 @@ class VisaApplicationSerializer(TravelSerializer):
 
 
 class LegSerializer(TravelSerializer):
+    visible_relations = ("journey",)
     error_names = {"departure_at": "departure_local", "arrival_at": "arrival_local"}
     departure_local = LocalDateTimeField(help_text="Local time at the origin airport.")
     arrival_local = LocalDateTimeField(help_text="Local time at the destination airport.")
@@ -215,13 +186,6 @@ class LegSerializer(TravelSerializer):
         ]
         read_only_fields = ["departure_tz", "arrival_tz", "created_at", "updated_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        user = getattr(self.context.get("request"), "user", None)
-        if user is not None:
-            fields["journey"].queryset = Journey.objects.visible_to(user)
-        return fields
-
     def validate(self, attrs):
         """Turn the local wall times into instants using each airport's zone."""
         errors: dict = {}
@@ -242,23 +206,16 @@ class LegSerializer(TravelSerializer):
                 attrs[f"{side}_at"] = to_instant(local, airport.time_zone)
             except DjangoValidationError as exc:
                 errors[f"{side}_local"] = exc.messages
+        journey = attrs.get("journey")
+        if journey is not None and self.instance is not None and journey.case_id != self.instance.case_id:
+            errors["journey"] = [_("A flight cannot be moved to another case's journey.")]
         if errors:
             raise serializers.ValidationError(errors)
         return attrs
 
-    def _apply(self, instance, validated_data):
-        journey = validated_data.get("journey") or getattr(instance, "journey", None)
-        if journey is not None:
-            if instance.pk and journey.case_id != instance.case_id:
-                raise serializers.ValidationError(
-                    {"journey": [_("A flight cannot be moved to another case's journey.")]}
-                )
-            instance.case_id = journey.case_id
-        return super()._apply(instance, validated_data)
-
 
 class JourneySerializer(TravelSerializer):
-    m2m_fields = ("travellers",)
+    visible_relations = ("case", "travellers")
     travellers = serializers.PrimaryKeyRelatedField(many=True, required=False, queryset=Traveller.objects.all())
     legs = LegSerializer(many=True, read_only=True)
 
@@ -266,13 +223,6 @@ class JourneySerializer(TravelSerializer):
         model = Journey
         fields = ["id", "case", "direction", "travellers", "notes", "legs", "created_at", "updated_at"]
         read_only_fields = ["created_at", "updated_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        user = getattr(self.context.get("request"), "user", None)
-        if user is not None:
-            fields["travellers"].child_relation.queryset = Traveller.objects.visible_to(user)
-        return fields
 
     def validate(self, attrs):
         case = attrs.get("case") or getattr(self.instance, "case", None)
@@ -302,13 +252,9 @@ class AccommodationSerializer(TravelSerializer):
         ]
         read_only_fields = ["created_at", "updated_at"]
 
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["near_hospital"].queryset = Hospital.objects.all()
-        return fields
-
 
 class AirportPickupSerializer(TravelSerializer):
+    visible_relations = ("case", "leg")
     airport = serializers.CharField(read_only=True)
     meet_local = serializers.SerializerMethodField()
 
@@ -330,13 +276,6 @@ class AirportPickupSerializer(TravelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        user = getattr(self.context.get("request"), "user", None)
-        if user is not None:
-            fields["leg"].queryset = Leg.objects.visible_to(user)
-        return fields
 
     @extend_schema_field(OpenApiTypes.DATETIME)
     def get_meet_local(self, obj) -> str | None:
@@ -393,11 +332,7 @@ class AdmissionSerializer(TravelSerializer):
             "updated_at",
         ]
         read_only_fields = ["created_at", "updated_at"]
-
-    def get_fields(self):
-        fields = super().get_fields()
-        fields["hospital"].queryset = Hospital.objects.filter(is_active=True)
-        return fields
+        extra_kwargs = {"hospital": {"queryset": Hospital.objects.filter(is_active=True)}}
 
 
 class WarningSerializer(serializers.Serializer):

@@ -4,6 +4,9 @@ the admissions at its centre for cases shared with it. Visibility is each model'
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -11,9 +14,8 @@ from rest_framework import permissions, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from accounts.roles import is_coordinator
 from audit.mixins import AuditedViewMixin, audited
-from navigator.api import ERROR_STATUSES, VisibleModelViewSet
+from navigator.api import ERROR_STATUSES, IsCoordinatorOrReadOnly, VisibleModelViewSet
 
 from ..ics import itinerary_calendar
 from ..models import (
@@ -27,37 +29,40 @@ from ..models import (
     VisaApplication,
 )
 from ..selectors import itinerary_for, travel_case_for, warnings_view_for
-from ..services import travel_delete
+from ..services import travel_create, travel_delete, travel_update
 from . import serializers as s
 
 
-class CoordinatorsWrite(permissions.BasePermission):
-    """Anyone signed in may read what ``visible_to`` lets them see; only coordinators write."""
-
-    message = "Only coordinators can change travel data."
-
-    def has_permission(self, request, view):
-        if request.method in permissions.SAFE_METHODS:
-            return True
-        return is_coordinator(request.user)
-
-
 class TravelViewSet(VisibleModelViewSet):
-    """Writes go through the serializer to ``travel_save`` (which audits); deletes through
-    ``travel_delete``. Reads are audited by the base ViewSet."""
+    """Writes go through ``travel_create`` / ``travel_update`` / ``travel_delete``, which record
+    the change themselves; reads are audited by the base ViewSet."""
 
-    permission_classes = [permissions.IsAuthenticated, CoordinatorsWrite]
+    permission_classes = [IsCoordinatorOrReadOnly]
     filterset_fields = ["case"]
     http_method_names = ["get", "post", "patch", "put", "delete", "head", "options"]
 
-    def perform_create(self, serializer):
-        serializer.save()
+    service_audited_actions = frozenset({"create", "update", "partial_update", "destroy"})
 
-    def perform_update(self, serializer):
-        serializer.save()
+    def create_service(self, data):
+        model = self.get_serializer_class().Meta.model
+        with self._model_errors():
+            return travel_create(model=model, actor=self.request.user, data=data, via="api")
 
-    def perform_destroy(self, instance):
+    def update_service(self, instance, data):
+        with self._model_errors():
+            return travel_update(obj=instance, actor=self.request.user, data=data, via="api")
+
+    def destroy_service(self, instance):
         travel_delete(obj=instance, actor=self.request.user, via="api")
+
+    @contextmanager
+    def _model_errors(self):
+        # The row is validated as a whole by the service (full_clean); its errors name the
+        # API's fields (e.g. a flight's local times), as a 400.
+        try:
+            yield
+        except DjangoValidationError as exc:
+            raise self.get_serializer_class().service_errors(exc) from exc
 
 
 def _docs(name: str, plural: str, serializer, extra: str = ""):

@@ -9,12 +9,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
-from hospitals.api.views import AUTHENTICATION, ERRORS, IsHospitalStaff
-from navigator.api import VisibleReadOnlyViewSet
+from hospitals.api.views import AUTHENTICATION, ERRORS
+from navigator.api import IsHospitalStaff, VisibleReadOnlyViewSet
 from navigator.errors import DomainError
 
 from ..models import WebhookEndpoint
-from ..services import webhook_endpoint_create
+from ..services import webhook_endpoint_create, webhook_endpoint_delete, webhook_endpoint_update
 from .serializers import WebhookEndpointCreatedSerializer, WebhookEndpointSerializer
 
 
@@ -30,10 +30,10 @@ from .serializers import WebhookEndpointCreatedSerializer, WebhookEndpointSerial
     update=extend_schema(summary="Change an endpoint"),
 )
 class WebhookEndpointViewSet(
+    VisibleReadOnlyViewSet,
     mixins.CreateModelMixin,
     mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
-    VisibleReadOnlyViewSet,
 ):
     """A centre registers where events are sent. The response to the creation shows the
     signing secret ("whsec_…") once."""
@@ -44,18 +44,28 @@ class WebhookEndpointViewSet(
     queryset = WebhookEndpoint.objects.select_related("hospital")
     ordering = "id"
 
+    service_audited_actions = frozenset({"create", "update", "partial_update", "destroy"})
+
     def create(self, request, *args, **kwargs):
         data = WebhookEndpointSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        if WebhookEndpoint.objects.filter(
-            hospital_id=request.user.hospital_id, url=data.validated_data["url"]
-        ).exists():
+        self.perform_create(data)
+        return Response(WebhookEndpointCreatedSerializer(data.instance).data, status=status.HTTP_201_CREATED)
+
+    def create_service(self, data):
+        hospital_id = self.request.user.hospital_id
+        if WebhookEndpoint.objects.filter(hospital_id=hospital_id, url=data["url"]).exists():
             raise DomainError("This URL is already registered.", field="url", code="conflict")
-        endpoint = webhook_endpoint_create(
-            hospital=request.user.hospital,
-            url=data.validated_data["url"],
-            actor=request.user,
-            event_types=data.validated_data.get("event_types", []),
-            description=data.validated_data.get("description", ""),
+        return webhook_endpoint_create(
+            hospital=self.request.user.hospital,
+            url=data["url"],
+            actor=self.request.user,
+            event_types=data.get("event_types", []),
+            description=data.get("description", ""),
         )
-        return Response(WebhookEndpointCreatedSerializer(endpoint).data, status=status.HTTP_201_CREATED)
+
+    def update_service(self, instance, data):
+        return webhook_endpoint_update(endpoint=instance, actor=self.request.user, data=data)
+
+    def destroy_service(self, instance):
+        webhook_endpoint_delete(endpoint=instance, actor=self.request.user)
