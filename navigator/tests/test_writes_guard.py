@@ -14,6 +14,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from rest_framework import mixins, serializers, viewsets
 
 from audit.mixins import AuditedViewSetMixin
+from cases.models import Case
 from navigator.api import ServiceWritesMixin, VisibleModelViewSet
 
 SERVICE_FOR = {
@@ -28,6 +29,7 @@ HOOK_FOR = {
     "partial_update": "perform_update",
     "destroy": "perform_destroy",
 }
+QUERYSET_WRITES = {"create", "bulk_create", "get_or_create", "update_or_create", "update", "bulk_update", "delete"}
 THIRD_PARTY = ("rest_framework", "django", "drf_spectacular", "django_filters", "builtins")
 
 
@@ -85,8 +87,12 @@ def write_offenders(cls, actions: dict) -> list[str]:
         if any(k is not AuditedViewSetMixin for k in before):
             problems.append(f"{action}: {hook} is replaced by {', '.join(k.__name__ for k in before)}")
     for name, func in _functions(cls):
-        if "save" in _names_used(func.__code__):
+        used = _names_used(func.__code__)
+        if "save" in used:
             problems.append(f"{name} calls .save(): hand the data to a service instead")
+        if "objects" in used and used & QUERYSET_WRITES:
+            writes = ", ".join(sorted(used & QUERYSET_WRITES))
+            problems.append(f"{name} writes through a manager ({writes}): call a service instead")
     return problems
 
 
@@ -139,6 +145,13 @@ class _DrfMixinFirst(mixins.CreateModelMixin, viewsets.GenericViewSet):
     pass
 
 
+class _WritesInAnAction(VisibleModelViewSet):
+    http_method_names = ["get", "head", "options"]
+
+    def archive(self, request, pk=None):
+        Case.objects.filter(pk=pk).update(summary="")
+
+
 def test_the_guard_flags_a_viewset_that_saves_through_its_serializer():
     problems = write_offenders(_SavesThroughTheSerializer, {"post": "create"})
     assert any("perform_create is replaced" in p for p in problems)
@@ -154,6 +167,12 @@ def test_the_guard_flags_a_write_without_a_declared_service():
 
 def test_the_guard_flags_a_plain_drf_write():
     assert write_offenders(_DrfMixinFirst, {"post": "create"}) == ["create: not a ServiceWritesMixin ViewSet"]
+
+
+def test_the_guard_flags_a_custom_action_writing_through_a_manager():
+    assert write_offenders(_WritesInAnAction, {"get": "list"}) == [
+        "_WritesInAnAction.archive writes through a manager (update): call a service instead"
+    ]
 
 
 def test_the_guard_passes_writes_through_declared_services_and_ignores_methods_not_offered():
