@@ -279,7 +279,7 @@ def transplant_decision_record(
         row, created = TransplantDecision.objects.select_for_update().get_or_create(case=case)
         before = None if created else {"decision": row.decision, "reason": row.reason}
         row.decision, row.reason, row.decided_on = decision, reason, decided_on
-        row.recorded_by = _user(actor)
+        row.recorded_by = Actor.of(actor).user
         row.save()
         audit_record(
             actor=actor,
