@@ -121,22 +121,24 @@ class MRDResultViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
     retrieve=extend_schema(summary="One case's MDT transplant decision"),
     create=extend_schema(summary="Record the MDT transplant decision (the transplant milestones follow it)"),
 )
-class TransplantDecisionViewSet(mixins.CreateModelMixin, VisibleReadOnlyViewSet):
+class TransplantDecisionViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
     queryset = TransplantDecision.objects.select_related("case")
     serializer_class = TransplantDecisionSerializer
     permission_classes = [IsCoordinator]
     filterset_fields = ["case", "decision"]
     ordering = ["-updated_at", "-id"]
 
-    def perform_create(self, serializer):
-        data = serializer.validated_data
-        serializer.instance, _changes = services.transplant_decision_record(
+    service_audited_actions = frozenset({"create"})  # transplant_decision_record records the decision
+
+    def create_service(self, data):
+        decision, _changes = services.transplant_decision_record(
             case=data["case"],
             actor=self.request.user,
             decision=data.get("decision", TransplantDecision.Decision.UNDECIDED),
             reason=data.get("reason", ""),
             decided_on=data.get("decided_on"),
         )
+        return decision
 
 
 @extend_schema_view(

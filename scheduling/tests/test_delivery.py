@@ -321,7 +321,7 @@ def test_the_stay_near_the_centre_is_announced_as_a_period_not_as_due(world, sms
         due_at=timezone.now() + dt.timedelta(days=7, hours=1),
         title="Stay near the treating centre until at least this day (4 weeks after infusion)",
         concerns_family=True,
-    )
+    ).milestone
     _make_due(m)
     delivery.reminders_sweep()
     for r in Reminder.objects.filter(milestone=m):

@@ -53,7 +53,7 @@ def _send_sms_reminder(world) -> Reminder:
         due_at=timezone.now() + dt.timedelta(hours=1),
         title="Bring the passport",
         concerns_family=True,
-    )
+    ).milestone
     Reminder.objects.filter(milestone=milestone).update(send_at=timezone.now() - dt.timedelta(minutes=1))
     delivery.reminders_sweep()
     sms = Reminder.objects.get(milestone=milestone, channel="sms")
