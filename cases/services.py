@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from typing import TypeVar
 
 from django.db import models, transaction
 from django.db.models import F
@@ -202,10 +203,12 @@ def case_shares_sync(
 # functions write. The change itself is recorded by the caller's audit mixin (API or admin),
 # which knows the channel and the fields the person changed.
 
+M = TypeVar("M", bound=models.Model)
+
 CASE_EDITABLE = ("indication", "priority", "inquiry_date", "summary", "target_centres")
 
 
-def _apply(instance: models.Model, data: dict) -> models.Model:
+def _apply(instance: M, data: dict) -> M:
     """Set plain fields, save, then set many-to-many fields (like ``ModelSerializer.update``)."""
     many = {f.name for f in instance._meta.many_to_many}
     for name, value in data.items():

@@ -64,7 +64,7 @@ def travel_delete(*, obj: TravelRow, actor, via: str = "api") -> None:
     travel_after_change(case=case)
 
 
-def _assign(obj: models.Model, data: dict) -> tuple[models.Model, dict]:
+def _assign(obj: Row, data: dict) -> tuple[Row, dict]:
     """Set the plain fields of ``data`` on ``obj``; return the many-to-many ones to set after saving."""
     many = {f.name for f in obj._meta.many_to_many}
     for name, value in data.items():
@@ -74,7 +74,7 @@ def _assign(obj: models.Model, data: dict) -> tuple[models.Model, dict]:
 
 
 @transaction.atomic
-def travel_create(*, model: type[models.Model], actor, data: dict, via: str = "api") -> models.Model:
+def travel_create(*, model: type[Row], actor, data: dict, via: str = "api") -> Row:
     """Add a travel row (traveller, visa, journey, flight, stay, pickup, interpreter, admission)
     from validated fields: validated as a whole, audited, milestones moved."""
     obj, many = _assign(model(), data)
@@ -85,7 +85,7 @@ def travel_create(*, model: type[models.Model], actor, data: dict, via: str = "a
 
 
 @transaction.atomic
-def travel_update(*, obj: models.Model, actor, data: dict, via: str = "api") -> models.Model:
+def travel_update(*, obj: Row, actor, data: dict, via: str = "api") -> Row:
     """Change a travel row from validated fields; it stays with its case."""
     if "case" in data and data["case"].pk != obj.case_id:
         raise DomainError("Travel data cannot be moved to another case.", field="case")

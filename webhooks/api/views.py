@@ -5,11 +5,15 @@ token); a centre sees only its own endpoints (404 for another's)."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status
 from rest_framework.response import Response
 
+from accounts.models import User
 from hospitals.api.views import AUTHENTICATION, ERRORS
+from hospitals.models import Hospital
 from navigator.api import IsHospitalStaff, VisibleReadOnlyViewSet
 from navigator.errors import DomainError
 
@@ -53,13 +57,15 @@ class WebhookEndpointViewSet(
         return Response(WebhookEndpointCreatedSerializer(data.instance).data, status=status.HTTP_201_CREATED)
 
     def create_service(self, data):
-        hospital_id = self.request.user.hospital_id
-        if WebhookEndpoint.objects.filter(hospital_id=hospital_id, url=data["url"]).exists():
+        # IsHospitalStaff let only a centre's staff in: a signed-in user with a centre.
+        user = cast(User, self.request.user)
+        hospital = cast(Hospital, user.hospital)
+        if WebhookEndpoint.objects.filter(hospital=hospital, url=data["url"]).exists():
             raise DomainError("This URL is already registered.", field="url", code="conflict")
         return webhook_endpoint_create(
-            hospital=self.request.user.hospital,
+            hospital=hospital,
             url=data["url"],
-            actor=self.request.user,
+            actor=user,
             event_types=data.get("event_types", []),
             description=data.get("description", ""),
         )
