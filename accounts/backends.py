@@ -33,7 +33,7 @@ KEPT_RECORDS = {
     "delete_assessment",
     "delete_message",
 }
-SUPERVISOR_APPS = WORK_APPS | {"accounts", "authtoken", "django_celery_beat", "axes", "otp_totp", "auth"}
+SUPERVISOR_APPS = WORK_APPS | {"accounts", "authtoken", "django_celery_beat", "axes", "otp_totp", "otp_static", "auth"}
 
 
 class RoleBackend(ModelBackend):

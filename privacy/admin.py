@@ -6,19 +6,22 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from accounts.admin import UserAdmin
+from accounts.models import User
 from accounts.roles import is_coordinator
 from audit.mixins import audited_admin_action
 from cases.models import StatusChange
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
-from . import services
+from . import services, two_factor
 from .api.views import export_response
-from .models import CaseDataRequest, Erasure, ErasureFailure
+from .models import CaseDataRequest, Erasure, ErasureFailure, TwoFactorEnrolmentCode
 
 
 class CoordinatorOnly:
@@ -182,3 +185,52 @@ class ErasureFailureAdmin(VisibleAdmin, CoordinatorOnly, admin.ModelAdmin):
     @admin.display(description="Last error")
     def short_error(self, obj):
         return obj.last_error[:160]
+
+
+# Staff two-factor belongs to privacy, which knows accounts (not the reverse): the user admin
+# registered by accounts is replaced by one with the supervisors' two-factor actions.
+admin.site.unregister(User)
+
+
+@admin.register(User)
+class TwoFactorUserAdmin(UserAdmin):
+    actions = ["issue_two_factor_enrolment_code", "reset_two_factor"]
+
+    def has_two_factor_permission(self, request) -> bool:
+        """Only supervisors hand out enrolment codes and reset devices."""
+        return bool(getattr(request.user, "is_supervisor", False))
+
+    @admin.action(description="Issue a two-factor enrolment code", permissions=["two_factor"])
+    def issue_two_factor_enrolment_code(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one staff member.", messages.ERROR)
+            return None
+        user = queryset.get()
+        if user.pk == request.user.pk:
+            self.message_user(request, "Another supervisor must issue your own enrolment code.", messages.ERROR)
+            return None
+        if not (user.is_active and (user.is_staff or user.is_coordinator)):
+            self.message_user(request, f"{user.username} does not sign in to the admin.", messages.ERROR)
+            return None
+        code = two_factor.issue_enrolment_code(
+            user, channel=TwoFactorEnrolmentCode.Channel.SUPERVISOR, issued_by=request.user
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Two-factor enrolment code",
+            "target": user,
+            "code": code,
+            "minutes": settings.TWO_FACTOR_ENROLMENT_CODE_MINUTES,
+        }
+        return TemplateResponse(request, "privacy/two_factor_issued_code.html", context)
+
+    @admin.action(description="Reset two-factor sign-in (lost device)", permissions=["two_factor"])
+    def reset_two_factor(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            two_factor.reset_two_factor(user, by=request.user)
+        self.message_user(
+            request,
+            f"Two-factor sign-in reset for {len(users)} user(s); each now needs a new enrolment code.",
+            messages.SUCCESS,
+        )
