@@ -53,12 +53,12 @@ def _copy_reminders(milestone_id: int, n: int, start: dt.datetime, step: dt.time
     for i in range(n):
         at = (start + step * i).isoformat()
         buf.write(
-            f"{milestone_id}\t{prefix}{i}\tf\tcoordinator\tuser:0\tsms\ten\tUTC\t{at}\tpending\t0\t\t\t{at}\t{at}\n"
+            f"{milestone_id}\t{prefix}{i}\tf\tcoordinator\tuser:0\tsms\ten\tUTC\t{at}\tpending\t0\t\t\t\t{at}\t{at}\n"
         )
     buf.seek(0)
     columns = (
         "milestone_id, slot, is_escalation, audience, recipient, channel, language, time_zone, send_at, status, "
-        "attempts, provider_ref, last_error, created_at, updated_at"
+        "attempts, provider_ref, delivery, last_error, created_at, updated_at"
     )
     with connection.cursor() as cursor:
         with cursor.connection.cursor().copy(f"COPY scheduling_reminder ({columns}) FROM STDIN") as copy:
