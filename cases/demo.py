@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
+import importlib.util
 import random
 from dataclasses import dataclass, field
 
@@ -395,10 +396,9 @@ def demo_user(username: str, role: str, **extra) -> User:
 def _app_hooks(name: str):
     """``<app>.demo.<name>`` of every other app that provides it, in app order."""
     for config in apps.get_app_configs():
-        try:
-            module = importlib.import_module(f"{config.name}.demo")
-        except ModuleNotFoundError:
-            continue
+        if importlib.util.find_spec(f"{config.name}.demo") is None:
+            continue  # this app seeds nothing; an import error inside a demo module still raises
+        module = importlib.import_module(f"{config.name}.demo")
         if config.name != "cases" and hasattr(module, name):
             yield getattr(module, name)
 

@@ -16,6 +16,7 @@ from cases.models import Case
 from cases.services import case_transition
 from navigator import events
 from navigator.errors import DomainError
+from scheduling.services import milestone_cancel, milestone_upsert, task_open
 
 from .. import workflow
 from ..models import AppointmentSlot, Hospital, PacketVersion, Referral, ReferralEvent
@@ -116,7 +117,6 @@ def _move(*, referral: Referral, to_status: str, actor, reason: str = "", detail
 
 
 def _deadline_sync(referral: Referral) -> None:
-    from scheduling.services import milestone_cancel, milestone_upsert
 
     if referral.awaits_answer and referral.response_due_at:
         milestone_upsert(
@@ -294,12 +294,8 @@ def referral_answer(
 
 
 def _request_documents(*, referral: Referral, actor, items: list[str]) -> None:
-    """Record the centre's request on the case's coordinator task list when scheduling offers one."""
-    try:
-        from scheduling.services import task_create  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    task_create(
+    """Open a task for the case's coordinator: what the centre asks for, once per referral."""
+    task_open(
         case=referral.case,
         key=f"referral-info:{referral.pk}",
         title=f"{referral.hospital.code.upper()} asks for more information",
@@ -372,11 +368,6 @@ def _tell_coordinator(referral: Referral, text: str, actor) -> None:
     message_post(
         author=actor, body=text, case=referral.case, kind=Thread.Kind.HOSPITAL, hospital=referral.hospital, system=True
     )
-    try:
-        from notifications.services import notify_coordinator  # type: ignore[attr-defined]
-    except ImportError:
-        return
-    notify_coordinator(case=referral.case, title=text.splitlines()[0][:200], body=text)
 
 
 # --- appointment slots -----------------------------------------------------------------------

@@ -505,3 +505,17 @@ def test_the_schema_and_docs_need_a_user_or_a_centres_key_in_production(world, p
     assert api().get("/api/docs/").status_code in (401, 403)
     assert api(token=pkuph_key).get("/api/schema/").status_code == 200
     assert api(user=world.alice).get("/api/docs/").status_code == 200
+
+
+def test_a_centres_request_for_more_information_opens_one_task_for_the_coordinator(packet_world, pkuph_key):
+    """It used to be dropped by an import guard around a function that never existed."""
+    from scheduling.models import CoordinatorTask
+
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    url = f"/api/v1/referrals/{w.referral.pk}/answer/"
+    response = api(token=pkuph_key).post(url, {"decision": "more_info", "items": ["CSF cytology"]})
+    assert response.status_code == 200, response.content
+    task = CoordinatorTask.objects.get(case=w.case_a, key=f"referral-info:{w.referral.pk}")
+    assert "CSF cytology" in task.detail
+    assert task.assignee_id == w.case_a.coordinator_id

@@ -216,10 +216,8 @@ def token_headers(user) -> dict:
 
 
 def hospital_headers(world) -> dict:
-    try:
-        from hospitals.services.credentials import credential_issue
-    except ImportError:  # no API credentials yet: the session-less token works too
-        return token_headers(world.dr_li)
+    from hospitals.services.credentials import credential_issue
+
     _, secret = credential_issue(hospital=world.pkuph, actor=world.sam, label="fuzz", user=world.dr_li)
     return {"Authorization": f"Bearer {secret}"}
 
