@@ -122,10 +122,8 @@ def case_documents(case: Case, user):
 
 def upcoming_milestones(case: Case, user, *, limit: int = 50) -> list:
     """Open dates the family should know about (those marked as concerning the family)."""
-    try:
-        from scheduling.models import Milestone
-    except ImportError:  # scheduling not deployed
-        return []
+    from scheduling.models import Milestone
+
     since = timezone.now() - dt.timedelta(days=1)
     milestones = list(
         Milestone.objects.visible_to(user)
