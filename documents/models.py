@@ -255,8 +255,10 @@ class UploadQuerySet(VisibleQuerySet):
 
 
 class Upload(models.Model):
-    """A resumable (tus) upload in progress. Its bytes sit in a temporary file until complete,
-    then go through ``document_create`` like any other upload; the row is deleted then."""
+    """A resumable (tus) upload in progress. Its bytes wait in a store every web replica reaches
+    (``documents.upload_parts``: a shared directory, or an S3 multipart upload) until complete,
+    then go through ``document_create`` like any other upload; the row is deleted then. ``offset``
+    counts the bytes safely stored, ``parts`` says where they are."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
@@ -269,6 +271,7 @@ class Upload(models.Model):
     length = models.BigIntegerField()
     offset = models.BigIntegerField(default=0)
     metadata = models.JSONField(default=dict, blank=True)
+    parts = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField(db_index=True)
 

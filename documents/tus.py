@@ -4,11 +4,15 @@ Core protocol plus the creation, checksum, expiration and termination extensions
 ``/api/v1/uploads/``. A family on a dropping connection sends a file in pieces; whenever the
 connection breaks, the client asks for the offset (HEAD) and continues from there (PATCH).
 
-The bytes received so far sit in one temporary file per upload on local disk, written in
-1 MiB pieces (memory stays bounded whatever the file size). When the last byte arrives the
-file goes through ``documents.services.document_create``, the same validation and storage as
-any other upload; refused or finished, the temporary data is removed at once. Abandoned
-uploads expire and ``documents.tasks.uploads_expire`` removes them.
+Any web replica continues any upload. The upload's state is its row in PostgreSQL: the
+committed offset, and where the bytes are (``documents.upload_parts``: a directory every replica
+mounts, or an S3 multipart upload when documents live in S3). One request at a time writes to an
+upload: a PATCH takes a PostgreSQL advisory lock on it (``navigator.locks``), held by its
+database session, so a replica that dies mid-request lets go at once; a second PATCH meanwhile
+answers 423 Locked. Bodies are read in 1 MiB pieces (memory stays bounded whatever the file
+size). When the last byte arrives the file goes through ``documents.services.document_create``,
+the same validation and storage as any other upload; refused or finished, the stored parts are
+removed at once. Abandoned uploads expire and ``documents.tasks.uploads_expire`` removes them.
 
 Only the user who created an upload may touch it, and only while they can still see its case;
 to anybody else it does not exist (404).
@@ -20,11 +24,7 @@ import base64
 import binascii
 import contextlib
 import datetime as dt
-import fcntl
 import hashlib
-import os
-import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
@@ -43,10 +43,13 @@ from accounts.roles import is_coordinator, is_family
 from audit.mixins import AuditedViewMixin, audited
 from audit.services import audit_record
 from cases.models import Case
+from navigator import locks
 from navigator.errors import DomainError
+from navigator.metrics import UPLOAD_BYTES
 
-from . import services
+from . import services, upload_parts
 from .models import DocType, DocumentRequest, Upload
+from .upload_parts import upload_dir, upload_path  # noqa: F401 - part of this module's interface
 from .validation import check_declared_size, clean_filename
 
 TUS_VERSION = "1.0.0"
@@ -64,25 +67,23 @@ class TusError(DomainError):
         self.status_code = status_code
 
 
-def upload_dir() -> Path:
-    path = Path(getattr(settings, "DOCUMENT_UPLOAD_DIR", settings.BASE_DIR / "var" / "uploads"))
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    return path
-
-
-def upload_path(upload_id) -> Path:
-    return upload_dir() / f"{uuid.UUID(str(upload_id)).hex}.part"
-
-
 def upload_lifetime() -> dt.timedelta:
     return dt.timedelta(seconds=getattr(settings, "DOCUMENT_UPLOAD_EXPIRY_SECONDS", 24 * 3600))
 
 
-def upload_discard(upload_id) -> None:
-    """Remove an upload's temporary data and its row. Safe to call twice."""
-    with contextlib.suppress(FileNotFoundError):
-        upload_path(upload_id).unlink()
-    Upload.objects.filter(pk=upload_id).delete()
+def upload_lock_key(upload_id) -> int:
+    return locks.key_for(f"upload:{upload_id}")
+
+
+def upload_discard(upload: Upload | str) -> None:
+    """Remove an upload's stored parts and its row. Safe to call twice."""
+    if not isinstance(upload, Upload):
+        found = Upload.objects.filter(pk=upload).first()
+        if found is None:
+            return
+        upload = found
+    upload_parts.store(upload).discard()
+    Upload.objects.filter(pk=upload.pk).delete()
 
 
 # --- Parsing headers ---------------------------------------------------------------------------
@@ -220,16 +221,17 @@ def upload_create(*, actor, length: int, meta: dict[str, str]) -> Upload:
         filename=fields["filename"],
         request=fields["request"],
         language=fields["language"],
+        parts=upload_parts.store_for_new_upload(),
     )
-    path = upload_path(upload.pk)
-    # The empty file exists before the row is committed; if the commit fails, it goes again.
-    path.touch(mode=0o600)
+    store = upload_parts.store(upload)
+    # The store's place exists before the row is committed; if the commit fails, it goes again.
+    store.create()
     try:
         with transaction.atomic():
             upload.save(force_insert=True)
             audit_record(actor=actor, action="create", obj=upload, case=upload.case, detail={"length": length})
     except BaseException:
-        path.unlink(missing_ok=True)
+        store.discard()
         raise
     return upload
 
@@ -451,8 +453,8 @@ class UploadDetailView(TusMixin, AuditedViewMixin, APIView):
                 "The body would go past Upload-Length.", status_code=413, code="too_long", field="Content-Length"
             )
         # The lock is held through completion, so a repeated final PATCH cannot finish it twice.
-        with _locked(upload, blocking=False) as fd:
-            new_offset = _append(request, upload, checksum, fd)
+        with _locked(upload):
+            new_offset = _append(request, upload, checksum)
             if new_offset < upload.length:
                 upload.offset = new_offset
                 return self._offset_headers(Response(status=status.HTTP_204_NO_CONTENT), upload)
@@ -476,112 +478,116 @@ class UploadDetailView(TusMixin, AuditedViewMixin, APIView):
         upload = Upload.objects.visible_to(request.user).filter(pk=pk).first()
         if upload is None:
             raise Http404("No such upload.")
-        with _locked(upload, blocking=False):
-            upload_discard(upload.pk)
+        with _locked(upload):
+            upload_discard(upload)
         audit_record(actor=request.user, action="delete", obj=upload, case=None, object_type="documents.Upload")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @contextlib.contextmanager
-def _locked(upload: Upload, *, blocking: bool):
-    """One writer per upload, across processes: an advisory lock on its temporary file."""
-    path = upload_path(upload.pk)
-    try:
-        fd = os.open(path, os.O_RDWR)
-    except FileNotFoundError:
-        upload_discard(upload.pk)
-        raise TusError("The data of this upload is gone; start again.", status_code=410, code="upload_expired")
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
-        except BlockingIOError:
+def _locked(upload: Upload):
+    """One writer per upload, across replicas: a PostgreSQL advisory lock on its id, held by this
+    request's database session (released if the process dies)."""
+    with locks.held(upload_lock_key(upload.pk)) as got:
+        if not got:
             raise TusError(
                 "Another request is writing to this upload; wait for it, then ask for the offset with HEAD.",
-                status_code=409,
+                status_code=423,
                 code="upload_locked",
             )
-        yield fd
-    finally:
-        os.close(fd)
+        yield
 
 
-def _append(request, upload: Upload, checksum, fd: int) -> int:
+def _append(request, upload: Upload, checksum) -> int:
     """Write the request body at the upload's offset in 1 MiB pieces; return the new offset.
 
     A body cut short by a dropped connection keeps what arrived (the client resumes from
     there), unless a checksum was sent: then the piece cannot be verified and is dropped.
     """
-    remaining = upload.length - upload.offset
-    # Re-read under the lock: another PATCH may have moved the offset meanwhile.
-    current = Upload.objects.filter(pk=upload.pk).values_list("offset", flat=True).first()
-    if current != upload.offset:
+    # Re-read under the lock: another PATCH, on any replica, may have moved the offset meanwhile.
+    current = Upload.objects.filter(pk=upload.pk).values_list("offset", "parts").first()
+    if current is None:
+        raise Http404("No such upload.")
+    if current[0] != upload.offset:
         raise TusError(
             "Upload-Offset no longer matches; ask with HEAD and resume.",
             status_code=409,
             code="offset_mismatch",
             field="Upload-Offset",
         )
-    os.ftruncate(fd, upload.offset)  # drop any unverified tail of an earlier request
-    os.lseek(fd, upload.offset, os.SEEK_SET)
-    written = 0
-    interrupted = False
-    stream = request._request  # the raw Django request: read() streams, .body would buffer
-    while True:
+    upload.parts = current[1]
+    remaining = upload.length - upload.offset
+    store = upload_parts.store(upload)
+    try:
         try:
-            chunk = stream.read(min(CHUNK, remaining - written + 1))
-        except OSError:  # the client went away mid-body (UnreadablePostError is an OSError)
-            interrupted = True
-            break
-        if not chunk:
-            break
-        if written + len(chunk) > remaining:
-            os.ftruncate(fd, upload.offset)
+            store.begin()
+        except upload_parts.PartsGone:
+            upload_discard(upload)
+            raise TusError("The data of this upload is gone; start again.", status_code=410, code="upload_expired")
+        written = 0
+        interrupted = False
+        stream = request._request  # the raw Django request: read() streams, .body would buffer
+        while True:
+            try:
+                chunk = stream.read(min(CHUNK, remaining - written + 1))
+            except OSError:  # the client went away mid-body (UnreadablePostError is an OSError)
+                interrupted = True
+                break
+            if not chunk:
+                break
+            if written + len(chunk) > remaining:
+                store.abort()
+                raise TusError(
+                    "The body goes past Upload-Length.", status_code=413, code="too_long", field="Content-Length"
+                )
+            store.write(chunk)
+            if checksum is not None:
+                checksum[0].update(chunk)
+            written += len(chunk)
+        if checksum is not None and (interrupted or checksum[0].digest() != checksum[1]):
+            store.abort()
+            if interrupted:
+                return upload.offset
             raise TusError(
-                "The body goes past Upload-Length.", status_code=413, code="too_long", field="Content-Length"
+                "Checksum mismatch: the bytes received differ from those sent; they were discarded, send them again.",
+                status_code=460,
+                code="checksum_mismatch",
+                field="Upload-Checksum",
             )
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view) :]
-        if checksum is not None:
-            checksum[0].update(chunk)
-        written += len(chunk)
-    if checksum is not None and (interrupted or checksum[0].digest() != checksum[1]):
-        os.ftruncate(fd, upload.offset)
-        if interrupted:
-            return upload.offset
-        raise TusError(
-            "Checksum mismatch: the bytes received differ from those sent; they were discarded, send them again.",
-            status_code=460,
-            code="checksum_mismatch",
-            field="Upload-Checksum",
+        parts = store.commit()
+        new_offset = upload.offset + written
+        expires_at = timezone.now() + upload_lifetime()
+        Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
+            offset=new_offset, parts=parts, expires_at=expires_at
         )
-    os.fsync(fd)
-    new_offset = upload.offset + written
-    Upload.objects.filter(pk=upload.pk, offset=upload.offset).update(
-        offset=new_offset, expires_at=timezone.now() + upload_lifetime()
-    )
-    upload.expires_at = timezone.now() + upload_lifetime()
+        if hasattr(store, "committed"):
+            store.committed()
+    finally:
+        store.close()
+    UPLOAD_BYTES.labels(store=upload.parts.get("store", "directory")).inc(written)
+    upload.parts = parts
+    upload.expires_at = expires_at
     return new_offset
 
 
 def _complete(request, upload: Upload):
     """The last byte has arrived: the file goes through ``document_create``. Whatever the
-    outcome, the temporary data and the upload row are gone afterwards."""
-    path = upload_path(upload.pk)
-    temp = services.TemporaryFile(str(path))
+    outcome, the stored parts and the upload row are gone afterwards."""
+    store = upload_parts.store(upload)
     try:
-        return services.document_create(
-            case=upload.case,
-            file=temp,
-            filename=upload.filename,
-            doc_type=upload.doc_type,
-            clinical_date=upload.clinical_date,
-            language=upload.language,
-            title=upload.metadata.get("title", ""),
-            request=upload.request,
-            actor=request.user,
-            via="tus",
-        )
+        with store.assembled() as path, services.TemporaryFile(path) as temp:
+            return services.document_create(
+                case=upload.case,
+                file=temp,
+                filename=upload.filename,
+                doc_type=upload.doc_type,
+                clinical_date=upload.clinical_date,
+                language=upload.language,
+                title=upload.metadata.get("title", ""),
+                request=upload.request,
+                actor=request.user,
+                via="tus",
+            )
     finally:
-        temp.close()
-        upload_discard(upload.pk)
+        store.discard()
+        Upload.objects.filter(pk=upload.pk).delete()
