@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 
 # Every portal string is translated into these; other project languages fall back to English.
-PORTAL_LANGUAGE_CODES = ("en", "zh-hans", "ar")
+PORTAL_LANGUAGE_CODES = ("en", "zh-hans", "ar", "ru")
 
 
 def portal_languages() -> list[tuple[str, str]]:

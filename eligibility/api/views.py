@@ -238,7 +238,7 @@ class FamilySummaryViewSet(VisibleReadOnlyViewSet, mixins.CreateModelMixin):
         summary="The generated summary text of an assessment, not yet published",
         parameters=[
             OpenApiParameter("assessment", int, required=True),
-            OpenApiParameter("language", str, required=True, enum=["en", "zh-hans", "ar"]),
+            OpenApiParameter("language", str, required=True, enum=["en", "zh-hans", "ar", "ru"]),
         ],
         responses={200: FamilySummaryPreviewSerializer, **ERRORS},
     )

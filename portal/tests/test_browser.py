@@ -214,10 +214,15 @@ def test_an_interrupted_upload_resumes_where_it_stopped_after_a_reload(site, pag
     assert not Upload.objects.filter(pk=upload.pk).exists()
 
 
-def test_the_portal_switches_to_chinese_and_to_arabic_right_to_left(site, page):
+def test_the_portal_switches_to_chinese_arabic_right_to_left_and_russian(site, page):
     url, world = site
     sign_in(page, url, "chen")
-    for code, direction, text in [("zh-hans", "ltr", "退出"), ("ar", "rtl", "تسجيل الخروج"), ("en", "ltr", "Sign out")]:
+    for code, direction, text in [
+        ("zh-hans", "ltr", "退出"),
+        ("ar", "rtl", "تسجيل الخروج"),
+        ("ru", "ltr", "Выйти"),
+        ("en", "ltr", "Sign out"),
+    ]:
         page.select_option("#language-select", code)
         page.click("form.language button")
         page.wait_for_load_state()

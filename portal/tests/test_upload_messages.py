@@ -22,7 +22,7 @@ def test_every_refusal_of_a_file_has_a_family_text():
     assert FILE_CODES - set(upload_messages()["codes"]) == set()
 
 
-@pytest.mark.parametrize("language", ["zh-hans", "ar"])
+@pytest.mark.parametrize("language", ["zh-hans", "ar", "ru"])
 def test_each_refusal_text_is_translated(language):
     with translation.override("en"):
         english = upload_messages()["codes"]
