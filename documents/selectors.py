@@ -67,7 +67,30 @@ class ChecklistState:
     OVERDUE = "overdue"
     REQUESTED = "requested"
     REJECTED = "rejected"
+    TOO_OLD = "too_old"  # accepted, but older than the centre accepts
     MISSING = "missing"
+
+
+STATE_LABELS = {
+    ChecklistState.SATISFIED: _("accepted"),
+    ChecklistState.IN_REVIEW: _("in review"),
+    ChecklistState.OVERDUE: _("requested, overdue"),
+    ChecklistState.REQUESTED: _("requested"),
+    ChecklistState.REJECTED: _("rejected"),
+    ChecklistState.TOO_OLD: _("too old for the centre"),
+    ChecklistState.MISSING: _("missing"),
+}
+
+
+@dataclass(frozen=True)
+class CentreRule:
+    """A record one centre requires before it reviews a case (the centre's own list, plain data so
+    this layer need not know the centre's model): a record type and, optionally, how recent it must be."""
+
+    doc_type: str
+    label: str
+    note: str = ""
+    max_age_days: int | None = None
 
 
 @dataclass
@@ -82,16 +105,90 @@ class ChecklistItem:
     request_id: int | None = None
     due_date: dt.date | None = None
     rejection_reason: str = ""
+    accepted: int = 0  # accepted current originals of this kind
+    in_review: int = 0  # received or in review, not counted as accepted
+    for_centre: bool = False  # the centre's own list asks for it
+    max_age_days: int | None = None
+    newest_date: dt.date | None = None
+
+    @property
+    def state_label(self) -> str:
+        return str(STATE_LABELS.get(self.state, self.state))
+
+    @property
+    def needed(self) -> bool:
+        """Still to be supplied (by the family, or a newer one): not satisfied and not waiting for review."""
+        if self.state in (ChecklistState.SATISFIED, ChecklistState.IN_REVIEW):
+            return False
+        return self.required or self.state != ChecklistState.MISSING
 
 
-def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_RECORDS) -> list[ChecklistItem]:
-    """For each record a centre needs: satisfied by an accepted document, in review, requested
-    (or overdue), rejected (with the reason), or missing. Two queries whatever the case holds."""
+@dataclass
+class RecordsChecklist:
+    """What is still needed for one case (and, given its rules, for one centre)."""
+
+    items: list[ChecklistItem]
+
+    @property
+    def needed(self) -> list[ChecklistItem]:
+        return [i for i in self.items if i.needed]
+
+    @property
+    def needed_count(self) -> int:
+        return len(self.needed)
+
+    @property
+    def in_review(self) -> list[ChecklistItem]:
+        return [i for i in self.items if i.state == ChecklistState.IN_REVIEW]
+
+    @property
+    def in_review_count(self) -> int:
+        return len(self.in_review)
+
+    @property
+    def satisfied_count(self) -> int:
+        return sum(1 for i in self.items if i.state == ChecklistState.SATISFIED)
+
+    @property
+    def in_review_files(self) -> int:
+        return sum(i.in_review for i in self.items)
+
+
+def _requirements_with_centre(
+    requirements: tuple[Requirement, ...], centre_rules: tuple[CentreRule, ...] | list[CentreRule]
+) -> list[tuple[Requirement, CentreRule | None]]:
+    """The pathway's list, each line with the centre's rule for it; a centre's record type not on the
+    list becomes a line of its own. A centre's rule makes an optional line required."""
+    by_type = {r.doc_type: r for r in centre_rules}
+    lines: list[tuple[Requirement, CentreRule | None]] = []
+    for req in requirements:
+        rule = next((by_type.pop(t) for t in req.doc_types if t in by_type), None)
+        if rule is not None:
+            req = Requirement(req.key, req.label, req.doc_types, required=True, note=rule.note or req.note)
+        lines.append((req, rule))
+    for rule in by_type.values():
+        lines.append((Requirement(f"centre:{rule.doc_type}", rule.label, (rule.doc_type,), note=rule.note), rule))
+    return lines
+
+
+def records_needed(
+    case,
+    *,
+    centre_rules: tuple[CentreRule, ...] | list[CentreRule] = (),
+    requirements: tuple[Requirement, ...] = B_ALL_CAR_T_RECORDS,
+    today: dt.date | None = None,
+) -> RecordsChecklist:
+    """The one answer to "what is still needed for this case (and for this centre)", read by the
+    family's portal, the case page and the packet builder alike.
+
+    For each record: satisfied by an accepted document (only an accepted one counts; files received
+    or in review are counted apart and satisfy nothing yet), in review, requested (or overdue),
+    rejected (with the reason), too old for the centre, or missing. Two queries whatever the case holds."""
     documents = list(
         Document.objects.filter(case=case)
         .current()
         .order_by("-id")
-        .values("id", "doc_type", "review_status", "rejection_reason", "translation_of_id")
+        .values("id", "doc_type", "review_status", "rejection_reason", "translation_of_id", "clinical_date")
     )
     # A translation satisfies nothing by itself: it counts together with its original.
     translations: dict[int, list[int]] = {}
@@ -102,11 +199,11 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
     requests = list(
         DocumentRequest.objects.open().filter(case=case).order_by("due_date", "id").values("id", "doc_type", "due_date")
     )
-    today = timezone.localdate()
+    today = today or timezone.localdate()
     items = []
-    for req in requirements:
+    for req, rule in _requirements_with_centre(requirements, centre_rules):
         docs = [d for d in documents if d["doc_type"] in req.doc_types]
-        accepted = [d["id"] for d in docs if d["review_status"] == Document.ReviewStatus.ACCEPTED]
+        accepted_docs = [d for d in docs if d["review_status"] == Document.ReviewStatus.ACCEPTED]
         pending = [
             d["id"]
             for d in docs
@@ -114,6 +211,7 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
         ]
         rejected = [d for d in docs if d["review_status"] == Document.ReviewStatus.REJECTED]
         open_request = next((r for r in requests if r["doc_type"] in req.doc_types), None)
+        dates = [d["clinical_date"] for d in accepted_docs if d["clinical_date"]]
         item = ChecklistItem(
             key=req.key,
             label=str(req.label),
@@ -121,13 +219,24 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
             required=req.required,
             note=str(req.note),
             state=ChecklistState.MISSING,
+            accepted=len(accepted_docs),
+            in_review=len(pending),
+            for_centre=rule is not None,
+            max_age_days=rule.max_age_days if rule else None,
+            newest_date=max(dates) if dates else None,
         )
         if open_request is not None:
             item.request_id = open_request["id"]
             item.due_date = open_request["due_date"]
         if rejected:
             item.rejection_reason = rejected[0]["rejection_reason"]
-        if accepted:
+        accepted = [d["id"] for d in accepted_docs]
+        too_old = bool(
+            accepted
+            and item.max_age_days
+            and (item.newest_date is None or (today - item.newest_date).days > item.max_age_days)
+        )
+        if accepted and not too_old:
             with_translations = [i for doc_id in accepted for i in (doc_id, *translations.get(doc_id, []))]
             item.state, item.documents = ChecklistState.SATISFIED, with_translations
         elif pending:
@@ -135,10 +244,17 @@ def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_R
         elif open_request is not None:
             overdue = open_request["due_date"] is not None and open_request["due_date"] < today
             item.state = ChecklistState.OVERDUE if overdue else ChecklistState.REQUESTED
+        elif too_old:
+            item.state, item.documents = ChecklistState.TOO_OLD, accepted
         elif rejected:
             item.state, item.documents = ChecklistState.REJECTED, [d["id"] for d in rejected]
         items.append(item)
-    return items
+    return RecordsChecklist(items)
+
+
+def checklist_for(case, *, requirements: tuple[Requirement, ...] = B_ALL_CAR_T_RECORDS) -> list[ChecklistItem]:
+    """The items of ``records_needed`` for the case alone (no centre's list)."""
+    return records_needed(case, requirements=requirements).items
 
 
 def document_list(*, user) -> QuerySet[Document]:

@@ -245,8 +245,10 @@ def document_start_review(*, document: Document, actor) -> Document:
 
 
 @transaction.atomic
-def document_accept(*, document: Document, actor, include_in_packets: bool | None = None) -> Document:
-    """Accept a document as evidence; it satisfies the open requests for its type."""
+def document_accept(*, document: Document, actor, include_in_packets: bool | None = True) -> Document:
+    """Accept a document as evidence; it satisfies the open requests for its type. An accepted
+    record goes into case packets unless the coordinator says otherwise (``include_in_packets=False``;
+    ``None`` keeps the current choice)."""
     locked = _lock(document)
     _require_current(locked)
     locked.review_status = Document.ReviewStatus.ACCEPTED

@@ -232,7 +232,7 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
         if request.method == "POST":
             chosen = [int(i) for i in request.POST.getlist("documents") if i.isdigit()]
         else:
-            chosen = [d.pk for d in candidates if d.include_in_packets]
+            chosen = [d.pk for d in candidates if d.include_in_packets and d.review_status == "accepted"]
         error = None
         try:
             preview = packet_preview(referral=referral, document_ids=chosen)
@@ -258,6 +258,7 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
             "opts": self.model._meta,
             "referral": referral,
             "candidates": candidates,
+            "unreviewed": [d for d in candidates if d.review_status in ("received", "in_review")],
             "chosen": set(chosen),
             "preview": preview,
             "changes": [describe(c) for c in preview.changes] if preview else [],

@@ -70,10 +70,11 @@ class ChecklistRow:
     doc_type: str
     due_date: dt.date | None
     rejection_reason: str
+    needed: bool = False  # documents.selectors.ChecklistItem.needed: the one answer the admin shows too
 
     @property
     def needs_action(self) -> bool:
-        return self.state in ("requested", "overdue", "rejected") or (self.state == "missing" and self.required)
+        return self.needed
 
 
 def checklist(case: Case) -> list[ChecklistRow]:
@@ -97,6 +98,7 @@ def checklist(case: Case) -> list[ChecklistRow]:
                 doc_type=item.doc_types[0] if item.doc_types else "other",
                 due_date=item.due_date,
                 rejection_reason=item.rejection_reason if item.state == "rejected" else "",
+                needed=item.needed,
             )
         )
     return rows

@@ -114,7 +114,10 @@ class DocumentUpdateSerializer(serializers.ModelSerializer):
 
 class AcceptSerializer(serializers.Serializer):
     include_in_packets = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="Also send it to centres (default: unchanged)."
+        required=False,
+        allow_null=True,
+        default=True,
+        help_text="Send it to centres in case packets (default: yes; null keeps the current choice).",
     )
 
 
@@ -184,9 +187,13 @@ class ChecklistItemSerializer(serializers.Serializer):
             ChecklistState.REQUESTED,
             ChecklistState.OVERDUE,
             ChecklistState.REJECTED,
+            ChecklistState.TOO_OLD,
             ChecklistState.MISSING,
         ]
     )
+    needed = serializers.BooleanField(help_text="Still to be supplied: not accepted and not waiting for review.")
+    accepted = serializers.IntegerField(help_text="Accepted current documents of this kind.")
+    in_review = serializers.IntegerField(help_text="Files received or in review, not yet counted as accepted.")
     documents = serializers.ListField(child=serializers.IntegerField())
     request_id = serializers.IntegerField(allow_null=True)
     due_date = serializers.DateField(allow_null=True)

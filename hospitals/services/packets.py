@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
@@ -10,11 +9,13 @@ from django.utils import timezone
 
 from accounts.roles import is_hospital
 from audit.services import audit_record
+from documents.selectors import ChecklistItem, RecordsChecklist
 from navigator.errors import ConflictError, DomainError
 
-from ..models import PacketVersion, PacketView, Referral, RequiredRecord
+from ..models import PacketVersion, PacketView, Referral
 from ..packets.diff import packet_changes
 from ..packets.snapshot import build_content, content_hash, strip_assembly, with_assembly
+from ..selectors import records_needed_for_centre
 
 
 def _documents_model():
@@ -23,19 +24,24 @@ def _documents_model():
     return Document
 
 
-def packet_default_documents(*, case):
-    """Documents marked "include in packets" that are current and not rejected, with their translations."""
+def _unreviewed_statuses():
     Document = _documents_model()
-    return (
-        Document.objects.filter(case=case, include_in_packets=True)
-        .exclude(review_status__in=[Document.ReviewStatus.SUPERSEDED, Document.ReviewStatus.REJECTED])
-        .order_by("pk")
-    )
+    return [Document.ReviewStatus.RECEIVED, Document.ReviewStatus.IN_REVIEW]
+
+
+def packet_default_documents(*, case):
+    """Accepted documents marked "include in packets", with their translations. A file not yet
+    reviewed never goes in by default."""
+    Document = _documents_model()
+    return Document.objects.filter(
+        case=case, include_in_packets=True, review_status=Document.ReviewStatus.ACCEPTED
+    ).order_by("pk")
 
 
 def packet_documents(*, case, document_ids=None) -> list:
-    """The documents of a packet: the chosen ones (default: those marked for packets), each
-    with its current translations. Raises naming the ids that cannot go in."""
+    """The documents of a packet: the chosen ones (default: the accepted ones marked for packets),
+    each with its current translations. Raises naming the ids that cannot go in (rejected,
+    superseded, another case's, or not reviewed yet)."""
     Document = _documents_model()
     usable = Document.objects.filter(case=case).exclude(
         review_status__in=[Document.ReviewStatus.SUPERSEDED, Document.ReviewStatus.REJECTED]
@@ -52,6 +58,14 @@ def packet_documents(*, case, document_ids=None) -> list:
                 f"case's): {', '.join(map(str, bad))}.",
                 field="document_ids",
             )
+        unreviewed = sorted(
+            d.pk for d in chosen if d.translation_of_id is None and d.review_status in _unreviewed_statuses()
+        )
+        if unreviewed:
+            raise DomainError(
+                "These documents are not reviewed yet; accept them first: " + ", ".join(map(str, unreviewed)) + ".",
+                field="document_ids",
+            )
     original_ids = {d.translation_of_id or d.pk for d in chosen}
     originals = list(usable.filter(pk__in=original_ids))
     translations = list(usable.filter(translation_of_id__in=original_ids))
@@ -59,48 +73,19 @@ def packet_documents(*, case, document_ids=None) -> list:
 
 
 @dataclass
-class MissingRecord:
-    doc_type: str
-    label: str
-    note: str
-    problem: str  # "missing" or "too old"
-    detail: str = ""
-
-
-@dataclass
 class PacketPreview:
     referral: Referral
     documents: list
-    missing: list[MissingRecord] = field(default_factory=list)
+    checklist: RecordsChecklist
     content: dict = field(default_factory=dict)
     changes: list[dict] = field(default_factory=list)
     compared_to: int | None = None
     unchanged: bool = False
 
-
-def required_records_missing(*, hospital, documents, today: dt.date | None = None) -> list[MissingRecord]:
-    """Which of the centre's required records the chosen documents do not cover."""
-    today = today or timezone.localdate()
-    missing = []
-    for req in RequiredRecord.objects.filter(hospital=hospital).order_by("doc_type"):
-        of_type = [d for d in documents if d.doc_type == req.doc_type and not d.translation_of_id]
-        if not of_type:
-            missing.append(MissingRecord(req.doc_type, req.doc_type_label, req.note, "missing"))
-            continue
-        if req.max_age_days:
-            dates = [d.clinical_date for d in of_type if d.clinical_date]
-            newest = max(dates) if dates else None
-            if newest is None or (today - newest).days > req.max_age_days:
-                missing.append(
-                    MissingRecord(
-                        req.doc_type,
-                        req.doc_type_label,
-                        req.note,
-                        "too old",
-                        f"needs one from the last {req.max_age_days} days; newest is {newest or 'undated'}",
-                    )
-                )
-    return missing
+    @property
+    def missing(self) -> list[ChecklistItem]:
+        """What the case (and the centre's own list) still needs: the same list the family and the case page see."""
+        return self.checklist.needed
 
 
 def last_seen_version(*, referral: Referral) -> PacketVersion | None:
@@ -118,7 +103,7 @@ def packet_preview(*, referral: Referral, document_ids=None) -> PacketPreview:
     return PacketPreview(
         referral=referral,
         documents=documents,
-        missing=required_records_missing(hospital=referral.hospital, documents=documents),
+        checklist=records_needed_for_centre(case=referral.case, hospital=referral.hospital),
         content=content,
         changes=packet_changes(strip_assembly(base.snapshot) if base else None, content),
         compared_to=base.version if base else None,

@@ -41,10 +41,14 @@ def pdf_bytes(text: str) -> bytes:
     return out.getvalue()
 
 
-def add_document(case, actor, doc_type, text, *, include=True, translation_of=None, language="ru", days_ago=10):
-    from documents.services import document_create
+def add_document(
+    case, actor, doc_type, text, *, include=True, translation_of=None, language="ru", days_ago=10, accept=True
+):
+    """A document as a coordinator would have it: accepted (only accepted records go into packets)
+    unless ``accept`` is False."""
+    from documents.services import document_accept, document_create
 
-    return document_create(
+    document = document_create(
         case=case,
         file=io.BytesIO(pdf_bytes(text)),
         filename=f"{text}.pdf",
@@ -57,6 +61,9 @@ def add_document(case, actor, doc_type, text, *, include=True, translation_of=No
         include_in_packets=include,
         via="admin",
     )
+    if accept:
+        document = document_accept(document=document, actor=actor, include_in_packets=include)
+    return document
 
 
 def record_profile(case, actor):

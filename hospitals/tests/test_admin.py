@@ -42,7 +42,7 @@ def test_the_packet_builder_shows_what_is_missing_and_sends(packet_world, admin_
     page = admin_client.get(url)
     assert page.status_code == 200
     html = page.content.decode()
-    assert "CSF / CNS status" in html and "missing" in html
+    assert "CNS status (CSF results)" in html and "Needed:" in html
     refused = admin_client.post(url, {"documents": [w.cd19.pk], "send": "1"})
     assert refused.status_code == 200 and "requires records still missing" in refused.content.decode()
     sent = admin_client.post(url, {"documents": [w.cd19.pk], "send": "1", "allow_missing": "1"})

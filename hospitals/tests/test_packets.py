@@ -86,8 +86,10 @@ def test_the_builder_shows_what_the_centres_required_records_still_miss(packet_w
     RequiredRecord.objects.create(hospital=w.pkuph, doc_type="csf_cns")
     RequiredRecord.objects.create(hospital=w.pkuph, doc_type="diagnosis_pathology", max_age_days=5)
     preview = packet_preview(referral=w.referral)
-    missing = {(m.doc_type, m.problem) for m in preview.missing}
-    assert missing == {("csf_cns", "missing"), ("diagnosis_pathology", "too old")}
+    for_centre = {(m.doc_types[0], m.state) for m in preview.missing if m.for_centre}
+    assert for_centre == {("csf_cns", "missing"), ("diagnosis_pathology", "too_old")}
+    cd19 = next(i for i in preview.checklist.items if i.key == "cd19")
+    assert cd19.for_centre and cd19.state == "satisfied" and not cd19.needed
 
 
 def test_the_json_rendering_carries_the_changes_since_the_version_the_centre_saw(packet_world):
