@@ -25,8 +25,11 @@ class InvitationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["email"].required = False
-        self.fields["contact"].queryset = FamilyContact.objects.select_related("patient")
+        # An existing invitation is shown read-only: its form has neither field.
+        if "email" in self.fields:
+            self.fields["email"].required = False
+        if "contact" in self.fields:
+            self.fields["contact"].queryset = FamilyContact.objects.select_related("patient")
 
     def clean(self):
         data = super().clean()
@@ -53,6 +56,10 @@ class PortalInvitationAdmin(VisibleAdmin, admin.ModelAdmin):
     autocomplete_fields = []
     readonly_fields = ["invited_by", "created_at", "expires_at", "used_at", "revoked_at", "user"]
     actions = ["resend", "revoke"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # A sent invitation is never edited: a new link is a new invitation (the "resend" action).
+        return self.readonly_fields if obj is None else ["contact", "email", "state_label", *self.readonly_fields]
 
     def has_change_permission(self, request, obj=None):
         return False if obj is not None else super().has_change_permission(request, obj)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import OuterRef, Subquery
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -194,7 +194,48 @@ admin.site.unregister(User)
 
 @admin.register(User)
 class TwoFactorUserAdmin(UserAdmin):
-    actions = ["issue_two_factor_enrolment_code", "reset_two_factor"]
+    actions = ["deactivate_selected", "issue_two_factor_enrolment_code", "reset_two_factor"]
+
+    def get_actions(self, request):
+        # Staff and families leave by deactivation: their names stay in the append-only audit trail.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    @admin.action(description="Deactivate selected users (kept in the audit trail)", permissions=["change"])
+    def deactivate_selected(self, request, queryset):
+        done = sum(services.user_deactivate(user=user, actor=request.user) for user in queryset if user != request.user)
+        if queryset.filter(pk=request.user.pk).exists():
+            self.message_user(request, "You cannot deactivate yourself.", messages.ERROR)
+        self.message_user(request, f"Deactivated {done} user(s); they can no longer sign in.", messages.SUCCESS)
+
+    def delete_view(self, request, object_id, extra_context=None):
+        """A user the audit trail names is deactivated instead of deleted, and the page says so."""
+        user = self.get_object(request, object_id)
+        if user is None or not self.has_delete_permission(request, user):
+            return super().delete_view(request, object_id, extra_context)
+        if not services.user_has_history(user=user):
+            return super().delete_view(request, object_id, extra_context)
+        if request.method == "POST":
+            if user == request.user:
+                self.message_user(request, "You cannot deactivate yourself.", messages.ERROR)
+            elif services.user_deactivate(user=user, actor=request.user):
+                self.message_user(
+                    request,
+                    f"{user.username} was deactivated, not deleted: the audit trail keeps what they did. "
+                    "They can no longer sign in.",
+                    messages.SUCCESS,
+                )
+            else:
+                self.message_user(request, f"{user.username} was already inactive.", messages.INFO)
+            return redirect("admin:accounts_user_change", user.pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Deactivate {user.username}",
+            "opts": self.model._meta,
+            "target": user,
+        }
+        return TemplateResponse(request, "privacy/user_deactivate.html", context)
 
     def has_two_factor_permission(self, request) -> bool:
         """Only supervisors hand out enrolment codes and reset devices."""

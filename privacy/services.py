@@ -602,3 +602,23 @@ def logs_purge(*, now: dt.datetime | None = None) -> dict:
     counts["outbox_files"] = removed
     logger.info("logs purged", extra={"counts": counts})
     return counts
+
+
+def user_has_history(*, user: User) -> bool:
+    """A user named in the audit trail is kept: the trail is append-only and names who acted."""
+    return AuditEvent.objects.filter(actor=user).exists()
+
+
+@transaction.atomic
+def user_deactivate(*, user: User, actor) -> bool:
+    """Take away a user's sign-in for good while keeping who they were in the audit trail (a user
+    with audit history is deactivated, never deleted). Their API tokens go too. Returns False
+    when the user was already inactive."""
+    locked = User.objects.select_for_update().get(pk=user.pk)
+    if not locked.is_active:
+        return False
+    locked.is_active = False
+    locked.save(update_fields=["is_active"])
+    Token.objects.filter(user=locked).delete()
+    audit_record(actor=actor, action="update", obj=locked, detail={"deactivated": True})
+    return True

@@ -40,6 +40,9 @@ class TravelInlineFormSet(BaseInlineFormSet):
     request = None
 
     def save_new(self, form, commit=True):
+        # The parent may have been created in this same save (a journey with its first flight):
+        # point the row at it now, as Django's own inline formset does.
+        setattr(form.instance, self.fk.name, self.instance)
         obj = form.save(commit=False)
         travel_save(obj=obj, actor=self.request.user, via="admin", fields=form.changed_data)
         form.save_m2m()

@@ -147,3 +147,13 @@ def test_no_patient_data_appears_in_portal_urls(world):
     for name in ("case", "records", "upload", "messages", "schedule", "eligibility"):
         url = reverse(f"portal:{name}", args=[world.case_b.pk])
         assert world.patient_b.family_name not in url and world.case_b.reference not in url
+
+
+def test_an_existing_invitation_opens_read_only_in_the_admin(client, world):
+    invitation, raw = invite(world)
+    client.force_login(world.alice)
+    page = client.get(f"/admin/portal/portalinvitation/{invitation.pk}/change/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert invitation.email in html and raw not in html
+    assert 'name="email"' not in html  # a sent link is never edited; "resend" makes a new one

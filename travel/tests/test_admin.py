@@ -114,3 +114,29 @@ def test_admin_lists_keep_a_constant_number_of_queries(world, admin_client_for, 
     with CaptureQueriesContext(connection) as many:
         c.get("/admin/travel/traveller/")
     assert len(many) == len(few)
+
+
+def test_a_journey_and_its_flight_added_in_one_save_are_both_stored(world, admin_client_for):
+    d = day(20)
+    response = admin_client_for(world.alice).post(
+        "/admin/travel/journey/add/",
+        {
+            "case": world.case_a.pk,
+            "direction": "outbound",
+            "notes": "",
+            "legs-TOTAL_FORMS": "1",
+            "legs-INITIAL_FORMS": "0",
+            "legs-MIN_NUM_FORMS": "0",
+            "legs-MAX_NUM_FORMS": "1000",
+            "legs-0-position": "1",
+            "legs-0-origin": "SVO",
+            "legs-0-destination": "PEK",
+            "legs-0-flight_number": "SU204",
+            "legs-0-departure_at": f"{d}T19:15",
+            "legs-0-arrival_at": f"{d + dt.timedelta(days=1)}T07:45",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    flight = Leg.objects.get()
+    assert flight.journey.case == world.case_a and flight.case == world.case_a
+    assert Milestone.objects.filter(key=f"travel-departure:{flight.pk}").exists()
