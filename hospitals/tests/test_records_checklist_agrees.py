@@ -44,6 +44,8 @@ def test_portal_case_page_and_packet_builder_agree_on_what_is_needed(checklist_c
     marrow = next(i for i in checklist.items if i.key == "bone_marrow")
     assert marrow.in_review == 1 and marrow.accepted == 0 and not marrow.needed
 
+    w.ivanova.preferred_language = "en"  # the page's words are read below
+    w.ivanova.save(update_fields=["preferred_language"])
     family = Client()
     family.force_login(w.ivanova)
     portal = family.get(f"/portal/cases/{w.case_a.pk}/").content.decode()
