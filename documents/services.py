@@ -22,6 +22,8 @@ from audit.services import audit_record
 from cases.models import Case, FamilyContact
 from cases.services import case_touch
 from navigator.errors import ConflictError, DomainError
+from notifications.models import NoticeKind
+from notifications.services import notice_coordinator, notice_family
 
 from .models import DocType, Document, DocumentRequest, Source
 from .validation import clean_filename, inspect_file
@@ -192,6 +194,8 @@ def document_create(
                 },
             )
             case_touch(case_id=case.pk)
+            if document.source == Source.FAMILY:
+                notice_coordinator(case=case, kind=NoticeKind.UPLOAD, key=f"document:{document.pk}")
     except IntegrityError:
         _delete_stored(document)
         existing = Document.objects.filter(case=case, sha256=inspection.sha256).first()
@@ -231,6 +235,12 @@ def _reviewed(document: Document, actor, action: str, **detail) -> None:
     case_touch(case_id=document.case_id)
 
 
+def _review_notice(document: Document, outcome: str) -> None:
+    """The family is told that a record they sent was reviewed (not what was found: see notifications)."""
+    if document.source == Source.FAMILY:
+        notice_family(case=document.case, kind=NoticeKind.REVIEW, key=f"review:{document.pk}:{outcome}")
+
+
 @transaction.atomic
 def document_start_review(*, document: Document, actor) -> Document:
     """A coordinator has started reading the document."""
@@ -268,6 +278,7 @@ def document_accept(*, document: Document, actor, include_in_packets: bool | Non
         if replaced.update(review_status=Document.ReviewStatus.SUPERSEDED, updated_at=timezone.now()):
             _reviewed(Document.objects.get(pk=locked.supersedes_id), actor, "superseded", by=locked.pk)
     _reviewed(locked, actor, "accept")
+    _review_notice(locked, "accepted")
     open_requests = DocumentRequest.objects.open().filter(case_id=locked.case_id, doc_type=locked.doc_type)
     open_requests = open_requests.exclude(replaces_document=locked)
     for req in open_requests.select_for_update():
@@ -307,6 +318,7 @@ def document_reject(*, document: Document, actor, reason: str) -> Document:
         locked.supersedes = None
         locked.save(update_fields=["supersedes", "updated_at"])
     _reviewed(locked, actor, "reject", reason=reason, proposed_for=proposed_for)
+    _review_notice(locked, "rejected")
     return locked
 
 
@@ -491,6 +503,14 @@ def document_request_create(
         replaces_document=replaces_document,
     )
     audit_record(actor=actor, action="create", obj=req, case=case, detail={"doc_type": doc_type})
+    if asked_user is None or is_family(asked_user):
+        if asked_contact is not None:
+            asked = [asked_contact]
+        elif asked_user is not None:
+            asked = list(FamilyContact.objects.filter(patient_id=case.patient_id, user=asked_user))
+        else:
+            asked = None  # the whole family
+        notice_family(case=case, kind=NoticeKind.DOCUMENT_REQUEST, key=f"request:{req.pk}", contacts=asked)
     _milestone_sync(req)
     case_touch(case_id=case.pk)
     return req

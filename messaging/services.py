@@ -13,6 +13,8 @@ from audit.services import audit_record
 from cases.services import case_touch
 from navigator import events
 from navigator.errors import DomainError
+from notifications.models import NoticeKind
+from notifications.services import notice_coordinator, notice_family
 
 from .models import Message, Thread, TranslationRequest
 
@@ -128,6 +130,10 @@ def message_post(
             case=thread.case,
             detail={"thread": thread.pk, "side": side, "attachments": sorted(found) if attachments else []},
         )
+        if thread.kind == Thread.Kind.FAMILY and side == Message.Side.COORDINATOR:
+            notice_family(case=thread.case, kind=NoticeKind.MESSAGE, key=f"message:{message.pk}")
+        elif thread.kind == Thread.Kind.FAMILY and side == Message.Side.FAMILY:
+            notice_coordinator(case=thread.case, kind=NoticeKind.FAMILY_MESSAGE, key=f"message:{message.pk}")
         if thread.kind == Thread.Kind.HOSPITAL and side != Message.Side.HOSPITAL:
             events.emit(
                 event_type="message.posted",

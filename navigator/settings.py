@@ -343,6 +343,23 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Navigator <navigator@localhost>")
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.sms.FileSMSBackend")
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms"))
+# WhatsApp goes through the same kind of backend as SMS (notifications.sms.BaseSMSBackend).
+WHATSAPP_BACKEND = env.str("WHATSAPP_BACKEND", default="notifications.sms.FileSMSBackend")
+WHATSAPP_FILE_PATH = env.str("WHATSAPP_FILE_PATH", default=str(BASE_DIR / "var" / "whatsapp"))
+# The WhatsApp Business Cloud API (notifications.whatsapp.WhatsAppCloudBackend).
+WHATSAPP_API_URL = env.str("WHATSAPP_API_URL", default="https://graph.facebook.com")
+WHATSAPP_API_VERSION = env.str("WHATSAPP_API_VERSION", default="v21.0")
+WHATSAPP_PHONE_NUMBER_ID = env.str("WHATSAPP_PHONE_NUMBER_ID", default="")
+WHATSAPP_ACCESS_TOKEN = envsecret("WHATSAPP_ACCESS_TOKEN", "")
+WHATSAPP_TEMPLATE = env.str("WHATSAPP_TEMPLATE", default="navigator_notice")
+WHATSAPP_TIMEOUT_SECONDS = env.float("WHATSAPP_TIMEOUT_SECONDS", default=10.0)
+# Family notices: events within this many seconds of the first make one message.
+NOTICE_DEBOUNCE_SECONDS = env.int("NOTICE_DEBOUNCE_SECONDS", default=300)
+# Coordinators' digest of new family messages and uploads: at most one per this many seconds.
+NOTICE_DIGEST_SECONDS = env.int("NOTICE_DIGEST_SECONDS", default=3600)
+NOTICE_MAX_ATTEMPTS = env.int("NOTICE_MAX_ATTEMPTS", default=8)
+NOTICE_RETRY_BASE_SECONDS = env.int("NOTICE_RETRY_BASE_SECONDS", default=30)
+NOTICE_RETRY_MAX_SECONDS = env.int("NOTICE_RETRY_MAX_SECONDS", default=3600)
 
 # --- Security ----------------------------------------------------------------
 # Sessions are read from the cache (Redis in production) and written through to the database.

@@ -4,8 +4,8 @@ Every send carries an idempotency key. Each backend declares whether the key is 
 (``honours_idempotency_key``): the file backend honours it itself, so a send retried after a
 crash is not delivered twice; a provider that ignores keys (and the console backend, which
 remembers keys only within one process) may deliver a retried send twice. Reminders sent through
-such a backend are recorded as at-least-once (``scheduling.Reminder.delivery``). A WhatsApp or
-any other messaging backend subclasses ``BaseSMSBackend`` and declares the same.
+such a backend are recorded as at-least-once (``scheduling.Reminder.delivery``). The WhatsApp
+backend (``notifications.whatsapp``) subclasses ``BaseSMSBackend`` and declares the same.
 """
 
 from __future__ import annotations
@@ -26,13 +26,19 @@ class SMSError(Exception):
     """The provider refused or failed; the caller retries."""
 
 
+class PermanentSendError(SMSError):
+    """The provider refused for good (an unknown number, a bad template, a revoked token):
+    retrying the same message cannot succeed; the caller marks it failed at once."""
+
+
 class BaseSMSBackend:
     # True only if the same idempotency key twice is delivered once, across processes and
     # crashes (the provider deduplicates, or the backend does so durably). Unknown: False.
     honours_idempotency_key: bool = False
 
-    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
-        """Deliver one message; return the provider's reference. Same key twice: delivered once."""
+    def send(self, *, to: str, body: str, idempotency_key: str, language: str = "") -> str:
+        """Deliver one message; return the provider's reference. Same key twice: delivered once.
+        ``language`` is the recipient's (a template-based provider picks its template by it)."""
         raise NotImplementedError
 
 
@@ -48,7 +54,7 @@ class FileSMSBackend(BaseSMSBackend):
     def __init__(self, path: str | None = None):
         self.path = Path(path or settings.SMS_FILE_PATH)
 
-    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str, language: str = "") -> str:
         self.path.mkdir(parents=True, exist_ok=True)
         name = "".join(c for c in idempotency_key if c.isalnum() or c in "-_") or "message"
         final = self.path / f"{name}.json"
@@ -81,7 +87,7 @@ class ConsoleSMSBackend(BaseSMSBackend):
     def __init__(self, stream=None):
         self.stream = stream or sys.stdout
 
-    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str, language: str = "") -> str:
         with self._lock:
             if idempotency_key in self._seen:
                 return f"console:{idempotency_key}"
@@ -93,3 +99,12 @@ class ConsoleSMSBackend(BaseSMSBackend):
 
 def get_sms_backend() -> BaseSMSBackend:
     return import_string(settings.SMS_BACKEND)()
+
+
+def get_whatsapp_backend() -> BaseSMSBackend:
+    """WHATSAPP_BACKEND: ``notifications.whatsapp.WhatsAppCloudBackend`` in production; a file
+    backend (under WHATSAPP_FILE_PATH) locally."""
+    backend = import_string(settings.WHATSAPP_BACKEND)
+    if issubclass(backend, FileSMSBackend):
+        return backend(path=settings.WHATSAPP_FILE_PATH)
+    return backend()

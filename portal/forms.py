@@ -107,3 +107,51 @@ class FamilyPasswordResetForm(PasswordResetForm):
 
     def get_users(self, email):
         return (user for user in super().get_users(email) if is_family(user))
+
+
+class NoticePreferenceForm(forms.Form):
+    """What a family member is told by email, SMS or WhatsApp, and when not."""
+
+    subscribed = forms.BooleanField(label=_("Tell me when there is news in the portal"), required=False)
+    by_email = forms.BooleanField(label=_("By email"), required=False)
+    by_sms = forms.BooleanField(label=_("By SMS"), required=False)
+    by_whatsapp = forms.BooleanField(label=_("By WhatsApp"), required=False)
+    on_message = forms.BooleanField(label=_("A new message from my coordinator"), required=False)
+    on_document_request = forms.BooleanField(label=_("My coordinator asks for a record"), required=False)
+    on_review = forms.BooleanField(label=_("A record I sent was reviewed"), required=False)
+    on_date_changed = forms.BooleanField(label=_("A date in my plan changed"), required=False)
+    quiet_start = forms.TimeField(
+        label=_("Quiet from"),
+        help_text=_("Nothing is sent between these times, in your time zone; it waits until the quiet time ends."),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": _("Give the time your quiet hours start, e.g. 21:00."),
+            "invalid": _("Give a time such as 21:00."),
+        },
+    )
+    quiet_end = forms.TimeField(
+        label=_("Quiet until"),
+        widget=forms.TimeInput(attrs={"type": "time"}, format="%H:%M"),
+        error_messages={
+            "required": _("Give the time your quiet hours end, e.g. 08:00."),
+            "invalid": _("Give a time such as 08:00."),
+        },
+    )
+
+    CHANNELS = ("by_email", "by_sms", "by_whatsapp")
+
+    def __init__(self, *args, contact=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.contact = contact
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("subscribed") and not any(cleaned.get(name) for name in self.CHANNELS):
+            self.add_error("by_email", _("Choose at least one way to be told, or turn notifications off."))
+        if self.contact is not None:
+            if cleaned.get("by_email") and not self.contact.email:
+                self.add_error("by_email", _("We have no email address for you; ask your coordinator to add it."))
+            for name in ("by_sms", "by_whatsapp"):
+                if cleaned.get(name) and not self.contact.phone:
+                    self.add_error(name, _("We have no phone number for you; ask your coordinator to add it."))
+        return cleaned

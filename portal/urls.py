@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, pages
+from .views import auth, notices, pages
 
 app_name = "portal"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("password/reset/done/", auth.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("account/", pages.AccountView.as_view(), name="account"),
     path("account/password/", auth.PasswordChangeView.as_view(), name="password_change"),
+    path("account/notifications/", notices.NotificationsView.as_view(), name="notifications"),
+    path("notifications/stop/<str:token>/", notices.UnsubscribeView.as_view(), name="unsubscribe"),
     # A case (ids only in URLs: no names, no diagnoses)
     path("cases/<int:case_id>/", pages.CaseView.as_view(), name="case"),
     path("cases/<int:case_id>/records/", pages.RecordsView.as_view(), name="records"),

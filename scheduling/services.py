@@ -23,6 +23,8 @@ from cases import workflow
 from cases.models import Case
 from cases.services import case_set_next_due, case_touch
 from navigator.errors import DomainError
+from notifications.models import NoticeDelivery, NoticeKind
+from notifications.services import notice_family
 
 from . import pathway
 from .models import (
@@ -150,6 +152,11 @@ def milestone_upsert(
         change = MilestoneChange(
             milestone=existing, created=False, previous_due_at=previous_due_at, reopened=reopened, reminders=counts
         )
+        if change.moved and existing.concerns_family and existing.is_open:
+            # The family is told that a date moved (not which, nor why: see notifications).
+            notice_family(
+                case=case, kind=NoticeKind.DATE_CHANGED, key=f"date:{existing.pk}:{existing.due_at:%Y%m%dT%H%M}"
+            )
         if refresh_case:
             case_refresh_next_due(case=case)
         return change
@@ -680,3 +687,30 @@ def case_closed_cancel_milestones(*, case, change) -> None:
         for m in Milestone.objects.filter(case_id=case.pk).open():
             milestone_cancel(case=case, key=m.key, refresh_case=False)
         case_refresh_next_due(case=case)
+
+
+def notice_failure_task_open(*, delivery_id: int) -> bool:
+    """A notice that could not be delivered becomes work in the coordinator's task list, once
+    per delivery and failure (keyed by the moment it failed: sent again and failed again, a new
+    task). True if a task was opened."""
+    delivery = NoticeDelivery.objects.select_related("digest__contact", "digest__user").filter(pk=delivery_id).first()
+    if delivery is None or delivery.status != NoticeDelivery.Status.FAILED:
+        return False
+    notice = delivery.digest.notices.select_related("case").first()
+    if notice is None:
+        return False
+    digest = delivery.digest
+    who = f"family contact {digest.contact}" if digest.contact_id else f"coordinator {digest.user}"
+    _task, opened = task_open(
+        case=notice.case,
+        key=f"notice-failed:{delivery.pk}:{delivery.updated_at:%Y%m%dT%H%M%S%f}"[:100],
+        title=f"Notification not delivered ({delivery.get_channel_display()})"[:200],
+        detail=(
+            f"The {delivery.get_channel_display()} notification to {who} failed after {delivery.attempts} "
+            f"attempt(s): {delivery.last_error[:300]}. Check the address or the preference, then send it again "
+            "from Notice deliveries (action 'Send the selected failed deliveries again'), or tell them yourself."
+        ),
+        priority=CoordinatorTask.Priority.HIGH,
+        due_at=timezone.now(),
+    )
+    return opened

@@ -8,6 +8,7 @@ from django.utils import timezone
 from . import delivery
 from .models import Reminder
 from .reminders import reminders_replan
+from .services import notice_failure_task_open
 
 
 @shared_task(name="scheduling.reminders_sweep", ignore_result=True)
@@ -37,3 +38,9 @@ def reminder_send(self, reminder_id: int) -> str:
 def reminders_replan_kind(kind: str) -> int:
     """Reminder rules of a kind changed: move, add or remove the unsent reminders to match."""
     return reminders_replan(kind=kind)
+
+
+@shared_task(name="scheduling.notice_failed_task_open", ignore_result=True)
+def notice_failed_task_open(delivery_id: int) -> bool:
+    """A notice could not be delivered (notifications.delivery): open the coordinator's task, once."""
+    return notice_failure_task_open(delivery_id=delivery_id)

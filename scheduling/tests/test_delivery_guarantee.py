@@ -22,7 +22,7 @@ LOSE_FIRST_ANSWER: set[str] = set()
 
 
 class _Provider(BaseSMSBackend):
-    def send(self, *, to: str, body: str, idempotency_key: str) -> str:
+    def send(self, *, to: str, body: str, idempotency_key: str, language: str = "") -> str:
         CALLS.append((to, idempotency_key))
         if not (self.honours_idempotency_key and idempotency_key in DELIVERED):
             DELIVERED[idempotency_key] = DELIVERED.get(idempotency_key, 0) + 1
