@@ -360,6 +360,10 @@ NOTICE_DIGEST_SECONDS = env.int("NOTICE_DIGEST_SECONDS", default=3600)
 NOTICE_MAX_ATTEMPTS = env.int("NOTICE_MAX_ATTEMPTS", default=8)
 NOTICE_RETRY_BASE_SECONDS = env.int("NOTICE_RETRY_BASE_SECONDS", default=30)
 NOTICE_RETRY_MAX_SECONDS = env.int("NOTICE_RETRY_MAX_SECONDS", default=3600)
+# A worker holds a notice delivery this long before the sweep hands it to another (longer than a task may run).
+NOTICE_LEASE_SECONDS = env.int("NOTICE_LEASE_SECONDS", default=CELERY_TASK_TIME_LIMIT + 60)
+# A delivery queued this long without a worker taking it is queued again (a lost broker message).
+NOTICE_REQUEUE_SECONDS = env.int("NOTICE_REQUEUE_SECONDS", default=900)
 
 # --- Security ----------------------------------------------------------------
 # Sessions are read from the cache (Redis in production) and written through to the database.

@@ -51,11 +51,11 @@ RETRY_JITTER = 0.2
 
 def lease_seconds() -> int:
     """Longer than the task's hard time limit, so a live worker is never overtaken."""
-    return getattr(settings, "NOTICE_LEASE_SECONDS", settings.CELERY_TASK_TIME_LIMIT + 60)
+    return settings.NOTICE_LEASE_SECONDS
 
 
 def requeue_after_seconds() -> int:
-    return getattr(settings, "NOTICE_REQUEUE_SECONDS", 900)
+    return settings.NOTICE_REQUEUE_SECONDS
 
 
 def retry_countdown(attempts: int, *, jitter: float | None = None) -> float:

@@ -411,10 +411,10 @@ def _scrub_admin_log(data: CaseData) -> int:
 
 
 def _outbox_files_naming(needles: list[str]) -> list[Path]:
-    """Mail and SMS outbox files (file backends) that carry one of these addresses."""
+    """Mail, SMS and WhatsApp outbox files (file backends) that carry one of these addresses."""
     needles = [n for n in needles if n and len(n) >= 5]
     found = []
-    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH):
+    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH, settings.WHATSAPP_FILE_PATH):
         root = Path(folder)
         if not needles or not root.is_dir():
             continue
@@ -591,7 +591,7 @@ def logs_purge(*, now: dt.datetime | None = None) -> dict:
         counts[log_model._meta.label], _ = log_model.objects.filter(attempt_time__lt=login_cutoff).delete()
     outbox_cutoff = (now - dt.timedelta(days=settings.OUTBOX_RETENTION_DAYS)).timestamp()
     removed = 0
-    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH):
+    for folder in (settings.EMAIL_FILE_PATH, settings.SMS_FILE_PATH, settings.WHATSAPP_FILE_PATH):
         root = Path(folder)
         if not root.is_dir():
             continue
