@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 
@@ -75,6 +76,7 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
 ]
 
 MIDDLEWARE = [
@@ -407,6 +409,19 @@ OTP_TOTP_ISSUER = "Navigator"
 # A device is enrolled only with a one-time code from a supervisor or the email on file; it expires.
 TWO_FACTOR_ENROLMENT_CODE_MINUTES = env.int("TWO_FACTOR_ENROLMENT_CODE_MINUTES", default=60)
 TWO_FACTOR_RECOVERY_CODES = 10
+# Passkeys (WebAuthn) beside TOTP, as a second factor only. The relying party is the admin's public
+# host (a passkey is bound to it); origins must be https, or http://localhost for the demo.
+_site_host = urlsplit(SITE_URL).hostname or "localhost"
+_site_is_ip = _site_host.replace(".", "").isdigit() or ":" in _site_host
+OTP_WEBAUTHN_RP_ID = env.str("OTP_WEBAUTHN_RP_ID", default="localhost" if _site_is_ip else _site_host)
+OTP_WEBAUTHN_RP_NAME = "Navigator"
+OTP_WEBAUTHN_ALLOWED_ORIGINS = env.list(
+    "OTP_WEBAUTHN_ALLOWED_ORIGINS",
+    default=["http://localhost:8000"]
+    if _site_is_ip
+    else [f"{urlsplit(SITE_URL).scheme}://{urlsplit(SITE_URL).netloc}"],
+)
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
 
 # Upload limits (bytes). Large files go through the resumable upload protocol.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

@@ -17,6 +17,8 @@ api_v1 = [
 ]
 
 urlpatterns = [
+    # Passkeys for the admin's second sign-in step (privacy.passkeys), before the admin's own routes.
+    path("admin/passkeys/", include("privacy.passkeys")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import OuterRef, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -275,3 +275,26 @@ class TwoFactorUserAdmin(UserAdmin):
             f"Two-factor sign-in reset for {len(users)} user(s); each now needs a new enrolment code.",
             messages.SUCCESS,
         )
+
+
+class RecoveryCodesAdmin(admin.ModelAdmin):
+    """Recovery codes by owner and count: the codes themselves are shown once, to their owner,
+    and never here. Supervisors reset lost sign-ins with the user list's action."""
+
+    list_display = ("user", "name", "confirmed", "remaining")
+    fields = ("user", "name", "confirmed", "remaining")
+    readonly_fields = fields
+    search_fields = ("user__username",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user").annotate(_remaining=Count("token_set"))
+
+    @admin.display(description="Unused codes")
+    def remaining(self, obj) -> int:
+        return obj._remaining
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

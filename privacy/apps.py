@@ -16,3 +16,13 @@ class PrivacyConfig(AppConfig):
         from .two_factor import NavigatorAdminSite
 
         admin.site.__class__ = NavigatorAdminSite
+
+        # django-otp's own admin for recovery codes lists every code in clear; ours shows how many
+        # are left. Registered here because django-otp's admin module is imported after ours.
+        from django_otp.plugins.otp_static.models import StaticDevice
+
+        from .admin import RecoveryCodesAdmin
+
+        if admin.site.is_registered(StaticDevice):
+            admin.site.unregister(StaticDevice)
+        admin.site.register(StaticDevice, RecoveryCodesAdmin)

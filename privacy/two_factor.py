@@ -4,7 +4,8 @@ Coordinators see every case, so a stolen password alone must not open the admin.
 ``ADMIN_REQUIRE_2FA`` on (the default whenever ``DEBUG`` is off), signing in is two steps:
 
 1. the usual admin form (user name and password; django-axes locks out guessing);
-2. a six-digit code from an authenticator app, or one of the user's recovery codes.
+2. a six-digit code from an authenticator app, a passkey (WebAuthn, ``privacy.passkeys``), or one
+   of the user's recovery codes.
 
 A password alone never enrols a device (no trust on first use): a staff member without a
 confirmed device must first enter a one-time enrolment code, issued by a supervisor in the
@@ -43,6 +44,7 @@ from django_otp import login as otp_login
 from django_otp.admin import OTPAdminSite
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.roles import is_coordinator
 from audit.services import audit_record
@@ -173,9 +175,10 @@ def reset_two_factor(user, *, by) -> None:
     enrolment code of ``user`` goes; they enrol again with a new enrolment code."""
     with transaction.atomic():
         totp = TOTPDevice.objects.filter(user=user).delete()[0]
+        passkeys = WebAuthnCredential.objects.filter(user=user).delete()[0]
         StaticDevice.objects.filter(user=user).delete()
         TwoFactorEnrolmentCode.objects.filter(user=user, used_at__isnull=True).update(expires_at=timezone.now())
-        audit_record(actor=by, action="update", obj=user, detail={"two_factor": "reset", "devices": totp})
+        audit_record(actor=by, action="update", obj=user, detail={"two_factor": "reset", "devices": totp + passkeys})
 
 
 def two_factor_required() -> bool:
@@ -198,6 +201,15 @@ def confirmed_device(user) -> TOTPDevice | None:
     return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("-id").first()
 
 
+def has_passkey(user) -> bool:
+    return WebAuthnCredential.objects.filter(user=user, confirmed=True).exists()
+
+
+def is_enrolled(user) -> bool:
+    """A confirmed authenticator app or passkey (recovery codes alone do not count)."""
+    return confirmed_device(user) is not None or has_passkey(user)
+
+
 def enrolment_device(user) -> TOTPDevice:
     """The pending (unconfirmed) device being enrolled, created on first visit and kept
     across page loads so the secret shown does not change under the user's feet."""
@@ -213,7 +225,7 @@ class TokenForm(forms.Form):
         help_text="Or one of your recovery codes.",
     )
 
-    def __init__(self, *args, device: TOTPDevice, recovery: StaticDevice | None = None, **kwargs):
+    def __init__(self, *args, device: TOTPDevice | None, recovery: StaticDevice | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.device = device
         self.recovery = recovery
@@ -221,8 +233,11 @@ class TokenForm(forms.Form):
 
     def clean_token(self) -> str:
         entered = self.cleaned_data["token"].strip()
-        if self.recovery is not None and not entered.isdigit():
+        if self.recovery is not None and (self.device is None or not entered.isdigit()):
             return self._recovery_code(entered.lower())
+        if self.device is None:
+            # Signed in with passkeys only and no recovery codes left.
+            raise forms.ValidationError("Use your passkey, or ask a supervisor to reset your sign-in.")
         token = "".join(ch for ch in entered if ch.isdigit())
         if len(token) != self.device.digits:
             raise forms.ValidationError(f"Enter the {self.device.digits}-digit code shown by your authenticator app.")
@@ -314,15 +329,16 @@ class NavigatorAdminSite(OTPAdminSite):
             return HttpResponseRedirect(next_url)
 
         device = confirmed_device(user)
-        if device is None and request.session.get(ENROLMENT_SESSION_KEY) != user.pk:
+        passkey = has_passkey(user)
+        if device is None and not passkey and request.session.get(ENROLMENT_SESSION_KEY) != user.pk:
             return self._enrolment_code_step(request, next_url)
-        enrolling = device is None
+        enrolling = device is None and not passkey
         if enrolling:
             device = enrolment_device(user)
         form = TokenForm(request.POST or None, device=device, recovery=None if enrolling else recovery_device(user))
         if request.method == "POST" and form.is_valid():
             with transaction.atomic():
-                if enrolling:
+                if enrolling and device is not None:
                     TOTPDevice.objects.filter(pk=device.pk).update(confirmed=True)
                     device.confirmed = True
                     StaticDevice.objects.filter(user=user, name=RECOVERY_DEVICE_NAME).update(confirmed=True)
@@ -337,8 +353,12 @@ class NavigatorAdminSite(OTPAdminSite):
             "title": "Set up two-factor sign-in" if enrolling else "Two-factor sign-in",
             "form": form,
             "enrolling": enrolling,
-            "otpauth_uri": device.config_url if enrolling else "",
-            "secret": _base32(device) if enrolling else "",
+            "otpauth_uri": device.config_url if enrolling and device else "",
+            "secret": _base32(device) if enrolling and device else "",
+            "totp": device is not None,
+            # Enrolling: a passkey may be registered instead of the app; otherwise one may be used.
+            "passkey_register": enrolling,
+            "passkey_sign_in": passkey,
             "recovery_codes": enrolment_recovery_codes(user) if enrolling else [],
             "next": next_url,
         }
@@ -376,7 +396,7 @@ class NavigatorAdminSite(OTPAdminSite):
     def recovery_codes_view(self, request):
         """A verified staff member replaces their recovery codes (the old ones stop working)."""
         user = request.user
-        if not self.has_permission(request) or (two_factor_required() and confirmed_device(user) is None):
+        if not self.has_permission(request) or (two_factor_required() and not is_enrolled(user)):
             return HttpResponseRedirect(reverse("admin:login", current_app=self.name))
         index = reverse("admin:index", current_app=self.name)
         if request.method == "POST":
@@ -388,6 +408,7 @@ class NavigatorAdminSite(OTPAdminSite):
             **self.each_context(request),
             "title": "Recovery codes",
             "remaining": device.token_set.count() if device else 0,
+            "passkeys": WebAuthnCredential.objects.filter(user=user, confirmed=True).order_by("created_at"),
         }
         return TemplateResponse(request, "privacy/two_factor_recovery_codes.html", context)
 
