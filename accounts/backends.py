@@ -33,7 +33,18 @@ KEPT_RECORDS = {
     "delete_assessment",
     "delete_message",
 }
-SUPERVISOR_APPS = WORK_APPS | {"accounts", "authtoken", "django_celery_beat", "axes", "otp_totp", "otp_static", "auth"}
+SUPERVISOR_APPS = WORK_APPS | {
+    "accounts",
+    "authtoken",
+    "django_celery_beat",
+    "axes",
+    "otp_totp",
+    "otp_static",
+    "django_otp_webauthn",
+    "auth",
+    # What waits for the broker (read, and sent again by hand).
+    "outbox",
+}
 
 
 class RoleBackend(ModelBackend):

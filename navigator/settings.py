@@ -333,6 +333,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sent outbox rows are kept this many days (for tracing a task back to its request), then purged.
 OUTBOX_KEEP_DAYS = env.int("OUTBOX_KEEP_DAYS", default=7)
+# /healthz and the admin call the outbox stalled when its oldest unsent task is older than this.
+OUTBOX_STALLED_SECONDS = env.int("OUTBOX_STALLED_SECONDS", default=300)
 
 # --- Email and SMS -----------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend")

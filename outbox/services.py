@@ -129,3 +129,15 @@ def outbox_purge(*, older_than: dt.timedelta | None = None) -> int:
         older_than = dt.timedelta(days=settings.OUTBOX_KEEP_DAYS)
     deleted, _ = OutboxTask.objects.filter(sent_at__lt=timezone.now() - older_than).delete()
     return deleted
+
+
+def outbox_backlog() -> dict:
+    """How much work waits for the broker: unsent rows and the age of the oldest (seconds)."""
+    from django.db.models import Count, Min
+
+    row = OutboxTask.objects.filter(sent_at__isnull=True).aggregate(unsent=Count("id"), oldest=Min("created_at"))
+    oldest = row["oldest"]
+    return {
+        "unsent": row["unsent"],
+        "oldest_unsent_seconds": round((timezone.now() - oldest).total_seconds()) if oldest else 0,
+    }

@@ -10,8 +10,10 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 
 from navigator.errors import DomainError
+from navigator.queue import enqueue_each
 
 from . import services
 
@@ -24,8 +26,9 @@ def erase_due_cases(limit: int = 500) -> int:
     """Enqueue one erasure per due case. Safe to run twice: an erased case is no longer due,
     and erasing is idempotent (one Erasure row per case, by constraint)."""
     ids = list(services.cases_due_for_erasure().values_list("pk", flat=True)[:limit])
-    for case_id in ids:
-        erase_case.delay(case_id)
+    # Through the outbox like every other task: a broker outage leaves rows for the relay.
+    with transaction.atomic():
+        enqueue_each("privacy.erase_case", ids)
     return len(ids)
 
 

@@ -18,6 +18,7 @@ from documents.models import Document
 from documents.services import document_create
 from hospitals.models import PacketVersion
 from navigator.errors import DomainError
+from outbox.models import OutboxTask
 from privacy import services, tasks
 from privacy.models import Erasure
 
@@ -155,7 +156,9 @@ def test_the_daily_sweep_is_scheduled_by_a_migration(db):
     assert task.enabled and task.crontab.hour == "3" and task.crontab.minute == "30"
 
 
-def test_the_sweep_finds_only_closed_cases_past_retention(world, closed_a, settings):
+def test_the_sweep_finds_only_closed_cases_past_retention(
+    world, closed_a, settings, django_capture_on_commit_callbacks
+):
     case, _ = closed_a
     assert list(services.cases_due_for_erasure(now=after_retention())) == [case]
     assert list(services.cases_due_for_erasure(now=timezone.now())) == []
@@ -164,7 +167,10 @@ def test_the_sweep_finds_only_closed_cases_past_retention(world, closed_a, setti
 
     app.conf.task_always_eager = True
     try:
-        assert tasks.erase_due_cases() == 1
+        # Each erasure goes through the outbox, published when the sweep's transaction commits.
+        with django_capture_on_commit_callbacks(execute=True):
+            assert tasks.erase_due_cases() == 1
+        assert OutboxTask.objects.filter(name="privacy.erase_case", args=[case.pk]).exclude(sent_at=None).exists()
         assert tasks.erase_due_cases() == 0  # erased cases are no longer due
     finally:
         app.conf.task_always_eager = False
