@@ -117,6 +117,8 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
+            # navigator is a project package, not an app: its template tags are named here.
+            "libraries": {"navigator_admin_list": "navigator.templatetags.navigator_admin_list"},
         },
     },
 ]

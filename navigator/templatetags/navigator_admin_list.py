@@ -1,0 +1,140 @@
+"""A faster ``{% result_list %}`` for the busiest changelists, with the same markup as Django's.
+
+Django's ``items_for_result`` works out, for every cell of every row, what the column is (a model
+field, an admin method, a property), which label, link and empty value it takes, and builds each
+piece with ``format_html``. On the case list (50 rows, 9 columns) that was about half of the page's
+server time. Here the column plan is made once per page; each cell then costs one call or attribute
+read and one escape. The output (classes, the first column's link with the preserved filters, the
+action checkbox) is what ``admin/change_list_results.html`` renders for Django's tag.
+
+Used by admins that set ``change_list_template`` to ``admin/navigator/fast_change_list.html``.
+List-editable changelists (a formset) are rendered by Django's own tag: their cells are forms.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django import template
+from django.contrib.admin.templatetags.admin_list import result_headers, result_hidden_fields, result_list
+from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
+from django.contrib.admin.utils import display_for_field, display_for_value, quote
+from django.core.exceptions import FieldDoesNotExist
+from django.db import models
+from django.urls import NoReverseMatch
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# Letters only: the admin quotes primary keys in URLs (an underscore would become "_5F").
+PK_MARK = "navigatorpkmark"
+
+
+def _column(cl, name, index: int):
+    """(kind, getter, css class) for one list_display entry, worked out once per page."""
+    model_admin, opts = cl.model_admin, cl.opts
+    css = f"field-{name if isinstance(name, str) else getattr(name, '__name__', index)}"
+    if name == "action_checkbox":
+        return "checkbox", model_admin.action_checkbox, "action-checkbox", False
+    if callable(name):
+        return "call", name, css, getattr(name, "boolean", False)
+    try:
+        field = opts.get_field(name)
+    except FieldDoesNotExist:
+        field = None
+    if field is not None and not field.auto_created:
+        if field.choices:
+            # Labels are lazy translations: each is translated once per page, not once per row.
+            labels = {value: str(label) for value, label in field.flatchoices}
+            return (
+                "text",
+                lambda obj, attr=field.attname: labels.get(getattr(obj, attr), getattr(obj, attr)),
+                css,
+                False,
+            )
+        if isinstance(field, models.ForeignKey):
+            return "text", lambda obj, attr=field.name: getattr(obj, attr), f"{css} nowrap", False
+        if isinstance(field, (models.CharField, models.TextField, models.IntegerField, models.AutoField)):
+            return "text", lambda obj, attr=field.attname: getattr(obj, attr), css, False
+        # Dates, booleans, decimals: Django's own formatting, per cell.
+        empty = model_admin.get_empty_value_display()
+        return "html", lambda obj, f=field: display_for_field(getattr(obj, f.attname), f, empty), css, False
+    attr = getattr(model_admin, name, None)
+    if callable(attr):
+        return "call", attr, css, getattr(attr, "boolean", False)
+    return "text", lambda obj, attr=name: getattr(obj, attr), css, False
+
+
+def _cells(cl):
+    empty = escape(cl.model_admin.get_empty_value_display())
+    columns = [_column(cl, name, i) for i, name in enumerate(cl.list_display)]
+    links = cl.list_display_links
+    link_names = {cl.list_display[1 if cl.list_display[0] == "action_checkbox" else 0]} if not links else set(links)
+    try:
+        url_template = cl.url_for_result(_Placeholder(cl.opts.pk.attname))
+    except NoReverseMatch:
+        url_template = None
+    if url_template:
+        url_template = add_preserved_filters({"preserved_filters": cl.preserved_filters, "opts": cl.opts}, url_template)
+    popup = cl.is_popup
+    pk_attr = cl.to_field or cl.opts.pk.attname
+    for obj in cl.result_list:
+        row = []
+        first = True
+        for name, (kind, getter, css, boolean) in zip(cl.list_display, columns, strict=True):
+            value = getter(obj)
+            if kind == "checkbox":
+                # action_checkbox returns format_html's safe string; anything else is escaped.
+                row.append(mark_safe(f'<td class="action-checkbox">{conditional_escape(value)}</td>'))  # noqa: S308
+                continue
+            if kind == "html":
+                html = conditional_escape(value)
+            elif boolean or isinstance(value, (bool, datetime.date, datetime.time, Decimal, float, list, tuple)):
+                html = conditional_escape(display_for_value(value, empty, boolean))
+                if isinstance(value, (datetime.date, datetime.time)):
+                    css = f"{css} nowrap"
+            elif value is None or (isinstance(value, str) and not value.strip()):
+                html = empty
+            else:
+                html = conditional_escape(value)
+            if name in link_names and url_template:
+                url = url_template.replace(PK_MARK, str(quote(obj.pk)))
+                opener = f' data-popup-opener="{escape(obj.serializable_value(pk_attr))}"' if popup else ""
+                tag = "th" if first else "td"
+                first = False
+                cell = f'<{tag} class="{escape(css)}"><a href="{escape(url)}"{opener}>{html}</a></{tag}>'
+                row.append(mark_safe(cell))  # noqa: S308 - every part is escaped above
+            else:
+                row.append(mark_safe(f'<td class="{escape(css)}">{html}</td>'))  # noqa: S308 - escaped above
+        yield row
+
+
+class _Placeholder:
+    """Stands for a row when the change URL is reversed once per page."""
+
+    def __init__(self, attname: str):
+        setattr(self, attname, PK_MARK)
+        self.pk = PK_MARK
+
+    def serializable_value(self, name):
+        return PK_MARK
+
+
+def fast_result_list(cl):
+    if cl.formset:
+        return result_list(cl)
+    headers = list(result_headers(cl))
+    return {
+        "cl": cl,
+        "result_hidden_fields": list(result_hidden_fields(cl)),
+        "result_headers": headers,
+        "num_sorted_fields": sum(1 for h in headers if h["sortable"] and h["sorted"]),
+        "results": list(_cells(cl)),
+    }
+
+
+@register.inclusion_tag("admin/change_list_results.html")
+def navigator_result_list(cl):
+    return fast_result_list(cl)
