@@ -9,12 +9,25 @@ TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/nav
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_ARGS ?=
 
-.PHONY: install run test lint typecheck bench clean messages
+.PHONY: install run test lint typecheck bench clean messages lock audit-deps
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs exactly the locked versions, each checked against its hash (make lock writes the locks).
+$(VENV)/.installed: requirements.lock requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PIP) install --disable-pip-version-check -q -r requirements-dev.txt
+	$(PIP) install --disable-pip-version-check -q --require-hashes -r requirements-dev.lock
 	touch $@
+
+# The locks: every package (direct and transitive) at one version with its hashes, from the pins in
+# requirements.txt (the image) and requirements-dev.txt (tests and tools). Run after changing a pin.
+LOCK_FLAGS = --quiet --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock:
+	test -x $(VENV)/bin/pip-compile || $(PIP) install -q pip-tools==7.6.2
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock requirements.txt
+	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements-dev.lock requirements-dev.txt
+
+# Known vulnerabilities in the locked packages (needs the PyPI JSON API or OSV to be reachable).
+audit-deps: install
+	$(VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements-dev.lock
 
 install: $(VENV)/.installed
 
