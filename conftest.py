@@ -4,7 +4,12 @@ Alice and Bob coordinate (Sam supervises); the Ivanov family owns case A; the Ch
 family owns case B and must never see case A; Dr Li works at PKUPH, Dr Wang at Ruijin.
 """
 
+import os
+from pathlib import Path
+
 import pytest
+
+CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(autouse=True)
@@ -46,6 +51,62 @@ def world(db):
     from navigator.testing import make_world
 
     return make_world()
+
+
+# --- the browser (tests marked ``browser``) -----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, through Playwright's sync API (one per test module).
+
+    Pair it with ``live_site`` and, for accessibility, ``navigator.testing.axe_violations``."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip("Debian's Chromium (/usr/bin/chromium) is not installed")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; the database calls the tests
+    # make between browser steps are ordinary synchronous ones.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-sync"],
+        )
+        yield browser
+        browser.close()
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def live_site(transactional_db, settings):
+    """A live server of our own started after the test settings apply (a server's middleware
+    reads its settings once); yields its base URL. Screenshots go to ``screenshots_dir``."""
+    from pytest_django.live_server_helper import LiveServer
+
+    from cases.models import Indication
+
+    settings.SECURE_SSL_REDIRECT = False
+    settings.SESSION_COOKIE_SECURE = False
+    settings.CSRF_COOKIE_SECURE = False
+    settings.ALLOWED_HOSTS = ["localhost", "127.0.0.1", "testserver"]
+    # A transactional test starts from whatever an earlier one flushed.
+    Indication.objects.get_or_create(code="b-all-cd19-car-t", defaults={"name": "B-ALL CD19 CAR-T"})
+    server = LiveServer("localhost")
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture
+def screenshots_dir(settings):
+    """artifacts/screenshots/ (git-ignored), created on first use."""
+    path = Path(settings.BASE_DIR) / "artifacts" / "screenshots"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.hookimpl(trylast=True)

@@ -122,3 +122,40 @@ def admin_form_data(response) -> dict:
         for form in formset.forms:
             data.update(values(form))
     return data
+
+
+# --- accessibility -------------------------------------------------------------------------------
+
+# WCAG 2.1 levels A and AA, as axe-core tags them.
+AXE_WCAG_TAGS = ("wcag2a", "wcag2aa", "wcag21a", "wcag21aa")
+AXE_BLOCKING_IMPACTS = ("critical", "serious")
+
+
+def axe_violations(page, *, impacts=AXE_BLOCKING_IMPACTS, exclude: list[str] | None = None) -> list[dict]:
+    """axe-core's WCAG 2.1 A/AA violations on the page a Playwright ``page`` shows, keeping
+    those of the given impacts (by default the ones that block: critical and serious).
+
+    ``exclude`` lists CSS selectors axe should not look into. Use with ``axe_report`` for a
+    readable assertion message::
+
+        violations = axe_violations(page)
+        assert not violations, axe_report(violations)
+    """
+    from axe_playwright_python.sync_playwright import Axe
+
+    context = {"exclude": [[selector] for selector in exclude]} if exclude else None
+    options = {"runOnly": {"type": "tag", "values": list(AXE_WCAG_TAGS)}, "resultTypes": ["violations"]}
+    results = Axe().run(page, context=context, options=options)
+    return [v for v in results.response["violations"] if v.get("impact") in impacts]
+
+
+def axe_report(violations: list[dict]) -> str:
+    """One line per violation and up to three offending elements each."""
+    lines = []
+    for violation in violations:
+        lines.append(
+            f"{violation['impact']}: {violation['id']} ({violation['help']}), {len(violation['nodes'])} element(s)"
+        )
+        for node in violation["nodes"][:3]:
+            lines.append(f"    {' '.join(node['target'])}: {node.get('failureSummary', '').splitlines()[-1:]}")
+    return "\n".join(lines)
