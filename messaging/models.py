@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.access import CaseRows, StaffOnly, Via, VisibleQuerySet
+from accounts.access import CaseRows, OwnRows, StaffOnly, Via, VisibleQuerySet
 
 
 class Thread(models.Model):
@@ -102,6 +102,25 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.author_label or self.side}: {self.body[:40]}"
+
+
+class ThreadRead(models.Model):
+    """How far one member of staff has read one thread: the messages after ``read_at`` are
+    unread for them. Opening the thread in the admin, or replying in it, moves the mark
+    (``thread_mark_read``); the coordinator's Today page counts what lies after it."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="thread_reads")
+    thread = models.ForeignKey(Thread, on_delete=models.CASCADE, related_name="reads")
+    read_at = models.DateTimeField()
+
+    objects = VisibleQuerySet.as_manager()
+    visibility = OwnRows("user")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "thread"], name="one_read_mark_per_user_and_thread")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} read thread {self.thread_id} up to {self.read_at:%Y-%m-%d %H:%M}"
 
 
 class TranslationRequestQuerySet(VisibleQuerySet):

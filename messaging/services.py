@@ -16,7 +16,7 @@ from navigator.errors import DomainError
 from notifications.models import NoticeKind
 from notifications.services import notice_coordinator, notice_family
 
-from .models import Message, Thread, TranslationRequest
+from .models import Message, Thread, ThreadRead, TranslationRequest
 
 MAX_BODY = 20_000
 
@@ -123,6 +123,9 @@ def message_post(
                 requested_by=author if getattr(author, "is_authenticated", False) else None,
             )
         case_touch(case_id=thread.case_id, when=now)
+        if side == Message.Side.COORDINATOR:
+            # Who replies has read what they answer.
+            thread_mark_read(thread=thread, user=author, when=now)
         audit_record(
             actor=author,
             action="create",
@@ -146,6 +149,20 @@ def message_post(
                 },
             )
     return message
+
+
+def thread_mark_read(*, thread: Thread, user, when=None) -> ThreadRead | None:
+    """``user`` has read ``thread`` up to ``when`` (now): one row per user and thread, only ever
+    moved forward, so an older page opened late does not make newer messages unread again.
+    Only coordinators keep read marks here (families keep theirs on the portal)."""
+    if not is_coordinator(user):
+        return None
+    when = when or timezone.now()
+    mark, created = ThreadRead.objects.get_or_create(thread=thread, user=user, defaults={"read_at": when})
+    if not created and mark.read_at < when:
+        ThreadRead.objects.filter(pk=mark.pk, read_at__lt=when).update(read_at=when)
+        mark.read_at = when
+    return mark
 
 
 def message_mark_for_translation(*, message: Message, actor, target_language: str) -> TranslationRequest:
