@@ -372,30 +372,77 @@ class ReminderRuleAdmin(admin.ModelAdmin):
 
 
 class ReminderStatusFilter(admin.SimpleListFilter):
+    """Defaults to the reminders still to go out, and those that failed (to send again)."""
+
     title = "status"
     parameter_name = "status"
+    OUTSTANDING = (Reminder.Status.PENDING, Reminder.Status.QUEUED, Reminder.Status.SENDING, Reminder.Status.FAILED)
 
     def lookups(self, request, model_admin):
-        return Reminder.Status.choices
+        return [("outstanding", "To send, or failed"), *Reminder.Status.choices, ("all", "Everything")]
+
+    def value(self):
+        return super().value() or "outstanding"
+
+    def choices(self, changelist):
+        for lookup, title in self.lookup_choices:
+            yield {
+                "selected": self.value() == lookup,
+                "query_string": changelist.get_query_string({self.parameter_name: lookup}),
+                "display": title,
+            }
 
     def queryset(self, request, queryset):
-        return queryset.filter(status=self.value()) if self.value() else queryset
+        value = self.value()
+        if value == "outstanding":
+            return queryset.filter(status__in=self.OUTSTANDING)
+        if value == "all":
+            return queryset
+        return queryset.filter(status=value)
+
+
+class ReminderCaseloadFilter(MyCaseloadFilter):
+    """My cases' reminders by default; the team's on request."""
+
+    case_path = "milestone__case__coordinator"
 
 
 @admin.register(Reminder)
 class ReminderAdmin(VisibleAdmin, admin.ModelAdmin):
-    """Failed reminders show here (filter status = Failed); a coordinator can send them again."""
+    """Reminders of my cases, soonest first, to whom by name. Failed ones show here too; a
+    coordinator can send them again."""
 
-    list_display = ("send_at", "status", "channel", "audience", "recipient", "milestone", "attempts", "last_error")
-    list_filter = (ReminderStatusFilter, "channel", "audience", "is_escalation")
-    list_select_related = ("milestone", "milestone__case")
-    search_fields = ("milestone__case__reference", "recipient")
+    list_display = (
+        "send_at",
+        "case_link",
+        "milestone_title",
+        "recipient_name",
+        "channel",
+        "status",
+        "attempts",
+        "last_error",
+    )
+    list_filter = (ReminderCaseloadFilter, ReminderStatusFilter, "channel", "audience", "is_escalation")
+    list_select_related = ("milestone", "milestone__case", "user", "contact")
+    search_fields = ("milestone__case__reference", "contact__name", "user__username", "user__last_name")
     readonly_fields = [f.name for f in Reminder._meta.fields]
     actions = ["retry_failed"]
-    ordering = ("-send_at",)
+    ordering = ("send_at", "id")
 
     def has_add_permission(self, request):
         return False
+
+    @admin.display(description="case", ordering="milestone__case__reference")
+    def case_link(self, obj):
+        return _case_link(obj.milestone.case)
+
+    @admin.display(description="about", ordering="milestone__due_at")
+    def milestone_title(self, obj):
+        return obj.milestone.title
+
+    @admin.display(description="to")
+    def recipient_name(self, obj):
+        return reminder_recipient_name(obj)
 
     @admin.action(description="Send the selected failed reminders again")
     def retry_failed(self, request, queryset):
@@ -403,6 +450,16 @@ class ReminderAdmin(VisibleAdmin, admin.ModelAdmin):
             delivery.reminder_retry_failed(reminder=r, actor=request.user) for r in queryset.filter(status="failed")
         )
         self.message_user(request, f"{n} reminder(s) will be sent again at the next sweep.")
+
+
+def reminder_recipient_name(reminder: Reminder) -> str:
+    """Who a reminder goes to, by name and role: "Olga Ivanova (family)", "Alice Moreau (coordinator)"."""
+    if reminder.contact_id and reminder.contact is not None:
+        return f"{reminder.contact.name} ({reminder.get_audience_display().lower()})"
+    if reminder.user_id and reminder.user is not None:
+        name = reminder.user.get_full_name() or reminder.user.get_username()
+        return f"{name} ({reminder.get_audience_display().lower()})"
+    return f"{reminder.recipient} ({reminder.get_audience_display().lower()})"
 
 
 @admin.register(CalendarLink)

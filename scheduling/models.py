@@ -444,7 +444,8 @@ class Reminder(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.milestone} → {self.recipient} ({self.channel}, {self.slot})"
+        # By audience, not by the recipient's internal id: this is what the admin shows.
+        return f"{self.milestone} → {self.get_audience_display().lower()} ({self.channel}, {self.slot})"
 
     @property
     def idempotency_key(self) -> str:
