@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "travel",
     "portal",
     "privacy",
+    "desk",
     "outbox",
     "axes",
     "django_otp",
@@ -94,6 +95,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "navigator.middleware.StaffTwoFactorMiddleware",
+    # Admin times in the member of staff's own zone.
+    "navigator.middleware.StaffTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -177,6 +180,8 @@ LANGUAGES = [
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
+# English dates as "10 Dec 2026 12:00 CET": the zone is always named (navigator/formats/en).
+FORMAT_MODULE_PATH = ["navigator.formats"]
 USE_I18N = True
 USE_TZ = True
 

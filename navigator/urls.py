@@ -19,6 +19,8 @@ api_v1 = [
 urlpatterns = [
     # Passkeys for the admin's second sign-in step (privacy.passkeys), before the admin's own routes.
     path("admin/passkeys/", include("privacy.passkeys")),
+    # The coordinator's desk first: /admin/ itself is the Today page.
+    path("admin/", include("desk.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
