@@ -290,8 +290,9 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     show_full_result_count = False
     paginator = EstimatedCountPaginator
     list_per_page = 50
-    # Rows rendered by navigator's faster result list (same markup as Django's).
-    change_list_template = "admin/navigator/fast_change_list.html"
+    # Rows rendered by navigator's faster result list (same markup as Django's), with
+    # "Save this filter" (templates/admin/cases/case/change_list.html).
+    change_list_template = "admin/cases/case/change_list.html"
     ordering = ("-id",)
     autocomplete_fields = ("patient", "coordinator", "target_centres")
     readonly_fields = (
