@@ -24,11 +24,14 @@ import logging
 import threading
 import time
 
+import redis
 from django.conf import settings
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
+
+from navigator.routing import QUEUES
 
 logger = logging.getLogger(__name__)
 
@@ -52,8 +55,6 @@ def _redis():
         return None
     with _redis_lock:
         if _redis_client is None:
-            import redis
-
             _redis_client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         return _redis_client
 
@@ -157,8 +158,6 @@ class QueueDepth(Collector):
         )
         client = _redis() if settings.CELERY_BROKER_URL.startswith("redis") else None
         if client is not None:
-            from navigator.routing import QUEUES
-
             broker = client if settings.CELERY_BROKER_URL == settings.REDIS_URL else _broker_client()
             pipe = broker.pipeline()
             for queue in QUEUES:
@@ -169,8 +168,6 @@ class QueueDepth(Collector):
 
 
 def _broker_client():
-    import redis
-
     return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
@@ -192,20 +189,29 @@ class Cached(Collector):
             return list(self.families)
 
 
+_cluster: list[Collector] = []
 _registered = False
 _register_lock = threading.Lock()
 
 
+def cluster_collectors() -> list[Collector]:
+    """The cluster-wide collectors, built once per process."""
+    with _register_lock:
+        if not _cluster:
+            _cluster.extend([ClusterCounters(), QueueDepth()])
+            _cluster.extend(Cached(import_string(path)()) for path in getattr(settings, "METRICS_COLLECTORS", []))
+        return list(_cluster)
+
+
 def register_collectors() -> None:
-    """Register the cluster-wide collectors once per process (on the first scrape)."""
+    """Register the cluster-wide collectors in the process's registry once (first scrape)."""
     global _registered
+    collectors = cluster_collectors()
     with _register_lock:
         if _registered:
             return
-        REGISTRY.register(ClusterCounters())
-        REGISTRY.register(QueueDepth())
-        for path in getattr(settings, "METRICS_COLLECTORS", []):
-            REGISTRY.register(Cached(import_string(path)()))
+        for collector in collectors:
+            REGISTRY.register(collector)
         _registered = True
 
 

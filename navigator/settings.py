@@ -81,7 +81,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: times every request, logs one JSON line, answers 503 when the database is down.
+    # Probes and metrics for the platform (/livez, /readyz, /metrics): before host checks and logs.
+    "navigator.ops.OpsEndpointsMiddleware",
+    "navigator.ops.PrometheusBeforeMiddleware",
+    # Times every request, logs one JSON line, answers 503 when the database is down.
     "navigator.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -103,6 +106,7 @@ MIDDLEWARE = [
     "audit.middleware.AuditContextMiddleware",
     # Last, as django-axes asks: answers locked-out sign-in attempts with its lock-out page.
     "axes.middleware.AxesMiddleware",
+    "navigator.ops.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "navigator.urls"
@@ -335,7 +339,13 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The database scheduler (periodic tasks edited in the admin), sending only while it holds the
+# leader lock: a second beat idles and takes over when the first dies (navigator/beat.py).
+CELERY_BEAT_SCHEDULER = "navigator.beat:LeaderScheduler"
+BEAT_STANDBY_SECONDS = env.int("BEAT_STANDBY_SECONDS", default=5)
+# Queues by kind of work (navigator/routing.py): each has its own workers and time limits.
+CELERY_TASK_ROUTES = ("navigator.routing.route",)
+CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TIMEZONE = "UTC"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Sent outbox rows are kept this many days (for tracing a task back to its request), then purged.
@@ -482,3 +492,18 @@ LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=90)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 # A calendar subscription link stops working this many days after it was issued.
 CALENDAR_LINK_DAYS = env.int("CALENDAR_LINK_DAYS", default=180)
+
+# --- Metrics, traces, error reports --------------------------------------------
+# /metrics (navigator/ops.py) is closed unless a bearer token or the scrapers' networks are set.
+METRICS_TOKEN = envsecret("METRICS_TOKEN")
+METRICS_ALLOWED_NETWORKS = env.list("METRICS_ALLOWED_NETWORKS", default=[])
+METRICS_CACHE_SECONDS = env.int("METRICS_CACHE_SECONDS", default=15)
+# Collectors that read an app's tables at scrape time (navigator.metrics imports no app).
+METRICS_COLLECTORS = ["scheduling.metrics.RemindersDue", "webhooks.metrics.WebhookDeliveries"]
+# OpenTelemetry traces (OTLP over HTTP) when OTEL_EXPORTER_OTLP_ENDPOINT is set; Sentry error
+# reports when SENTRY_DSN is set. Neither is initialised otherwise (navigator/observability.py).
+OTEL_EXPORTER_OTLP_ENDPOINT = env.str("OTEL_EXPORTER_OTLP_ENDPOINT", default="")
+OTEL_SERVICE_NAME = env.str("OTEL_SERVICE_NAME", default="navigator")
+SENTRY_DSN = envsecret("SENTRY_DSN")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)

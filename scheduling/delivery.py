@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from audit.services import audit_record
 from cases.access import can_see_case
-from navigator import queue
+from navigator import metrics, queue
 from notifications.rendering import render_message
 from notifications.services import delivery_guarantee, message_send
 
@@ -263,15 +263,17 @@ def reminder_deliver(*, reminder_id: int) -> str:
         _finish(reminder.pk, attempt, status=Reminder.Status.QUEUED, claimed_at=retry_at, last_error=error)
         return "retry"
 
-    _finish(
+    sent_at = timezone.now()
+    if _finish(
         reminder.pk,
         attempt,
         status=Reminder.Status.SENT,
-        sent_at=timezone.now(),
+        sent_at=sent_at,
         provider_ref=ref[:200],
         last_error="",
         delivery=delivery_guarantee(reminder.channel),
-    )
+    ):
+        metrics.reminder_sent(reminder.channel, (sent_at - reminder.send_at).total_seconds())
     return "sent"
 
 
