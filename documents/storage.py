@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from botocore.exceptions import ClientError
+from django.core.files.storage import default_storage
 from django.http import FileResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
@@ -27,6 +29,23 @@ def _s3_chunks(storage, name: str) -> Iterator[bytes] | None:
             body.close()
 
     return chunks()
+
+
+def document_chunks(name: str) -> Iterator[bytes]:
+    """The stored bytes of ``name`` in pieces (FileNotFoundError when the store has no such file)."""
+    if hasattr(default_storage, "bucket_name"):
+        try:
+            chunks = _s3_chunks(default_storage, name)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                raise FileNotFoundError(name) from exc
+            raise
+        if chunks is not None:
+            yield from chunks
+            return
+    with default_storage.open(name, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            yield chunk
 
 
 def document_response(document: Document, *, inline: bool = False):
