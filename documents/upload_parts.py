@@ -150,6 +150,8 @@ class S3Store:
         if not self.state.get("mpu"):
             created = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.prefix + "data")
             self.state["mpu"] = created["UploadId"]
+            # Recorded at once: a request that then fails still leaves the next one this upload.
+            type(self.upload).objects.filter(pk=self.upload.pk).update(parts=self.state)
         tail = self.state.get("tail", 0)
         if tail:
             try:
@@ -239,12 +241,11 @@ class S3Store:
             yield local.name
 
     def discard(self) -> None:
-        """Abort the multipart upload and remove every object of this upload. Safe to call twice."""
-        if self.state.get("mpu"):
+        """Abort the multipart uploads and remove every object of this upload. Safe to call twice."""
+        listed_uploads = self.client.list_multipart_uploads(Bucket=self.bucket, Prefix=self.prefix)
+        for started in listed_uploads.get("Uploads", []):
             with contextlib.suppress(self.client.exceptions.NoSuchUpload):
-                self.client.abort_multipart_upload(
-                    Bucket=self.bucket, Key=self.prefix + "data", UploadId=self.state["mpu"]
-                )
+                self.client.abort_multipart_upload(Bucket=self.bucket, Key=started["Key"], UploadId=started["UploadId"])
         listed = self.client.list_objects_v2(Bucket=self.bucket, Prefix=self.prefix)
         keys = [{"Key": item["Key"]} for item in listed.get("Contents", [])]
         if keys:

@@ -74,6 +74,6 @@ def test_web_and_every_worker_have_an_autoscaler_and_every_deployment_a_disrupti
         assert tuple(sorted(doc["spec"]["selector"]["matchLabels"].items())) in budgets, doc["metadata"]["name"]
 
 
-def test_two_beats_run_and_the_lock_lets_one_send():
+def test_beat_runs_twice_so_that_a_standby_can_take_over():
     (beat,) = [d for d in by_kind("Deployment") if d["metadata"]["name"] == "navigator-beat"]
     assert beat["spec"]["replicas"] == 2
