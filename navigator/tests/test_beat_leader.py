@@ -44,6 +44,7 @@ class Recording(LeaderScheduler):
 
 def test_a_second_beat_sends_nothing_until_the_first_is_gone(settings):
     settings.BEAT_STANDBY_SECONDS = 1
+    PeriodicTask.objects.update(enabled=False)  # only the test's task is due
     every = IntervalSchedule.objects.create(every=1, period=IntervalSchedule.SECONDS)
     PeriodicTask.objects.create(
         name="test-every-second",
@@ -54,16 +55,16 @@ def test_a_second_beat_sends_nothing_until_the_first_is_gone(settings):
     first = Recording(app=app)
     second = Recording(app=app)
     try:
-        for _ in range(3):
+        for _ in range(5):
             first.tick()
             assert second.tick() == 1
         assert "test-every-second" in first.sent
         assert second.sent == []
         first.leader.release()  # the first beat's process ends
         first.leading = False
-        for _ in range(2):
+        for _ in range(5):
             second.tick()
         assert "test-every-second" in second.sent
     finally:
-        first.leader.release()
-        second.leader.release()
+        first.close()
+        second.close()
