@@ -83,6 +83,8 @@ def test_a_family_revokes_one_link_from_the_portal_and_the_other_keeps_working(c
     from scheduling.feed_tokens import calendar_link_issue, calendar_link_url
     from scheduling.models import CalendarLink
 
+    world.ivanova.preferred_language = "en"  # the page's words are read below
+    world.ivanova.save(update_fields=["preferred_language"])
     client.force_login(world.ivanova)
     first = calendar_link_issue(user=world.ivanova, case=world.case_a)
     second = calendar_link_issue(user=world.ivanova, case=world.case_a, fresh=True)
