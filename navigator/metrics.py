@@ -26,6 +26,7 @@ import time
 
 import redis
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.module_loading import import_string
 from prometheus_client import REGISTRY, Counter
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
@@ -171,22 +172,49 @@ def _broker_client():
     return redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2, socket_connect_timeout=2)
 
 
-class Cached(Collector):
-    """A collector whose figures are read at most every ``METRICS_CACHE_SECONDS`` (they come
-    from database queries; several scrapers must not multiply the load)."""
+class Cached:
+    """A collector whose figures are read at most every ``seconds`` (``METRICS_CACHE_SECONDS``
+    for database queries: several scrapers must not multiply the load), and whose failure (the
+    database or Redis unreachable) costs its own figures only: it is logged, and
+    ``navigator_metrics_collector_up{collector=...}`` says 0, while the rest of the scrape goes on."""
 
-    def __init__(self, inner: Collector):
+    def __init__(self, inner, *, seconds: float | None = None):
         self.inner = inner
-        self.at = 0.0
+        self.name = type(inner).__name__
+        self.seconds = seconds
+        self.at = -1e9
         self.families: list = []
+        self.up = 1
         self.lock = threading.Lock()
 
-    def collect(self):
+    def collect(self) -> list:
         with self.lock:
-            if time.monotonic() - self.at > getattr(settings, "METRICS_CACHE_SECONDS", 15):
-                self.families = list(self.inner.collect())
+            seconds = self.seconds if self.seconds is not None else getattr(settings, "METRICS_CACHE_SECONDS", 15)
+            if time.monotonic() - self.at >= seconds:
+                try:
+                    self.families = list(self.inner.collect())
+                    self.up = 1
+                except (DatabaseError, redis.RedisError) as exc:
+                    logger.warning("metrics: %s could not be read (%s)", self.name, type(exc).__name__)
+                    self.families, self.up = [], 0
                 self.at = time.monotonic()
             return list(self.families)
+
+
+class Cluster(Collector):
+    """Every cluster-wide collector, and whether each could be read."""
+
+    def __init__(self, parts: list[Cached]):
+        self.parts = parts
+
+    def collect(self):
+        up = GaugeMetricFamily(
+            "navigator_metrics_collector_up", "1 when a collector's figures could be read.", labels=["collector"]
+        )
+        for part in self.parts:
+            yield from part.collect()
+            up.add_metric([part.name], part.up)
+        yield up
 
 
 _cluster: list[Collector] = []
@@ -198,8 +226,9 @@ def cluster_collectors() -> list[Collector]:
     """The cluster-wide collectors, built once per process."""
     with _register_lock:
         if not _cluster:
-            _cluster.extend([ClusterCounters(), QueueDepth()])
-            _cluster.extend(Cached(import_string(path)()) for path in getattr(settings, "METRICS_COLLECTORS", []))
+            parts = [Cached(ClusterCounters(), seconds=0), Cached(QueueDepth(), seconds=0)]
+            parts.extend(Cached(import_string(path)()) for path in getattr(settings, "METRICS_COLLECTORS", []))
+            _cluster.append(Cluster(parts))
         return list(_cluster)
 
 

@@ -145,3 +145,23 @@ def test_trace_spans_keep_the_path_but_not_the_query_string(rf):
     observability._strip_query(span, request)
     assert "Ivanov" not in repr(dict(span.attributes))
     assert span.attributes["http.target"] == "/api/v1/cases/"
+
+
+def test_a_collector_that_cannot_read_costs_only_its_own_figures(client, settings, monkeypatch):
+    from django.db import DatabaseError
+
+    from scheduling.metrics import RemindersDue
+
+    settings.METRICS_TOKEN = "t"
+    settings.METRICS_CACHE_SECONDS = 0
+
+    def unreachable(self):
+        raise DatabaseError("the database went away")
+
+    monkeypatch.setattr(RemindersDue, "collect", unreachable)
+    response = scrape(client, HTTP_AUTHORIZATION="Bearer t")
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert 'navigator_metrics_collector_up{collector="RemindersDue"} 0.0' in body
+    assert 'navigator_metrics_collector_up{collector="WebhookDeliveries"} 1.0' in body
+    assert "navigator_reminders_due{" not in body and "navigator_celery_queue_depth" in body
