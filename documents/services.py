@@ -415,12 +415,22 @@ def document_update(*, document: Document, actor, **changes) -> Document:
 
 
 def _due_at(request: DocumentRequest, due_date: dt.date) -> dt.datetime:
-    """End of the due day where the family lives."""
-    tz: dt.tzinfo
-    try:
-        tz = zoneinfo.ZoneInfo(request.case.patient.time_zone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        tz = dt.UTC
+    """End of the due day where the person asked lives: the user or family contact the request is
+    addressed to, else the patient's zone."""
+    asked = request.asked_user or (request.asked_contact.user if request.asked_contact else None)
+    zones = [
+        getattr(asked, "time_zone", ""),
+        request.asked_contact.time_zone if request.asked_contact else "",
+        request.case.patient.time_zone,
+    ]
+    tz: dt.tzinfo = dt.UTC
+    for zone in zones:
+        if zone and zone != "UTC":
+            try:
+                tz = zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                continue
+            break
     return dt.datetime.combine(due_date, dt.time(23, 59), tzinfo=tz)
 
 

@@ -9,8 +9,34 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import is_family
 
+FORM_ERRORS_ID = "form-errors"
 
-class PortalLoginForm(AuthenticationForm):
+
+class ErrorFocusMixin:
+    """After a failed submit, the first field with an error has the focus; a form-wide error (a
+    wrong password) is tied to the fields it is about. Django marks each field with an error
+    ``aria-invalid`` and points its ``aria-describedby`` at the field's ``<id>_error`` text."""
+
+    form_error_fields: tuple[str, ...] = ()
+
+    def full_clean(self):
+        super().full_clean()  # type: ignore[misc]
+        fields, errors = self.fields, self.errors  # type: ignore[attr-defined]
+        if not errors:
+            return
+        for field in fields.values():
+            field.widget.attrs.pop("autofocus", None)
+        if "__all__" in errors:
+            for name in self.form_error_fields:
+                fields[name].widget.attrs.update({"aria-invalid": "true", "aria-describedby": FORM_ERRORS_ID})
+        first = next((name for name in fields if name in errors), None)
+        if first is None and "__all__" in errors and self.form_error_fields:
+            first = self.form_error_fields[0]
+        if first is not None:
+            fields[first].widget.attrs["autofocus"] = True
+
+
+class PortalLoginForm(ErrorFocusMixin, AuthenticationForm):
     username = forms.CharField(
         label=_("User name or email"),
         max_length=254,
@@ -19,6 +45,7 @@ class PortalLoginForm(AuthenticationForm):
     password = forms.CharField(
         label=_("Password"), strip=False, widget=forms.PasswordInput(attrs={"autocomplete": "current-password"})
     )
+    form_error_fields = ("username", "password")
     error_messages = {
         "invalid_login": _("The user name or password is not right. Please check them and try again."),
         "inactive": _("This account is switched off. Please contact your coordinator."),
@@ -42,7 +69,7 @@ class PortalLoginForm(AuthenticationForm):
             raise forms.ValidationError(self.error_messages["not_family"], code="not_family")
 
 
-class TokenForm(forms.Form):
+class TokenForm(ErrorFocusMixin, forms.Form):
     token = forms.CharField(
         label=_("6-digit code from your authenticator app"),
         min_length=6,
@@ -51,7 +78,7 @@ class TokenForm(forms.Form):
     )
 
 
-class AcceptInvitationForm(forms.Form):
+class AcceptInvitationForm(ErrorFocusMixin, forms.Form):
     username = forms.CharField(
         label=_("User name"),
         max_length=150,
@@ -75,7 +102,7 @@ class AcceptInvitationForm(forms.Form):
         return data
 
 
-class MessageForm(forms.Form):
+class MessageForm(ErrorFocusMixin, forms.Form):
     body = forms.CharField(
         label=_("Your message"),
         max_length=5000,

@@ -18,7 +18,7 @@ from cases import workflow
 from cases.models import Case
 from navigator import ics
 
-from . import copy
+from . import copy, formats
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrPromise
@@ -71,6 +71,7 @@ class ChecklistRow:
     due_date: dt.date | None
     rejection_reason: str
     needed: bool = False  # documents.selectors.ChecklistItem.needed: the one answer the admin shows too
+    deadline: str = ""
 
     @property
     def needs_action(self) -> bool:
@@ -80,8 +81,26 @@ class ChecklistRow:
 def checklist(case: Case) -> list[ChecklistRow]:
     from documents.selectors import checklist_for
 
+    return _checklist_rows(checklist_for(case))
+
+
+def checklist_with_counts(case: Case) -> tuple[list[ChecklistRow], dict[str, int]]:
+    """The checklist and its counts, from the one records checklist the case page and the packet
+    builder read too (``documents.selectors.records_needed``): accepted, in review and needed."""
+    from documents.selectors import records_needed
+
+    records = records_needed(case)
+    counts = {
+        "accepted_count": records.satisfied_count,
+        "in_review_count": records.in_review_count,
+        "needed_count": records.needed_count,
+    }
+    return _checklist_rows(records.items), counts
+
+
+def _checklist_rows(items) -> list[ChecklistRow]:
     rows = []
-    for item in checklist_for(case):
+    for item in items:
         label, hint = copy.REQUIREMENT_TEXT.get(item.key, (item.label, item.note))
         state_label, what = copy.CHECKLIST_STATE_TEXT.get(item.state, (item.state, ""))
         if item.state == "missing" and not item.required:
@@ -99,9 +118,15 @@ def checklist(case: Case) -> list[ChecklistRow]:
                 due_date=item.due_date,
                 rejection_reason=item.rejection_reason if item.state == "rejected" else "",
                 needed=item.needed,
+                deadline=_deadline(item.due_date) if item.due_date else "",
             )
         )
     return rows
+
+
+def _deadline(day: dt.date) -> str:
+    """A records request's date as a deadline: the end of that day for the reader."""
+    return formats.deadline_text(formats.end_of_day(day, timezone.get_current_timezone_name()))
 
 
 def case_documents(case: Case, user):
@@ -173,9 +198,12 @@ def _label_milestones(milestones: list, case: Case | None = None) -> None:
         m.day = milestone_centre_day(m)
         m.period_start = milestone_period_start(m)
         suffix = m.key.rpartition(":")[2]
+        m.deadline = ""
         if m.kind == "document_request" and suffix.isdigit() and int(suffix) in doc_types:
             record = copy.DOC_TYPE_LABELS.get(doc_types[int(suffix)], "")
             m.label = _("Records due: %(record)s") % {"record": record}
+            # A deadline (the end of a day where the person asked lives), in the reader's zone.
+            m.deadline = formats.deadline_text(m.due_at)
         elif m.kind == "travel":
             m.label = str(copy.TRAVEL_MILESTONE_TEXT.get(m.key.partition(":")[0], m.get_kind_display()))
         elif m.kind == "other":
@@ -224,8 +252,8 @@ def next_step(case: Case, rows: list[ChecklistRow], milestones: list, unread_mes
                 _("Send it now"),
             )
         detail = row.hint
-        if row.due_date:
-            detail = _("Please send it by %(date)s.") % {"date": _date(row.due_date)}
+        if row.deadline:
+            detail = _("Please send it %(deadline)s.") % {"deadline": row.deadline}
         return NextStep(
             _("Send: %(record)s") % {"record": row.label}, detail, f"{upload}?type={row.doc_type}", _("Send it now")
         )
@@ -327,6 +355,7 @@ def message_context(case: Case, user, *, limit: int = 200) -> dict:
             .order_by("-created_at", "-id")[:limit]
         )
         messages.reverse()
+        names = _family_names(case, {m.author_id for m in messages if m.side == "family" and m.author_id})
         for m in messages:
             translated = next((t for t in m.translations.all() if _same_language(t.language, language)), None)
             rows.append(
@@ -334,7 +363,7 @@ def message_context(case: Case, user, *, limit: int = 200) -> dict:
                     "id": m.pk,
                     "mine": m.author_id == user.pk,
                     "side": m.side,
-                    "author": _author_label(m, user),
+                    "author": _author_label(m, user, names),
                     "sent_at": m.created_at,
                     "body": translated.body if translated else m.body,
                     "original": m.body if translated else "",
@@ -347,7 +376,17 @@ def _same_language(a: str, b: str) -> bool:
     return (a or "").lower().split("-")[0] == (b or "").lower().split("-")[0]
 
 
-def _author_label(message, user) -> str:
+def _family_names(case: Case, user_ids: set[int]) -> dict[int, str]:
+    """The names the coordinator knows the family's writers by (the family contact), one query."""
+    from cases.models import FamilyContact
+
+    if not user_ids:
+        return {}
+    rows = FamilyContact.objects.filter(patient_id=case.patient_id, user_id__in=user_ids).values_list("user_id", "name")
+    return {user_id: name for user_id, name in rows if name}
+
+
+def _author_label(message, user, names: dict[int, str] | None = None) -> str:
     if message.side == "system":
         return _("Navigator")
     if message.side == "coordinator":
@@ -356,7 +395,10 @@ def _author_label(message, user) -> str:
     if message.side == "family":
         if message.author_id == user.pk:
             return _("You")
-        return (message.author.get_full_name() or message.author.get_username()) if message.author else _("Family")
+        if message.author is None:
+            return _("Family")
+        # Never the login name: the contact's name, else the name on the account, else "Family".
+        return (names or {}).get(message.author_id) or message.author.get_full_name() or _("Family")
     return _("Hospital")
 
 
@@ -397,19 +439,30 @@ def travel_plan(case: Case, user) -> dict:
             starts = _parse_dt(leg.get("departure_utc"))
             if starts is None or starts < now:
                 continue
-            origin, destination = leg["origin"], leg["destination"]
+            origin, destination = _city(leg["origin"]), _city(leg["destination"])
+            flight = f"{leg.get('carrier', '')} {leg.get('flight_number', '')}".strip()
+            lines = [
+                _("Departs %(time)s, local time in %(city)s")
+                % {"time": _local_text(leg.get("departure_local")), "city": formats.isolate(origin)},
+            ]
+            if leg.get("arrival_local"):
+                lines.append(
+                    _("Arrives %(time)s, local time in %(city)s")
+                    % {"time": _local_text(leg.get("arrival_local")), "city": formats.isolate(destination)}
+                )
             items.append(
                 TravelItem(
                     kind="flight",
+                    # Each name is isolated, so a right-to-left page keeps the route's order.
                     title=_("Flight %(flight)s: %(origin)s → %(destination)s")
                     % {
-                        "flight": f"{leg.get('carrier', '')} {leg.get('flight_number', '')}".strip(),
-                        "origin": origin.get("city") or origin.get("iata"),
-                        "destination": destination.get("city") or destination.get("iata"),
+                        "flight": formats.isolate(flight),
+                        "origin": formats.isolate(origin),
+                        "destination": formats.isolate(destination),
                     },
                     starts_at=starts,
                     ends_at=_parse_dt(leg.get("arrival_utc")),
-                    detail=_("Local departure time: %(time)s") % {"time": _local_text(leg.get("departure_local"))},
+                    detail="\n".join(lines),
                     uid=ics.event_uid(ics.TRAVEL_LEG, leg["id"]),
                 )
             )
@@ -434,8 +487,7 @@ def travel_plan(case: Case, user) -> dict:
         items.append(
             TravelItem(
                 kind="pickup",
-                title=_("Airport pickup at %(airport)s")
-                % {"airport": pickup["airport"].get("city") or pickup["airport"].get("iata")},
+                title=_("Airport pickup at %(airport)s") % {"airport": formats.isolate(_city(pickup["airport"]))},
                 starts_at=starts,
                 detail=pickup.get("driver_name", ""),
                 uid=ics.event_uid(ics.TRAVEL_PICKUP, pickup["id"]),
@@ -485,12 +537,17 @@ def _parse_day(value: str | None) -> dt.datetime | None:
 
 
 def _local_text(value: str | None) -> str:
+    """A wall-clock time where it happens: "Friday 5 December, 19:15"."""
     if not value:
         return ""
-    from django.utils.formats import date_format
-
     parsed = dt.datetime.fromisoformat(value)
-    return date_format(parsed.replace(tzinfo=None), "DATETIME_FORMAT")
+    return _("%(day)s, %(time)s") % {"day": formats.day_text(parsed.date()), "time": formats.time_text(parsed)}
+
+
+def _city(airport: dict) -> str:
+    """The airport's city in the page's language where known, else the airport data's name or code."""
+    known = copy.CITY_BY_AIRPORT.get(airport.get("iata") or "")
+    return str(known) if known else (airport.get("city") or airport.get("iata") or "")
 
 
 # --- Calendar ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from messaging.models import Thread
 from messaging.services import message_post
 from navigator.errors import DomainError
 
+from . import formats
 from .languages import portal_language
 from .models import MessageReadMark, PortalInvitation, token_hash
 
@@ -76,6 +77,7 @@ def invitation_send(*, invitation: PortalInvitation, raw_token: str) -> None:
             "url": invitation_url(raw_token),
             "expires_at": invitation.expires_at,
             "time_zone": contact.time_zone,
+            "zone_name": formats.isolate(formats.zone_name(contact.time_zone)),
         }
         subject = _("Your invitation to the Navigator family portal")
         body = render_to_string("portal/email/invitation.txt", context)

@@ -184,7 +184,7 @@ class AcceptInvitationView(PortalPageMixin, TemplateView):
                     form.add_error(None, exc.messages)
             else:
                 messages.success(request, _("Your password is set. Welcome to the portal."))
-                return _finish_login(request, user, "django.contrib.auth.backends.ModelBackend")
+                return _finish_login(request, user, "accounts.backends.RoleBackend")
         return self.render_to_response(self.get_context_data(form=form))
 
     def _suggested_username(self) -> str:

@@ -16,7 +16,7 @@ from navigator.errors import DomainError
 from scheduling.feed_tokens import calendar_link_issue, calendar_link_revoke, calendar_link_url
 from scheduling.models import CalendarLink
 
-from .. import selectors, services
+from .. import formats, selectors, services
 from ..forms import TokenForm, UploadDetailsForm
 from ..mixins import CaseMixin, FamilyRequiredMixin
 
@@ -44,16 +44,14 @@ class CaseView(AuditedCasePage):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         case = self.get_case()
-        rows = selectors.checklist(case)
+        rows, counts = selectors.checklist_with_counts(case)
         milestones = selectors.upcoming_milestones(case, self.request.user, limit=5)
         unread = selectors.unread_message_count(case, self.request.user)
         context.update(
             status=selectors.status_text(case),
             journey=selectors.journey(case),
             next_step=selectors.next_step(case, rows, milestones, unread),
-            needed_count=sum(1 for r in rows if r.needs_action),
-            accepted_count=sum(1 for r in rows if r.state == "satisfied"),
-            total_count=sum(1 for r in rows if r.required),
+            **counts,
             milestones=milestones[:3],
             unread=unread,
         )
@@ -214,6 +212,7 @@ class ScheduleView(AuditedCasePage):
         context["travel"] = plan["items"]
         context["travel_warnings"] = plan["warnings"]
         context["time_zone"] = timezone.get_current_timezone_name()
+        context["time_zone_name"] = formats.isolate(formats.zone_name())
         context["calendar_links"] = list(
             CalendarLink.objects.visible_to(self.request.user).usable().filter(case=case, user=self.request.user)
         )
@@ -293,6 +292,7 @@ class AccountView(FamilyRequiredMixin, TemplateView):
             context["pending_uri"] = pending.config_url
         context.setdefault("token_form", TokenForm())
         context["time_zone"] = timezone.get_current_timezone_name()
+        context["time_zone_name"] = formats.isolate(formats.zone_name())
         context["now"] = timezone.now()
         return context
 

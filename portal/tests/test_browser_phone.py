@@ -1,0 +1,122 @@
+# ruff: noqa: F811 (the browser fixtures are imported from test_browser and used by name)
+"""The fixes a parent on a 390x844 phone needed, in a real browser, in every portal language.
+Screenshots go to artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from portal.tests.test_browser import CHROMIUM, PASSWORD, SHOTS, browser, page, sign_in, site  # noqa: F401
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not __import__("os").path.exists(CHROMIUM), reason="Debian's Chromium is not installed"),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+]
+LANGUAGES = ["en", "zh-hans", "ar", "ru"]
+
+
+def _language(page, code):
+    page.select_option("#language-select", code)
+    page.click("form.language button")
+    page.wait_for_load_state()
+
+
+def test_the_header_is_compact_and_no_page_scrolls_sideways_in_any_language(site, page):
+    url, world = site
+    sign_in(page, url, "chen")
+    case_id = world.case_b.pk
+    for code in LANGUAGES:
+        _language(page, code)
+        for name in ("", "records/", "send/", "messages/", "dates/", "eligibility/"):
+            page.goto(f"{url}/portal/cases/{case_id}/{name}")
+            header = page.locator("header.site-header").bounding_box()
+            assert header["height"] <= 110, (code, name, header)
+            nav = page.locator("nav.site-nav").bounding_box()
+            assert nav["height"] <= 50, (code, name, nav)  # one row of links
+            label = page.locator(".language label").bounding_box()
+            assert label["height"] <= 26, (code, label)  # "语言" on one line
+            wide = page.evaluate(
+                """() => [...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 391
+                    && !e.closest('.site-nav ul')).map(e => e.tagName + '.' + e.className + ':' + e.textContent.slice(0, 40))"""
+            )
+            assert page.evaluate("document.documentElement.scrollWidth") <= 390, (code, name, wide[:5])
+        page.goto(f"{url}/portal/cases/{case_id}/")
+        page.screenshot(path=str(SHOTS / f"phone-header-{code}.png"))
+
+
+def test_save_and_sign_in_lands_on_the_case_signed_in(site, page):
+    url, world = site
+    from cases.factories import ContactFactory
+    from portal import services
+
+    contact = ContactFactory(patient=world.patient_a, name="Pavel Ivanov", email="pavel@example.org", language="ru")
+    _invitation, raw = services.invitation_create(contact=contact, actor=world.alice)
+    page.goto(f"{url}/portal/invitation/{raw}/")
+    page.fill("#id_username", "pavel")
+    page.fill("#id_password1", PASSWORD)
+    page.fill("#id_password2", PASSWORD)
+    page.screenshot(path=str(SHOTS / "invitation-ru.png"), full_page=True)
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"{url}/portal/cases/{world.case_a.pk}/")
+    assert page.locator("form[action$='/portal/logout/']").count() == 1
+    page.screenshot(path=str(SHOTS / "invitation-signed-in-ru.png"), full_page=True)
+
+
+def test_an_empty_message_moves_focus_to_the_field_and_its_error(site, page):
+    url, world = site
+    sign_in(page, url, "chen")
+    for code in LANGUAGES:
+        _language(page, code)
+        page.goto(f"{url}/portal/cases/{world.case_b.pk}/messages/")
+        page.click("main form button[type=submit]")
+        page.wait_for_selector("#id_body_error")
+        assert page.evaluate("document.activeElement.id") == "id_body"
+        assert page.get_attribute("#id_body", "aria-describedby") == "id_body_error"
+        assert page.get_attribute("#id_body", "aria-invalid") == "true"
+        page.screenshot(path=str(SHOTS / f"message-error-{code}.png"), full_page=True)
+
+
+def test_an_arabic_flight_reads_moscow_then_beijing_right_to_left(site, page):
+    url, world = site
+    from travel.tests.helpers import journey, leg, traveller
+
+    traveller(world.case_b, world.alice)
+    day = timezone.localdate() + dt.timedelta(days=30)
+    leg(
+        journey(world.case_b, world.alice),
+        world.alice,
+        "SVO",
+        "PEK",
+        dt.datetime.combine(day, dt.time(19, 15)),
+        dt.datetime.combine(day + dt.timedelta(days=1), dt.time(7, 45)),
+        flight_number="SU204",
+    )
+    sign_in(page, url, "chen")
+    for code, moscow, beijing in [
+        ("ar", "موسكو", "بكين"),
+        ("zh-hans", "莫斯科", "北京"),
+        ("ru", "Москва", "Пекин"),
+        ("en", "Moscow", "Beijing"),
+    ]:
+        _language(page, code)
+        page.goto(f"{url}/portal/cases/{world.case_b.pk}/dates/")
+        title = page.locator(".travel-title").first
+        boxes = page.evaluate(
+            """([el, a, b]) => {
+                const text = el.firstChild; const s = text.textContent;
+                const box = (word) => { const r = document.createRange(); const i = s.indexOf(word);
+                    r.setStart(text, i); r.setEnd(text, i + word.length); return r.getBoundingClientRect().x; };
+                return [box(a), box(b)];
+            }""",
+            [title.element_handle(), moscow, beijing],
+        )
+        if code == "ar":
+            assert boxes[0] > boxes[1], "Moscow must sit to the right of Beijing in Arabic"
+        else:
+            assert boxes[0] < boxes[1]
+        assert "07:45" in page.locator(".travel-detail").first.inner_text()
+        page.screenshot(path=str(SHOTS / f"travel-{code}.png"), full_page=True)
