@@ -389,11 +389,11 @@ def test_the_family_edits_their_preference_in_the_portal(world, client):
     assert (preference.quiet_start, preference.quiet_end) == (dt.time(22, 30), dt.time(7, 0))
     # A bad time: the form says which field, nothing is saved.
     bad = client.post("/portal/account/notifications/", {**data, f"{prefix}-quiet_end": "7 o'clock"})
-    assert bad.status_code == 400 and f"{prefix}-quiet_end-error" in bad.content.decode()
+    assert bad.status_code == 400 and f"{prefix}-quiet_end_error" in bad.content.decode()
     assert NoticePreference.objects.get(contact=world.contact_b).quiet_end == dt.time(7, 0)
     # No way to be told while subscribed: refused on the field.
     none = client.post("/portal/account/notifications/", {k: v for k, v in data.items() if not k.endswith("by_email")})
-    assert none.status_code == 400 and f"{prefix}-by_email-error" in none.content.decode()
+    assert none.status_code == 400 and f"{prefix}-by_email_error" in none.content.decode()
     # Another family's contact does not exist for this family member.
     other = client.post("/portal/account/notifications/", {**data, "contact": world.contact_a.pk})
     assert other.status_code == 404
