@@ -50,7 +50,7 @@ from navigator.metrics import UPLOAD_BYTES
 from . import services, upload_parts
 from .models import DocType, DocumentRequest, Upload
 from .upload_parts import upload_dir, upload_path  # noqa: F401 - part of this module's interface
-from .validation import check_declared_size, clean_filename
+from .validation import check_declared_size, check_declared_type, clean_filename
 
 TUS_VERSION = "1.0.0"
 TUS_EXTENSIONS = "creation,checksum,expiration,termination"
@@ -185,6 +185,10 @@ def _metadata_to_fields(meta: dict[str, str], user) -> dict:
                 field="clinical_date",
             )
     filename = clean_filename(meta.get("filename") or meta.get("name"))
+    try:
+        check_declared_type(filename, meta.get("filetype") or meta.get("type"))
+    except DomainError as refused:
+        raise TusError(refused.message, status_code=415, code="file_type", field="file") from refused
     request_obj = None
     if meta.get("request"):
         raw = meta["request"].strip()

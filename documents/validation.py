@@ -125,6 +125,29 @@ def _empty() -> DomainError:
     return DomainError("The file is empty (0 bytes); choose the file again.", field="file", code="file_empty")
 
 
+# What a file's name or declared type may say before its bytes arrive. A name without an extension
+# is allowed (DICOM files from scanners often have none); the bytes are sniffed when complete.
+DECLARED_EXTENSIONS = {
+    ".pdf", ".jpg", ".jpeg", ".jpe", ".png", ".tif", ".tiff", ".heic", ".heif", ".dcm", ".dicom", ".zip",
+    ".docx", ".xlsx",
+}  # fmt: skip
+DECLARED_TYPES = {*EXTENSIONS, "image/jpg", "image/pjpeg", "image/tiff", "image/heif", "application/x-zip-compressed"}
+DECLARED_ANY = {"", "application/octet-stream"}
+
+
+def check_declared_type(filename: str, filetype: str | None = None) -> None:
+    """Refuse, before any byte is sent, a file whose name or declared type cannot be accepted
+    (a 50 MB .txt is turned away at once, not after it arrived). The content is still sniffed."""
+    suffix = filename.rpartition(".")[2].lower() if "." in filename.strip(".") else ""
+    declared = (filetype or "").split(";")[0].strip().lower()
+    if (suffix and f".{suffix}" not in DECLARED_EXTENSIONS) or (
+        declared not in DECLARED_ANY and declared not in DECLARED_TYPES
+    ):
+        raise DomainError(
+            f"This kind of file is not accepted. Send {ALLOWED_DESCRIPTION}.", field="file", code="file_type"
+        )
+
+
 def sniff(head: bytes) -> str | None:
     """The type of a file from its first bytes, or None. ZIP is refined later (DICOM or DOCX)."""
     if head.startswith(b"%PDF-"):

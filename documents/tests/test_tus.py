@@ -309,3 +309,26 @@ def test_a_patch_without_content_length_is_411_and_keeps_the_offset(world):
     assert response.status_code == 411
     assert response.data["fields"] == {"Content-Length": [response.data["detail"]]}
     assert head(client, location)["Upload-Offset"] == "0"
+
+
+@pytest.mark.parametrize(
+    "filename, filetype",
+    [("notes.txt", ""), ("scan.exe", "application/octet-stream"), ("report.pdf", "text/plain"), ("x.mp4", "video/mp4")],
+)
+def test_a_file_type_that_cannot_be_accepted_is_refused_before_any_byte_is_sent(world, filename, filetype):
+    extra = {"filetype": filetype} if filetype else {}
+    response = create(client_for(world.ivanova), world.case_a, 50 * 1024 * 1024, filename=filename, **extra)
+    assert response.status_code == 415
+    body = response.json()
+    assert body["code"] == "file_type" and "file" in body["fields"]
+    assert not Upload.objects.exists() and temp_files() == []
+
+
+@pytest.mark.parametrize(
+    "filename, filetype",
+    [("report.PDF", "application/pdf"), ("IM000123", ""), ("photo.jpeg", "image/jpeg"), ("scan.heic", "")],
+)
+def test_an_acceptable_name_and_type_open_an_upload(world, filename, filetype):
+    extra = {"filetype": filetype} if filetype else {}
+    response = create(client_for(world.ivanova), world.case_a, 1024, filename=filename, **extra)
+    assert response.status_code == 201

@@ -120,3 +120,73 @@ def test_an_arabic_flight_reads_moscow_then_beijing_right_to_left(site, page):
             assert boxes[0] < boxes[1]
         assert "07:45" in page.locator(".travel-detail").first.inner_text()
         page.screenshot(path=str(SHOTS / f"travel-{code}.png"), full_page=True)
+
+
+def test_uploads_say_what_happens_in_every_language(site, page, tmp_path):
+    """A file type that cannot be used is refused before anything is sent; a lost connection reads
+    "1 second" in the page's language; progress shows the MB sent; a refused or failed file shows a
+    failed mark and words, never a full bar."""
+    from django.utils import translation
+
+    from portal.tests.test_browser import a_pdf
+
+    url, world = site
+    sign_in(page, url, "chen")
+    text_file = tmp_path / "notes.txt"
+    text_file.write_bytes(b"not a medical record " * 1000)
+    damaged = tmp_path / "damaged.pdf"
+    damaged.write_bytes(b"%PDF-1.4\n" + b"broken" * 5000)
+    requests = []
+    page.on("request", lambda r: requests.append(r.method) if "/api/v1/uploads" in r.url else None)
+    for n, code in enumerate(LANGUAGES):
+        _language(page, code)
+        with translation.override(code):
+            from django.utils.translation import ngettext
+
+            retry = ngettext(
+                "Connection lost. Trying again in %(count)s second…",
+                "Connection lost. Trying again in %(count)s seconds…",
+                1,
+            ) % {"count": 1}
+        page.goto(f"{url}/portal/cases/{world.case_b.pk}/send/?type=cd19_flow")
+        page.evaluate(
+            """() => { window.statuses = [];
+                new MutationObserver(() => document.querySelectorAll('.upload-item .status')
+                    .forEach(s => window.statuses.push(s.textContent)))
+                    .observe(document.getElementById('upload-list'), {subtree: true, childList: true, characterData: true}); }"""
+        )
+        # 1. Refused by its name and first bytes: nothing is sent.
+        requests.clear()
+        page.set_input_files("#upload-files", str(text_file))
+        item = page.locator(".upload-item[data-state=failed]").last
+        item.wait_for()
+        assert requests == []
+        assert not item.locator("progress").is_visible()
+        assert item.locator(".state-icon").inner_text() == "⚠"
+        assert len(item.locator(".status").inner_text()) > 10
+
+        # 2. A dropped connection, then the upload completes.
+        failures = {"n": 0}
+
+        def drop_first_patch(route):
+            if route.request.method == "PATCH" and failures["n"] == 0:
+                failures["n"] += 1
+                return route.abort("connectionreset")
+            return route.continue_()
+
+        page.route("**/api/v1/uploads/**", drop_first_patch)
+        page.set_input_files("#upload-files", str(a_pdf(tmp_path / f"cd19-{code}.pdf", pages=6, seed=10 + n)))
+        page.locator(".upload-item[data-state=done]").last.wait_for()
+        page.unroute("**/api/v1/uploads/**")
+        statuses = page.evaluate("window.statuses")
+        assert retry in statuses, (code, retry, statuses[:8])
+        assert any("MB" in s or "МБ" in s or "ميغابايت" in s for s in statuses), statuses[:8]
+        assert page.locator(".upload-item[data-state=done] .state-icon").last.inner_text() == "✓"
+
+        # 3. Refused by the server when complete (a damaged PDF): a failed mark, no bar.
+        page.set_input_files("#upload-files", str(damaged))
+        failed = page.locator(".upload-item[data-state=failed]").nth(1)
+        failed.wait_for()
+        assert not failed.locator("progress").is_visible()
+        assert failed.locator(".state-icon").inner_text() == "⚠"
+        page.screenshot(path=str(SHOTS / f"upload-states-{code}.png"), full_page=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpResponse
@@ -9,6 +11,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.generic import TemplateView
 
 from audit.mixins import AuditedCasePageMixin
@@ -99,14 +102,36 @@ class UploadView(AuditedCasePage):
         return context
 
 
+# Counts whose plural forms the upload script picks with the browser's Intl.PluralRules: one sample
+# of each form in every portal language (zero, one, two, few, many, other).
+PLURAL_SAMPLES = (0, 1, 2, 3, 5, 11, 21, 22, 25, 100, 101, 102, 111)
+
+
+def plural_forms(text: Callable[[int], str]) -> dict[str, str]:
+    """A count's text (an ``ngettext`` call) for each sample number, by the catalog's plural rule."""
+    return {str(n): text(n) for n in PLURAL_SAMPLES}
+
+
 def upload_messages() -> dict:
     """Texts the upload script shows, translated here so the script has no strings of its own."""
     return {
         "waiting": _("Waiting to start"),
         "starting": _("Starting…"),
-        "uploading": _("Sending: %(percent)s%%"),
+        "uploading": _("Sending: %(percent)s%% · %(sent)s of %(total)s MB"),
         "resuming": _("Continuing where it stopped (%(percent)s%%)"),
-        "retrying": _("Connection lost. Trying again in %(seconds)s seconds…"),
+        "retrying": plural_forms(
+            lambda n: ngettext(
+                "Connection lost. Trying again in %(count)s second…",
+                "Connection lost. Trying again in %(count)s seconds…",
+                n,
+            )
+        ),
+        "seconds_left": plural_forms(
+            lambda n: ngettext("About %(count)s second left", "About %(count)s seconds left", n)
+        ),
+        "minutes_left": plural_forms(
+            lambda n: ngettext("About %(count)s minute left", "About %(count)s minutes left", n)
+        ),
         "offline": _("You are offline. The upload continues when the connection is back."),
         "processing": _("Checking the file…"),
         "done": _("Received. Thank you."),
@@ -121,7 +146,13 @@ def upload_messages() -> dict:
         "generic": _("Something went wrong. Please try again, or write to your coordinator."),
         "cancelled": _("Cancelled."),
         "cancel": _("Cancel"),
-        "left": _("%(count)s file(s) still sending. Leaving this page pauses them; you can continue later."),
+        "left": plural_forms(
+            lambda n: ngettext(
+                "%(count)s file is still sending. Leaving this page pauses it; you can continue later.",
+                "%(count)s files are still sending. Leaving this page pauses them; you can continue later.",
+                n,
+            )
+        ),
         # The server's refusals by code, in the family's words (its own texts are English).
         "codes": {
             "duplicate": _("This file is already in your records; there is no need to send it again."),

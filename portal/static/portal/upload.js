@@ -29,6 +29,12 @@
   var typeSelect = document.getElementById("id_doc_type");
   var dateInput = document.getElementById("id_clinical_date");
   var RETRY_SECONDS = [1, 2, 4, 8, 15, 30];
+  var lang = document.documentElement.lang || "en";
+  var pluralRules = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  var megabytes = window.Intl ? new Intl.NumberFormat(lang, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) : null;
+  // What may be sent, by name and by the first bytes (the server checks both again).
+  var EXTENSIONS = ["pdf", "jpg", "jpeg", "jpe", "png", "tif", "tiff", "heic", "heif", "dcm", "dicom", "zip", "docx", "xlsx"];
+  var HEIC_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"];
   var queue = [];
   var running = false;
   var pending = 0;
@@ -39,6 +45,59 @@
         return values && key in values ? String(values[key]) : "";
       })
       .replace(/%%/g, "%");
+  }
+
+  // A count's text in the page's language: the server sends each plural form under a sample
+  // number; the browser's plural rules say which sample has the same form as n.
+  function plural(forms, n) {
+    var text = forms["2"];
+    if (pluralRules) {
+      var wanted = pluralRules.select(n);
+      var match = Object.keys(forms).find(function (sample) {
+        return pluralRules.select(Number(sample)) === wanted;
+      });
+      if (match) text = forms[match];
+    } else if (n === 1) {
+      text = forms["1"];
+    }
+    return fmt(text, { count: n });
+  }
+
+  function mb(bytes) {
+    var value = bytes / (1024 * 1024);
+    return megabytes ? megabytes.format(value) : value.toFixed(1);
+  }
+
+  function ascii(bytes, start, end) {
+    return String.fromCharCode.apply(null, Array.prototype.slice.call(bytes, start, end));
+  }
+
+  function sniffOk(bytes) {
+    if (ascii(bytes, 0, 5) === "%PDF-") return true;
+    if (bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return true;
+    if (bytes[0] === 0x89 && ascii(bytes, 1, 4) === "PNG") return true;
+    if (ascii(bytes, 0, 4) === "II*\u0000" || ascii(bytes, 0, 4) === "MM\u0000*") return true;
+    if (ascii(bytes, 4, 8) === "ftyp" && HEIC_BRANDS.indexOf(ascii(bytes, 8, 12)) >= 0) return true;
+    if (bytes.length >= 132 && ascii(bytes, 128, 132) === "DICM") return true;
+    if (ascii(bytes, 0, 4) === "PK\u0003\u0004") return true;
+    return false;
+  }
+
+  // The file's name and first bytes, checked before anything is sent.
+  function typeAccepted(file) {
+    var name = file.name.replace(/^\.+|\.+$/g, "");
+    var dot = name.lastIndexOf(".");
+    var extension = dot > 0 ? name.slice(dot + 1).toLowerCase() : "";
+    if (extension && EXTENSIONS.indexOf(extension) < 0) return Promise.resolve(false);
+    return file
+      .slice(0, 132)
+      .arrayBuffer()
+      .then(function (buffer) {
+        return sniffOk(new Uint8Array(buffer));
+      })
+      .catch(function () {
+        return false;
+      });
   }
 
   function b64(text) {
@@ -100,6 +159,9 @@
     var name = document.createElement("p");
     name.className = "name";
     name.textContent = file.name;
+    var icon = document.createElement("span");
+    icon.className = "state-icon";
+    icon.setAttribute("aria-hidden", "true");
     var progress = document.createElement("progress");
     progress.max = 100;
     progress.value = 0;
@@ -115,11 +177,14 @@
     cancel.addEventListener("click", function () {
       self.cancel();
     });
+    name.insertBefore(icon, name.firstChild);
     li.appendChild(name);
     li.appendChild(progress);
     li.appendChild(status);
     li.appendChild(cancel);
     this.li = li;
+    this.icon = icon;
+    this.started = null;
     this.progress = progress;
     this.status = status;
     this.cancelButton = cancel;
@@ -142,15 +207,29 @@
     var quarter = Math.floor(percent / 25);
     var quiet = quarter === this.lastAnnounced;
     this.lastAnnounced = quarter;
-    this.setStatus(fmt(M.uploading, { percent: percent }), quiet);
+    var text = fmt(M.uploading, { percent: percent, sent: mb(sent), total: mb(this.file.size) });
+    // Time left from this session's speed, once there is enough to measure.
+    var now = Date.now();
+    if (!this.started || sent < this.started.sent) this.started = { at: now, sent: sent };
+    var elapsed = (now - this.started.at) / 1000;
+    var rate = elapsed > 0 ? (sent - this.started.sent) / elapsed : 0;
+    if (elapsed >= 2 && rate > 0 && sent < this.file.size) {
+      var seconds = Math.max(1, Math.ceil((this.file.size - sent) / rate));
+      text += " · " + (seconds < 60 ? plural(M.seconds_left, seconds) : plural(M.minutes_left, Math.ceil(seconds / 60)));
+    }
+    this.setStatus(text, quiet);
   };
 
+  // A finished file says how it ended in words and with a mark; a file not sent shows no bar
+  // (a full bar reads as success).
   Item.prototype.finish = function (ok, text) {
     this.li.classList.add(ok ? "done" : "failed");
     this.li.setAttribute("data-state", ok ? "done" : "failed");
+    this.icon.textContent = ok ? "✓" : "⚠";
     this.setStatus(text);
     this.cancelButton.hidden = true;
     if (ok) this.progress.value = 100;
+    else this.progress.hidden = true;
   };
 
   Item.prototype.request = function (method, url, headers, body, onProgress) {
@@ -213,7 +292,7 @@
         });
         return;
       }
-      self.setStatus(fmt(M.retrying, { seconds: seconds }));
+      self.setStatus(plural(M.retrying, seconds));
       setTimeout(resolve, seconds * 1000);
     });
   };
@@ -244,6 +323,7 @@
       "doc_type " + b64(this.docType),
       "filename " + b64(this.file.name),
     ];
+    if (this.file.type) meta.push("filetype " + b64(this.file.type));
     if (this.clinicalDate) meta.push("clinical_date " + b64(this.clinicalDate));
     while (!this.cancelled) {
       var response = await this.request("POST", endpoint, {
@@ -405,20 +485,27 @@
       dateInput.focus();
       return;
     }
-    Array.prototype.forEach.call(files, function (file) {
+    var checks = Array.prototype.map.call(files, function (file) {
       var item = new Item(file, docType, clinicalDate);
       if (file.size === 0) {
         item.finish(false, M.empty);
-        return;
+        return Promise.resolve();
       }
       if (maxBytes && file.size > maxBytes) {
         item.finish(false, M.too_large);
-        return;
+        return Promise.resolve();
       }
       pending += 1;
-      queue.push(item);
+      return typeAccepted(file).then(function (accepted) {
+        if (!accepted) {
+          pending -= 1;
+          item.finish(false, fmt(M.failed, { reason: M.codes.file_type }));
+          return;
+        }
+        queue.push(item);
+      });
     });
-    drain();
+    Promise.all(checks).then(drain);
   }
 
   function refreshChecklist() {
@@ -460,7 +547,7 @@
   window.addEventListener("beforeunload", function (event) {
     if (pending > 0) {
       event.preventDefault();
-      event.returnValue = fmt(M.left, { count: pending });
+      event.returnValue = plural(M.left, pending);
       return event.returnValue;
     }
     return undefined;
