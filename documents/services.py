@@ -14,6 +14,7 @@ from typing import BinaryIO
 
 from django.core.files import File
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 
 from accounts.roles import is_family, is_hospital
@@ -570,3 +571,48 @@ def document_request_cancel(*, request: DocumentRequest, actor, reason: str = ""
     if not _request_close(request=request, status=DocumentRequest.Status.CANCELLED, actor=actor, reason=reason):
         raise DomainError("This request is already closed.", field="status")
     return request
+
+
+# --- The family's own corrections, before anyone reviewed the file --------------------------------
+
+
+def _family_unreviewed(document: Document, actor) -> Document:
+    locked = _lock(document)
+    if not is_family(actor) or locked.source != Source.FAMILY:
+        raise DomainError("Only the family that sent a file can correct it.", field="document")
+    if locked.review_status != Document.ReviewStatus.RECEIVED:
+        raise DomainError(
+            "This file is already being reviewed; write to your coordinator to change it.",
+            field="document",
+            code="already_reviewed",
+        )
+    return locked
+
+
+@transaction.atomic
+def document_family_relabel(*, document: Document, actor, doc_type: str) -> Document:
+    """The family says what a file they sent really is (sent under the wrong record type), while
+    nobody has started reviewing it."""
+    if doc_type not in DocType.values:
+        raise DomainError(f"Choose one of {', '.join(DocType.values)}.", field="doc_type")
+    locked = _family_unreviewed(document, actor)
+    before = locked.doc_type
+    if before != doc_type:
+        locked.doc_type = doc_type
+        locked.save(update_fields=["doc_type", "updated_at"])
+        audit_record(actor=actor, action="update", obj=locked, detail={"doc_type": [before, doc_type], "by": "family"})
+    return locked
+
+
+@transaction.atomic
+def document_family_withdraw(*, document: Document, actor) -> None:
+    """The family takes back a file they sent by mistake, while nobody has started reviewing it:
+    the row and its stored file go (the audit trail keeps that it was withdrawn)."""
+    locked = _family_unreviewed(document, actor)
+    if Document.objects.filter(Q(translation_of=locked) | Q(supersedes=locked)).exists():
+        raise DomainError("Other records refer to this file; write to your coordinator.", field="document")
+    audit_record(actor=actor, action="delete", obj=locked, case=locked.case, detail={"withdrawn": True, "by": "family"})
+    stored = locked.file.name
+    storage = locked.file.storage
+    locked.delete()
+    transaction.on_commit(lambda: storage.delete(stored) if stored else None)

@@ -137,13 +137,24 @@ def case_documents(case: Case, user):
         Document.objects.visible_to(user)
         .filter(case=case)
         .current()
-        .only("id", "doc_type", "clinical_date", "review_status", "rejection_reason", "original_name", "created_at")
+        .only(
+            "id",
+            "doc_type",
+            "clinical_date",
+            "review_status",
+            "rejection_reason",
+            "original_name",
+            "created_at",
+            "source",
+        )
         .order_by("-id")[:200]
     )
     types = dict(doc_type_choices())
     for d in documents:
         d.type_label = types.get(d.doc_type, d.doc_type)
         d.status_label = copy.REVIEW_STATUS_TEXT.get(d.review_status, d.review_status)
+        # A file the family sent and nobody has started reviewing: they may relabel or withdraw it.
+        d.family_can_fix = d.source == "family" and d.review_status == "received"
     return documents
 
 

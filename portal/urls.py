@@ -23,6 +23,7 @@ urlpatterns = [
     # A case (ids only in URLs: no names, no diagnoses)
     path("cases/<int:case_id>/", pages.CaseView.as_view(), name="case"),
     path("cases/<int:case_id>/records/", pages.RecordsView.as_view(), name="records"),
+    path("cases/<int:case_id>/records/<int:document_id>/", pages.RecordFixView.as_view(), name="record_fix"),
     path("cases/<int:case_id>/records/checklist/", pages.ChecklistFragmentView.as_view(), name="checklist"),
     path("cases/<int:case_id>/send/", pages.UploadView.as_view(), name="upload"),
     path("cases/<int:case_id>/messages/", pages.MessagesView.as_view(), name="messages"),

@@ -195,3 +195,67 @@ def test_the_login_error_is_tied_to_both_fields(client, world):
         start = html.index(f'name="{name}"')
         tag = html[html.rindex("<input", 0, start) : html.index(">", start)]
         assert 'aria-invalid="true"' in tag and 'aria-describedby="form-errors"' in tag
+
+
+def _sent_by_family(world, doc_type="bone_marrow"):
+    return document_create(
+        case=world.case_b, file=_pdf(), filename="report.pdf", doc_type=doc_type, actor=world.chen, source="family"
+    )
+
+
+def test_the_family_relabels_a_file_sent_under_the_wrong_type_before_review(client, world):
+    from audit.models import AuditEvent
+
+    document = _sent_by_family(world)
+    html = _page(client, world.chen, "records", world.case_b)
+    assert f'action="/portal/cases/{world.case_b.pk}/records/{document.pk}/"' in html
+    response = client.post(
+        reverse("portal:record_fix", args=[world.case_b.pk, document.pk]),
+        {"action": "relabel", "doc_type": "cd19_flow"},
+    )
+    assert response.status_code == 302
+    document.refresh_from_db()
+    assert document.doc_type == "cd19_flow"
+    event = AuditEvent.objects.filter(object_id=str(document.pk), action="update").latest("id")
+    assert event.detail["doc_type"] == ["bone_marrow", "cd19_flow"]
+
+
+def test_the_family_withdraws_a_file_before_review_and_not_after(client, world):
+    from documents.models import Document
+    from documents.services import document_start_review
+
+    document = _sent_by_family(world)
+    client.force_login(world.chen)
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    url = reverse("portal:record_fix", args=[world.case_b.pk, document.pk])
+    assert client.post(url, {"action": "withdraw"}).status_code == 302
+    assert not Document.objects.filter(pk=document.pk).exists()
+
+    reviewed = _sent_by_family(world, "cd19_flow")
+    document_start_review(document=reviewed, actor=world.bob)
+    url = reverse("portal:record_fix", args=[world.case_b.pk, reviewed.pk])
+    client.post(url, {"action": "withdraw"})
+    client.post(url, {"action": "relabel", "doc_type": "passport"})
+    reviewed.refresh_from_db()
+    assert reviewed.doc_type == "cd19_flow"
+    assert "already being reviewed" in client.get(reverse("portal:records", args=[world.case_b.pk])).content.decode()
+
+
+def test_another_family_cannot_touch_a_file(client, world):
+    document = _sent_by_family(world)
+    client.force_login(world.ivanova)
+    response = client.post(reverse("portal:record_fix", args=[world.case_b.pk, document.pk]), {"action": "withdraw"})
+    assert response.status_code == 404
+    client.force_login(world.ivanova)
+    response = client.post(reverse("portal:record_fix", args=[world.case_a.pk, document.pk]), {"action": "withdraw"})
+    assert response.status_code == 404
+    document.refresh_from_db()
+
+
+def test_a_coordinator_cannot_use_the_family_correction(world):
+    from documents.services import document_family_withdraw
+    from navigator.errors import DomainError
+
+    document = _sent_by_family(world)
+    with pytest.raises(DomainError):
+        document_family_withdraw(document=document, actor=world.bob)

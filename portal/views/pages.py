@@ -71,7 +71,41 @@ class RecordsView(AuditedCasePage):
         case = self.get_case()
         context["rows"] = selectors.checklist(case)
         context["documents"] = selectors.case_documents(case, self.request.user)
+        context["doc_types"] = selectors.doc_type_choices()
         return context
+
+
+class RecordFixView(RecordsView):
+    """A file the family sent under the wrong record type, or by mistake: relabelled or withdrawn
+    (POST) while nobody has started reviewing it. Read, it is the records page that lists them."""
+
+    http_method_names = ["post"]
+
+    def post(self, request, *args, **kwargs):
+        from documents.models import Document
+        from documents.services import document_family_relabel, document_family_withdraw
+
+        case = self.get_case()
+        document = Document.objects.visible_to(request.user).filter(case=case, pk=kwargs["document_id"]).first()
+        if document is None:
+            raise Http404
+        try:
+            if request.POST.get("action") == "withdraw":
+                document_family_withdraw(document=document, actor=request.user)
+                messages.success(request, _("The file is withdrawn."))
+            else:
+                document_family_relabel(
+                    document=document, actor=request.user, doc_type=request.POST.get("doc_type", "")
+                )
+                messages.success(request, _("The record type is changed."))
+        except DomainError as refused:
+            if refused.code == "already_reviewed":
+                messages.error(
+                    request, _("This file is already being reviewed; write to your coordinator to change it.")
+                )
+            else:
+                messages.error(request, _("Choose the type of record"))
+        return redirect("portal:records", case.pk)
 
 
 class ChecklistFragmentView(RecordsView):
