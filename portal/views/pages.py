@@ -225,6 +225,7 @@ def upload_messages() -> dict:
             "filename_empty": _("The file name cannot be used. Please rename the file and try again."),
             "checksum_mismatch": _("Part of the file was damaged on the way. Please try again."),
             "upload_expired": _("This upload waited too long and has expired. Please add the file again."),
+            "already_reviewed": _("This file is already being reviewed; write to your coordinator to change it."),
         },
     }
 
