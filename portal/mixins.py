@@ -30,7 +30,7 @@ class PortalPageMixin:
     """Activates the family's language and time zone for the page, and offers the switcher.
 
     The language is the one chosen in the switcher (the language cookie), else the user's
-    profile language; the portal is complete in English, Chinese and Arabic, so anything
+    profile language; the portal is complete in English, Chinese, Arabic and Russian, so anything
     else falls back to English rather than a half-translated page.
     """
 

@@ -1,11 +1,15 @@
 from django.urls import path
 
-from .views import auth, notices, pages
+from .views import auth, notices, pages, pwa
 
 app_name = "portal"
 
 urlpatterns = [
     path("", pages.HomeView.as_view(), name="home"),
+    # The installable app: manifest, service worker (scope: the portal), offline page
+    path("manifest.webmanifest", pwa.ManifestView.as_view(), name="manifest"),
+    path("sw.js", pwa.ServiceWorkerView.as_view(), name="service_worker"),
+    path("offline/", pwa.OfflineView.as_view(), name="offline"),
     # Access
     path("login/", auth.LoginView.as_view(), name="login"),
     path("login/code/", auth.LoginVerifyView.as_view(), name="login_verify"),

@@ -190,3 +190,38 @@ def test_uploads_say_what_happens_in_every_language(site, page, tmp_path):
         assert not failed.locator("progress").is_visible()
         assert failed.locator(".state-icon").inner_text() == "⚠"
         page.screenshot(path=str(SHOTS / f"upload-states-{code}.png"), full_page=True)
+
+
+def test_the_app_shell_works_offline_and_sign_out_clears_the_device(site, page):
+    url, world = site
+    sign_in(page, url, "chen")
+    page.goto(f"{url}/portal/cases/{world.case_b.pk}/")
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.wait_for_function("async () => (await caches.keys()).length > 0")
+    cached = page.evaluate(
+        "async () => { const c = await caches.open((await caches.keys())[0]); return (await c.keys()).map(r => r.url); }"
+    )
+    assert any(u.endswith("/portal/offline/") for u in cached)
+    assert not any("/cases/" in u or "/api/" in u for u in cached), cached
+    # Reloaded once so the worker controls the page; then, offline, a page shows the offline text.
+    page.reload()
+    page.context.set_offline(True)
+    page.goto(f"{url}/portal/cases/{world.case_b.pk}/records/")
+    assert page.locator("#offline-title").count() == 1
+    assert "Xiaoming" not in page.content()
+    page.screenshot(path=str(SHOTS / "offline.png"), full_page=True)
+    page.context.set_offline(False)
+
+    # An upload in progress keeps its state in IndexedDB and local storage; sign-out clears it all.
+    page.goto(f"{url}/portal/cases/{world.case_b.pk}/")
+    page.evaluate(
+        """() => new Promise(resolve => { const r = indexedDB.open('navigator-uploads', 1);
+            r.onupgradeneeded = () => r.result.createObjectStore('uploads');
+            r.onsuccess = () => { r.result.close(); localStorage.setItem('navigator-upload:x', 'y'); resolve(); }; })"""
+    )
+    assert page.evaluate("async () => (await indexedDB.databases()).length") == 1
+    page.click("form[action$='/portal/logout/'] button")
+    page.wait_for_url(f"{url}/portal/login/")
+    assert page.evaluate("async () => (await caches.keys()).length") == 0
+    assert page.evaluate("async () => (await indexedDB.databases()).length") == 0
+    assert page.evaluate("() => localStorage.length") == 0

@@ -137,6 +137,9 @@ class LogoutView(auth_views.LogoutView):
     def post(self, request, *args, **kwargs):
         response = super().post(request, *args, **kwargs)
         messages.info(request, _("You are signed out."))
+        # Nothing of the family's stays on the device: caches (the app shell too), IndexedDB and
+        # local storage (uploads in progress) and the service worker go with the session.
+        response["Clear-Site-Data"] = '"cache", "storage"'
         return response
 
 
