@@ -192,11 +192,12 @@ def test_an_interrupted_upload_resumes_where_it_stopped_after_a_reload(site, pag
     assert upload.offset == 2 * CHUNK
 
     seen = []
-    page.reload()
     page.on(
         "request",
         lambda r: seen.append((r.method, r.headers.get("upload-offset"))) if "/api/v1/uploads/" in r.url else None,
     )
+    page.reload()
+    # The page picks the file up again by itself (kept in IndexedDB); choosing it again is harmless.
     page.set_input_files("#upload-files", str(pdf))
     page.wait_for_selector(".upload-item[data-state=done]")
     page.screenshot(path=str(SHOTS / "upload-resumed.png"), full_page=True)

@@ -225,3 +225,61 @@ def test_the_app_shell_works_offline_and_sign_out_clears_the_device(site, page):
     assert page.evaluate("async () => (await caches.keys()).length") == 0
     assert page.evaluate("async () => (await indexedDB.databases()).length") == 0
     assert page.evaluate("() => localStorage.length") == 0
+
+
+def test_an_upload_survives_going_offline_and_a_reload_and_completes_with_the_right_bytes(site, page, tmp_path):
+    import hashlib
+
+    from documents.models import Document, Upload
+    from portal.tests.test_browser import CHUNK, a_pdf
+
+    url, world = site
+    sign_in(page, url, "chen")
+    pdf = a_pdf(tmp_path / "marrow.pdf", pages=14, seed=7)
+    size = pdf.stat().st_size
+    assert size > 6 * CHUNK
+    patches = {"n": 0}
+
+    def stop_after_two(route):
+        if route.request.method == "PATCH":
+            patches["n"] += 1
+            if patches["n"] > 2:
+                return route.abort("internetdisconnected")
+        return route.continue_()
+
+    send = f"{url}/portal/cases/{world.case_b.pk}/send/?type=bone_marrow"
+    page.goto(send)
+    page.evaluate("() => navigator.serviceWorker.ready.then(() => true)")
+    page.route("**/api/v1/uploads/**", stop_after_two)
+    page.set_input_files("#upload-files", str(pdf))
+    page.wait_for_function(f"() => document.querySelector('.upload-item').dataset.offset === '{2 * CHUNK}'")
+    page.context.set_offline(True)
+    page.unroute("**/api/v1/uploads/**")
+    # Offline, the page reloads from the service worker (the offline page); the file is not lost.
+    page.reload()
+    assert page.locator("#offline-title").count() == 1
+    assert Upload.objects.get(case=world.case_b).offset == 2 * CHUNK
+
+    seen = []
+    page.on(
+        "request", lambda r: seen.append((r.method, r.headers.get("upload-offset"))) if "/uploads/" in r.url else None
+    )
+    page.context.set_offline(False)
+    page.goto(send)  # the file is not chosen again: it continues from IndexedDB
+    page.locator(".upload-item[data-state=done]").wait_for(timeout=60_000)
+    page.screenshot(path=str(SHOTS / "upload-after-offline-reload.png"), full_page=True)
+    methods = [m for m, _ in seen]
+    assert "POST" not in methods and methods[0] == "HEAD"
+    assert next(offset for m, offset in seen if m == "PATCH") == str(2 * CHUNK)
+    document = Document.objects.get(case=world.case_b)
+    assert document.size == size
+    assert document.sha256 == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    # Nothing of the file stays on the device once it is received.
+    assert (
+        page.evaluate(
+            """() => new Promise(resolve => { const r = indexedDB.open('navigator-uploads', 1);
+            r.onsuccess = () => { const q = r.result.transaction('uploads').objectStore('uploads').count();
+                q.onsuccess = () => { r.result.close(); resolve(q.result); }; }; })"""
+        )
+        == 0
+    )

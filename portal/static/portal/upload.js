@@ -36,6 +36,7 @@
   var EXTENSIONS = ["pdf", "jpg", "jpeg", "jpe", "png", "tif", "tiff", "heic", "heif", "dcm", "dicom", "zip", "docx", "xlsx"];
   var HEIC_BRANDS = ["heic", "heix", "hevc", "hevx", "heim", "heis", "hevm", "hevs", "mif1", "msf1"];
   var queue = [];
+  var sending = {}; // storage keys of the files queued or being sent, so a file is never sent twice at once
   var running = false;
   var pending = 0;
 
@@ -112,6 +113,57 @@
     return ["navigator-upload", caseId, file.name, file.size, file.lastModified].join(":");
   }
 
+  // A file being sent is kept in IndexedDB (with its record type and date) until it is received,
+  // refused or cancelled, so that a closed tab or a reload picks it up again without the family
+  // choosing it again; sign-out clears it (Clear-Site-Data).
+  var DB_NAME = "navigator-uploads";
+
+  function database() {
+    return new Promise(function (resolve, reject) {
+      if (!window.indexedDB) return reject(new Error("no IndexedDB"));
+      var opening = indexedDB.open(DB_NAME, 1);
+      opening.onupgradeneeded = function () {
+        opening.result.createObjectStore("uploads");
+      };
+      opening.onsuccess = function () {
+        resolve(opening.result);
+      };
+      opening.onerror = function () {
+        reject(opening.error);
+      };
+    });
+  }
+
+  function stored(mode, work) {
+    return database()
+      .then(function (db) {
+        return new Promise(function (resolve) {
+          var tx = db.transaction("uploads", mode);
+          var result = work(tx.objectStore("uploads"));
+          tx.oncomplete = function () {
+            db.close();
+            resolve(result && result.result);
+          };
+          tx.onerror = tx.onabort = function () {
+            db.close();
+            resolve(undefined);
+          };
+        });
+      })
+      .catch(function () {
+        return undefined; // no IndexedDB: a reload then needs the file chosen again
+      });
+  }
+
+  function keep(item) {
+    return stored("readwrite", function (store) {
+      return store.put(
+        { caseId: caseId, file: item.file, docType: item.docType, clinicalDate: item.clinicalDate },
+        storageKey(item.file)
+      );
+    });
+  }
+
   function remember(file, url) {
     try {
       localStorage.setItem(storageKey(file), url);
@@ -134,6 +186,9 @@
     } catch (e) {
       /* nothing to forget */
     }
+    stored("readwrite", function (store) {
+      return store.delete(storageKey(file));
+    });
   }
 
   function showFormError(text) {
@@ -223,6 +278,7 @@
   // A finished file says how it ended in words and with a mark; a file not sent shows no bar
   // (a full bar reads as success).
   Item.prototype.finish = function (ok, text) {
+    delete sending[storageKey(this.file)];
     this.li.classList.add(ok ? "done" : "failed");
     this.li.setAttribute("data-state", ok ? "done" : "failed");
     this.icon.textContent = ok ? "✓" : "⚠";
@@ -334,6 +390,7 @@
         this.url = response.xhr.getResponseHeader("Location");
         this.offset = 0;
         remember(this.file, this.url);
+        await keep(this);
         return;
       }
       if (response.status === 0 || response.status >= 500 || response.status === 429) {
@@ -486,6 +543,7 @@
       return;
     }
     var checks = Array.prototype.map.call(files, function (file) {
+      if (sending[storageKey(file)]) return Promise.resolve(); // already on its way (picked up again)
       var item = new Item(file, docType, clinicalDate);
       if (file.size === 0) {
         item.finish(false, M.empty);
@@ -496,6 +554,7 @@
         return Promise.resolve();
       }
       pending += 1;
+      sending[storageKey(file)] = true;
       return typeAccepted(file).then(function (accepted) {
         if (!accepted) {
           pending -= 1;
@@ -522,6 +581,21 @@
         /* the checklist refreshes on the next page load */
       });
   }
+
+  // Files this case was sending when the tab closed or the page reloaded continue by themselves.
+  stored("readonly", function (store) {
+    return store.getAll();
+  }).then(function (records) {
+    (records || []).forEach(function (record) {
+      if (!record || record.caseId !== caseId || !record.file) return;
+      if (sending[storageKey(record.file)]) return;
+      sending[storageKey(record.file)] = true;
+      var item = new Item(record.file, record.docType, record.clinicalDate);
+      pending += 1;
+      queue.push(item);
+    });
+    drain();
+  });
 
   input.addEventListener("change", function () {
     if (input.files && input.files.length) addFiles(input.files);
