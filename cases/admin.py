@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import functools
+import zoneinfo
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
@@ -22,9 +29,9 @@ from audit.models import AuditEvent
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
-from . import services, workflow
+from . import services, workflow, workplace
 from .models import Case, FamilyContact, Indication, Patient, StatusChange
-from .selectors import case_search, estimated_rows
+from .selectors import case_search, case_timeline, estimated_rows, family_local_time
 
 admin.site.site_header = "Navigator"
 admin.site.site_title = "Navigator"
@@ -173,9 +180,29 @@ class CountryFilter(admin.SimpleListFilter):
         return queryset.filter(patient__country=self.value()) if self.value() else queryset
 
 
-class ContactInline(VisibleAdmin, admin.TabularInline):
+@functools.cache
+def time_zone_choices() -> list[tuple[str, str]]:
+    return [(name, name.replace("_", " ")) for name in sorted(zoneinfo.available_timezones())]
+
+
+class LanguageAndZoneChoices:
+    """Languages and time zones are picked from lists (the project's languages, IANA zones), not typed."""
+
+    language_fields = ("language", "preferred_language")
+    zone_fields = ("time_zone",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in self.language_fields:
+            kwargs["widget"] = forms.Select(choices=settings.LANGUAGES)
+        elif db_field.name in self.zone_fields:
+            kwargs["widget"] = forms.Select(choices=time_zone_choices())
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+class ContactInline(LanguageAndZoneChoices, VisibleAdmin, admin.TabularInline):
     """Family contacts belong to the patient; shown and edited on the case page too."""
 
+    workplace_tab = "overview"
     model = FamilyContact
     fk_name = "patient"
     extra = 0
@@ -199,6 +226,7 @@ class ContactInline(VisibleAdmin, admin.TabularInline):
 
 
 class StatusChangeInline(VisibleAdmin, admin.TabularInline):
+    workplace_tab = "audit"
     model = StatusChange
     extra = 0
     fields = ("changed_at", "moved_from", "moved_to", "changed_by", "reason")
@@ -228,15 +256,24 @@ class StatusChangeInline(VisibleAdmin, admin.TabularInline):
         return False
 
 
+def allowed_moves(*statuses: str) -> list[tuple[str, str]]:
+    """The statuses a case in any of ``statuses`` may move to (cases.workflow.TRANSITIONS), in the
+    workflow's order: all a status control offers."""
+    allowed = set().union(*(workflow.TRANSITIONS.get(s, set()) for s in statuses)) if statuses else set()
+    return [(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS if s in allowed]
+
+
 class TransitionForm(forms.Form):
-    to_status = forms.ChoiceField(
-        choices=[(s, workflow.LABELS[s]) for s in workflow.MAIN_PATH + workflow.SIDE_EXITS], label="New status"
-    )
+    to_status = forms.ChoiceField(choices=(), label="New status")
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 3}),
+        widget=forms.Textarea(attrs={"rows": 2}),
         required=False,
         help_text="Required for side exits and for moving a case back.",
     )
+
+    def __init__(self, *args, statuses: tuple[str, ...] | list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["to_status"].choices = allowed_moves(*statuses)
 
 
 class AssignForm(forms.Form):
@@ -257,9 +294,10 @@ def case_section(order: int, *, collapsed: bool = False):
     """Add an app's inline to the case page. Each app registers its own sections from its admin
     module, so this app imports none of them. ``order`` is the order a coordinator works a case:
     10 milestones, 20 document requests, 30 documents, 40 assessments, 50 referrals, 60 threads,
-    70 and on travel."""
+    70 and on travel; it also names the tab the inline opens in (``workplace.tab_for_section``)."""
 
     def register(inline):
+        inline.workplace_tab = workplace.tab_for_section(order)
         _case_sections.append((order, _collapsed(inline) if collapsed else inline))
         return inline
 
@@ -322,8 +360,7 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
             },
         ),
         ("Activity", {"fields": ("last_activity_at", "next_due", "created_at", "updated_at")}),
-        ("Audit trail", {"classes": ("collapse",), "fields": ("audit_trail",)}),
-    )
+    )  # the recent audit events are a panel of the Audit tab
 
     class Media:
         css = {"all": ["cases/admin.css"]}
@@ -383,7 +420,7 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
             if s in workflow.TRANSITIONS[obj.status]
         )
         return format_html(
-            "<strong>{}</strong><br><small>Can move to: {}. Use the “Change status” action on the case list.</small>",
+            "<strong>{}</strong><br><small>Can move to: {}. Change it from the header of this page.</small>",
             obj.status_label,
             allowed or "nothing (final)",
         )
@@ -410,8 +447,9 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
         )
         link = reverse("admin:audit_auditevent_changelist") + f"?case_id={obj.pk}"
         return format_html(
-            "<table><tr><th>When</th><th>Who</th><th>Role</th><th>Action</th><th>Object</th>"
-            '<th>Address</th></tr>{}</table><a href="{}">Full trail</a>',
+            '<table class="workplace-table"><caption>Recent audit events</caption><thead><tr><th scope="col">When</th>'
+            '<th scope="col">Who</th><th scope="col">Role</th><th scope="col">Action</th><th scope="col">Object</th>'
+            '<th scope="col">Address</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">Full trail</a></p>',
             rows,
             link,
         )
@@ -432,6 +470,85 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
         if obj is None:
             return []
         return [*self.inlines, *case_inlines()]
+
+    # --- the case page as a workplace ---------------------------------------------------
+    change_form_template = "admin/cases/case/change_form.html"
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:case_id>/transition/",
+                self.admin_site.admin_view(require_POST(self.transition_view)),
+                name="cases_case_transition",
+            ),
+            *super().get_urls(),
+        ]
+
+    def transition_view(self, request, case_id: int):
+        """The header's status control: move the case to one of the allowed statuses, with a reason."""
+        case = get_object_or_404(self.get_queryset(request), pk=case_id)
+        if request.method != "POST" or not self.has_change_permission(request, case):
+            raise PermissionDenied
+        form = TransitionForm(request.POST, statuses=[case.status])
+        if not form.is_valid():
+            for errors in form.errors.values():
+                messages.error(request, " ".join(errors))
+        else:
+            try:
+                services.case_transition(case=case, actor=request.user, **form.cleaned_data)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request, f"{case.reference} moved to “{workflow.LABELS[form.cleaned_data['to_status']]}”."
+                )
+        return redirect("admin:cases_case_change", case.pk)
+
+    def workplace(self, request, case) -> dict:
+        """The header of the case page and the panels of its tabs."""
+        local, zone = family_local_time(case)
+        panels_by_tab: dict[str, list] = {key: [] for key, _title in workplace.TABS}
+        for panel in workplace.panels():
+            panels_by_tab[panel.tab].append(panel.render(request, case))
+        panels_by_tab["audit"].insert(0, self.audit_trail(case))
+        limit = None if request.GET.get("timeline") == "all" else 60
+        timeline = case_timeline(case, limit=limit or 100_000)
+        return {
+            "case": case,
+            "age": case.patient.age(),
+            "country": case.patient.country.name if case.patient.country else "",
+            "language": dict(settings.LANGUAGES).get(case.patient.preferred_language, case.patient.preferred_language),
+            "family_time": local.strftime("%a %H:%M"),
+            "family_zone": zone,
+            "transition_form": TransitionForm(statuses=[case.status]),
+            "moves": allowed_moves(case.status),
+            "panels": panels_by_tab,
+            "timeline": timeline,
+            "actions": [
+                {"key": a.key, "label": a.label, "url": reverse(f"admin:{a.url_name}", args=[case.pk])}
+                for a in workplace.actions()
+            ],
+            "timeline_limited": limit is not None and len(timeline) >= limit,
+        }
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk:
+            place = self.workplace(request, obj)
+            inline_tabs: dict[str, list] = {key: [] for key, _title in workplace.TABS}
+            for formset in context.get("inline_admin_formsets", []):
+                inline_tabs[getattr(formset.opts, "workplace_tab", "overview")].append(formset)
+            place["tabs"] = [
+                {
+                    "key": key,
+                    "title": title,
+                    "panels": place["panels"][key],
+                    "inlines": inline_tabs[key],
+                    "open": key == "overview" or any(f.formset.errors for f in inline_tabs[key] if f.formset.is_bound),
+                }
+                for key, title in workplace.TABS
+            ]
+            context["workplace"] = place
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
@@ -501,8 +618,9 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     @admin.action(description="Change status (with a reason)")
     @audited_admin_action("list")  # the form page lists the selected cases
     def action_transition(self, request, queryset):
+        statuses = list(queryset.order_by().values_list("status", flat=True).distinct())
         if "apply" in request.POST:
-            form = TransitionForm(request.POST)
+            form = TransitionForm(request.POST, statuses=statuses)
             if form.is_valid():
                 done = 0
                 for case in queryset:
@@ -516,7 +634,7 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
                     messages.success(request, f"Moved {done} case(s) to “{label}”.")
                 return None
         else:
-            form = TransitionForm()
+            form = TransitionForm(statuses=statuses)
         return self._intermediate(request, queryset, form, "Change status", "action_transition")
 
     def _intermediate(self, request, queryset, form, title, action):
@@ -536,14 +654,14 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(Patient)
-class PatientAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
+class PatientAdmin(LanguageAndZoneChoices, VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = ("full_name", "native_name", "date_of_birth", "sex", "country", "preferred_language")
     search_fields = ("family_name", "given_name", "native_name")
     list_filter = ("sex", "country")
     show_full_result_count = False
     paginator = EstimatedCountPaginator
 
-    class ContactInlineOnPatient(VisibleAdmin, admin.TabularInline):
+    class ContactInlineOnPatient(LanguageAndZoneChoices, VisibleAdmin, admin.TabularInline):
         model = FamilyContact
         extra = 0
         raw_id_fields = ("user",)
@@ -560,7 +678,7 @@ class PatientAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
 
 
 @admin.register(FamilyContact)
-class FamilyContactAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
+class FamilyContactAdmin(LanguageAndZoneChoices, VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = ("name", "relationship", "patient", "language", "email", "phone", "is_primary")
     list_select_related = ("patient",)
     search_fields = ("name", "native_name", "email", "patient__family_name")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import time
+import zoneinfo
 
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 from django.utils.text import smart_split, unescape_string_literal
 
-from .models import Case, Patient
+from .models import Case, Patient, StatusChange
 
 # The patient name columns a search looks in: the Latin transliteration (as in the passport) and
 # the name in the patient's own script (王小明, Иван Петров, فاطمة حسن).
@@ -131,3 +134,44 @@ def estimated_rows(queryset: QuerySet) -> int:
     """
     plan = json.loads(queryset.explain(format="json"))
     return int(plan[0]["Plan"]["Plan Rows"])
+
+
+def case_timeline(case, *, limit: int = 60) -> list:
+    """Everything that happened to a case, newest first: status moves here, and what the other apps
+    feed (uploads and reviews, messages, referral events, packets, MRD results, reminders sent).
+    One query per source whatever the case holds; the newest ``limit`` entries."""
+    from .workplace import TimelineEntry, timeline_sources
+
+    entries: list[TimelineEntry] = [
+        TimelineEntry(
+            at=change.changed_at,
+            kind="status",
+            text=f"Status: {change.from_label or 'new'} → {change.to_label}"
+            + (f" ({change.reason})" if change.reason else ""),
+            who=person_name(change.changed_by),
+        )
+        for change in StatusChange.objects.filter(case=case)
+        .select_related("changed_by")
+        .order_by("-changed_at")[:limit]
+    ]
+    for source in timeline_sources():
+        entries.extend(source(case, limit))
+    entries.sort(key=lambda e: e.at, reverse=True)
+    return entries[:limit]
+
+
+def person_name(user) -> str:
+    """How a timeline or header names a user: full name, else the login; empty for nobody."""
+    if user is None:
+        return ""
+    return user.get_full_name() or user.username
+
+
+def family_local_time(case, *, now: dt.datetime | None = None) -> tuple[dt.datetime, str]:
+    """The family's wall-clock time now and the zone it is in: the primary contact's zone, else the
+    patient's (both IANA names, validated on save)."""
+    contacts = list(case.patient.contacts.all())
+    primary = next((c for c in contacts if c.is_primary), contacts[0] if contacts else None)
+    zone_name = (primary.time_zone if primary else "") or case.patient.time_zone or "UTC"
+    now = now or timezone.now()
+    return now.astimezone(zoneinfo.ZoneInfo(zone_name)), zone_name

@@ -7,19 +7,21 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.views.decorators.http import require_POST
 
 from audit.mixins import audited_admin_action
 from cases.admin import case_section
 from cases.models import Case
+from cases.workplace import case_panel, timeline_source
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
-from . import services
+from . import selectors, services
 from .models import Document, DocumentRequest
 from .storage import document_response
 
@@ -69,6 +71,20 @@ class RejectForm(forms.Form):
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}), help_text="Shown to the family: say what is wrong and what to send."
     )
+
+
+class BetterCopyForm(forms.Form):
+    description = forms.CharField(
+        label="What to send instead",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Shown to the family, e.g. “The second page is cut off; please photograph it flat.”",
+    )
+    due_date = forms.DateField(label="Due by", required=False, widget=forms.DateInput(attrs={"type": "date"}))
+
+
+# What the document page can show beside the review buttons; anything else is offered as a download.
+VIEWABLE_IMAGES = {"image/png", "image/jpeg", "image/gif", "image/webp"}
+VIEWABLE_PDF = "application/pdf"
 
 
 class ReviewQueueFilter(admin.SimpleListFilter):
@@ -228,6 +244,11 @@ class DocumentAdmin(VisibleAdmin, admin.ModelAdmin):
                 ),
                 name="documents_document_download",
             ),
+            path(
+                "<int:pk>/review/",
+                self.admin_site.admin_view(require_POST(self.review_view)),
+                name="documents_document_review",
+            ),
             *super().get_urls(),
         ]
 
@@ -235,7 +256,92 @@ class DocumentAdmin(VisibleAdmin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         document = get_object_or_404(self.get_queryset(request), pk=pk)
-        return document_response(document, inline=request.GET.get("inline") == "1")
+        inline = request.GET.get("inline") == "1"
+        response = document_response(document, inline=inline)
+        if inline:
+            # The document page shows it in a frame of its own origin; the response stays sandboxed
+            # (no script, nothing loaded from elsewhere: see document_response).
+            response["X-Frame-Options"] = "SAMEORIGIN"
+            response["Content-Security-Policy"] += "; frame-ancestors 'self'"
+        return response
+
+    # --- review where the document is shown -------------------------------------------------
+    change_form_template = "admin/documents/document/change_form.html"
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        document = self.get_object(request, object_id)
+        if document is not None:
+            preview = reverse("admin:documents_document_download", args=[document.pk]) + "?inline=1"
+            extra_context.update(
+                review={
+                    "url": reverse("admin:documents_document_review", args=[document.pk]),
+                    "preview": preview,
+                    "viewer": "image"
+                    if document.content_type in VIEWABLE_IMAGES
+                    else "pdf"
+                    if document.content_type == VIEWABLE_PDF
+                    else "",
+                    "can_review": document.review_status
+                    in (Document.ReviewStatus.RECEIVED, Document.ReviewStatus.IN_REVIEW, Document.ReviewStatus.ACCEPTED)
+                    and self.has_change_permission(request, document),
+                    "reject_form": RejectForm(prefix="reject"),
+                    "better_form": BetterCopyForm(prefix="better"),
+                    "case_url": reverse("admin:cases_case_change", args=[document.case_id]) + "#tab-records",
+                }
+            )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def review_view(self, request, pk):
+        """Accept, reject (with a reason) or ask for a better copy, from the document page (POST)."""
+        document = get_object_or_404(self.get_queryset(request), pk=pk)
+        if request.method != "POST" or not self.has_change_permission(request, document):
+            raise PermissionDenied
+        decision = request.POST.get("decision", "")
+        here = reverse("admin:documents_document_change", args=[document.pk])
+        try:
+            if decision == "accept":
+                services.document_accept(
+                    document=document,
+                    actor=request.user,
+                    include_in_packets=bool(request.POST.get("include_in_packets")),
+                )
+                messages.success(
+                    request,
+                    f"Accepted {document}."
+                    + (" It goes into case packets." if request.POST.get("include_in_packets") else ""),
+                )
+            elif decision == "reject":
+                form = RejectForm(request.POST, prefix="reject")
+                if not form.is_valid():
+                    raise DomainError("Say why the document is rejected, so the family can fix it.", field="reason")
+                services.document_reject(document=document, actor=request.user, **form.cleaned_data)
+                messages.success(request, f"Rejected {document}; the family sees the reason.")
+            elif decision == "better_copy":
+                form = BetterCopyForm(request.POST, prefix="better")
+                if not form.is_valid():
+                    raise DomainError("Say what to send instead (and a valid due date, if any).", field="description")
+                services.document_request_better_copy(document=document, actor=request.user, **form.cleaned_data)
+                messages.success(request, f"Asked the family for a better copy of {document}.")
+            else:
+                raise DomainError("Choose accept, reject or ask for a better copy.", field="decision")
+        except DomainError as exc:
+            messages.error(request, exc.message)
+            return redirect(here)
+        following = (
+            self.get_queryset(request)
+            .filter(
+                case_id=document.case_id,
+                review_status__in=[Document.ReviewStatus.RECEIVED, Document.ReviewStatus.IN_REVIEW],
+            )
+            .exclude(pk=document.pk)
+            .order_by("created_at", "id")
+            .first()
+        )
+        if following is not None:
+            messages.info(request, "The next file of this case waiting for review is shown.")
+            return redirect("admin:documents_document_change", following.pk)
+        return redirect(reverse("admin:cases_case_change", args=[document.case_id]) + "#tab-records")
 
     # --- actions --------------------------------------------------------------------------
     def _each(self, request, queryset, func, done_message, **kwargs):
@@ -429,11 +535,31 @@ class DocumentRequestInline(VisibleAdmin, admin.TabularInline):
         formset = super().get_formset(request, obj, **kwargs)
         formset.actor = request.user
         if obj is not None:
-            contacts = obj.patient.contacts.all()
-            formset.form.base_fields["asked_contact"].queryset = contacts
+            field = formset.form.base_fields["asked_contact"]
+            field.queryset = obj.patient.contacts.all()
+            # Read the contacts once for every row, not once a row (the page's queries stay constant).
+            field.choices = list(field.choices)
         return formset
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "description":
             kwargs["widget"] = forms.Textarea(attrs={"rows": 2, "cols": 40})
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+
+# --- The case page: the records checklist and the uploads and reviews on the timeline ---------------
+
+timeline_source(selectors.timeline_entries)
+
+
+@case_panel("records", order=10)
+def records_checklist_panel(request, case) -> str:
+    """What is still needed for the case: the same checklist the family's portal shows."""
+    from django.template.loader import render_to_string
+
+    waiting = reverse("admin:documents_document_changelist") + f"?case__id__exact={case.pk}&queue=waiting"
+    return render_to_string(
+        "admin/documents/_records_panel.html",
+        {"checklist": selectors.records_needed(case), "waiting_url": waiting, "case": case},
+        request=request,
+    )

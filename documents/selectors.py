@@ -269,3 +269,45 @@ def review_queue() -> QuerySet[Document]:
         .select_related("case", "case__patient", "uploaded_by")
         .order_by("created_at", "id")
     )
+
+
+def timeline_entries(case, limit: int) -> list:
+    """Uploads and reviews of a case's documents for the case timeline, newest first (one query)."""
+    from django.urls import reverse
+
+    from cases.selectors import person_name
+    from cases.workplace import TimelineEntry
+
+    rows = (
+        Document.objects.filter(case=case)
+        .select_related("uploaded_by", "reviewed_by")
+        .only(
+            "id",
+            "doc_type",
+            "original_name",
+            "source",
+            "created_at",
+            "review_status",
+            "reviewed_at",
+            "rejection_reason",
+            "uploaded_by__username",
+            "uploaded_by__first_name",
+            "uploaded_by__last_name",
+            "reviewed_by__username",
+            "reviewed_by__first_name",
+            "reviewed_by__last_name",
+        )
+        .order_by("-created_at", "-id")[:limit]
+    )
+    entries = []
+    for d in rows:
+        url = reverse("admin:documents_document_change", args=[d.pk])
+        label = f"{d.get_doc_type_display()}: {d.original_name}"
+        uploader = person_name(d.uploaded_by) or str(d.get_source_display())
+        entries.append(TimelineEntry(at=d.created_at, kind="upload", text=f"Uploaded {label}", who=uploader, url=url))
+        if d.reviewed_at and d.review_status in (Document.ReviewStatus.ACCEPTED, Document.ReviewStatus.REJECTED):
+            verb = "Accepted" if d.review_status == Document.ReviewStatus.ACCEPTED else "Rejected"
+            reviewer = person_name(d.reviewed_by)
+            text = f"{verb} {label}" + (f" ({d.rejection_reason})" if d.rejection_reason else "")
+            entries.append(TimelineEntry(at=d.reviewed_at, kind="review", text=text, who=reviewer, url=url))
+    return entries

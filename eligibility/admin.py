@@ -7,17 +7,26 @@ history of assessments with what changed between them, centre criteria, family s
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.conf import settings
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.forms.models import BaseInlineFormSet
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.roles import is_coordinator
 from cases.admin import case_section
+from cases.models import Case
+from cases.workplace import case_action, case_panel
 from navigator import queue
 from navigator.admin import VisibleAdmin
+from navigator.errors import DomainError
 
 from . import services
 from .models import (
@@ -31,7 +40,7 @@ from .models import (
     CriterionOverride,
     FamilySummary,
 )
-from .selectors import first_per
+from .selectors import first_per, latest_assessments
 from .summary import STAFF_NOTICE
 
 
@@ -390,15 +399,70 @@ class AssessmentAdmin(VisibleAdmin, admin.ModelAdmin):
             ),
         )
 
+    def get_urls(self):
+        return [
+            path(
+                "run/<int:case_id>/",
+                self.admin_site.admin_view(require_POST(self.run_view)),
+                name="eligibility_assessment_run",
+            ),
+            *super().get_urls(),
+        ]
+
+    def run_view(self, request, case_id: int):
+        """Run the pre-screen from the case page (POST); back to the case's eligibility tab."""
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
+        if request.method != "POST" or not is_coordinator(request.user):
+            raise PermissionDenied
+        back = reverse("admin:cases_case_change", args=[case.pk]) + "#tab-eligibility"
+        try:
+            assessments = services.assessment_run(case=case, actor=request.user, trigger=Assessment.Trigger.MANUAL)
+        except ValidationError as exc:
+            messages.error(request, "The pre-screen was not run: " + " ".join(exc.messages))
+            return HttpResponseRedirect(back)
+        base = next((a for a in assessments if a.centre_id is None), None)
+        verdict = base.get_verdict_display() if base else "no base assessment"
+        messages.success(request, f"Pre-screen run for {case.reference}: {verdict}. {STAFF_NOTICE}")
+        return HttpResponseRedirect(back)
+
+    def _summary_post(self, request, obj) -> HttpResponseRedirect | None:
+        """Publish or withdraw the family's summary of this assessment (through the services)."""
+        here = reverse("admin:eligibility_assessment_change", args=[obj.pk])
+        if "_publish_summary" in request.POST:
+            language = request.POST.get("summary_language", "")
+            try:
+                summary = services.family_summary_publish(assessment=obj, language=language, actor=request.user)
+            except DomainError as exc:
+                messages.error(request, exc.message)
+            else:
+                messages.success(
+                    request, f"The summary in {summary.get_language_display()} is published on the family's portal."
+                )
+            return HttpResponseRedirect(here)
+        if "_withdraw_summary" in request.POST:
+            summary_id = request.GET.get("summary", "")
+            summary = FamilySummary.objects.filter(
+                case_id=obj.case_id, pk=int(summary_id) if summary_id.isdigit() else 0
+            ).first()
+            if summary is None or not services.family_summary_withdraw(summary=summary, actor=request.user):
+                messages.error(request, "That summary is not published.")
+            else:
+                messages.success(request, "The summary was withdrawn from the family's portal.")
+            return HttpResponseRedirect(here)
+        return None
+
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        from django.contrib import messages
-        from django.core.exceptions import ValidationError
-        from django.http import HttpResponseRedirect
-
-        from navigator.errors import DomainError
-
         extra_context = extra_context or {}
         obj = self.get_object(request, object_id)
+        if request.method == "POST" and obj is not None and is_coordinator(request.user):
+            done = self._summary_post(request, obj)
+            if done is not None:
+                return done
+        if obj is not None and obj.centre_id is None:
+            extra_context["summaries"] = list(
+                FamilySummary.objects.published().filter(case_id=obj.case_id).select_related("assessment")
+            )
+            extra_context["summary_languages"] = settings.LANGUAGES
         form = OverrideForm(request.POST or None, prefix="override")
         if request.method == "POST" and obj is not None and is_coordinator(request.user):
             if form.is_valid():
@@ -472,3 +536,22 @@ class FamilySummaryAdmin(VisibleAdmin, admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@case_panel("eligibility", order=10)
+def prescreen_panel(request, case) -> str:
+    """The latest pre-screen verdicts, the family summary's state, and the run button (its form is in
+    the case page's header, named by ``form=``)."""
+    return render_to_string(
+        "admin/eligibility/_prescreen_panel.html",
+        {
+            "case": case,
+            "assessments": latest_assessments(case),
+            "summaries": list(FamilySummary.objects.published().filter(case=case)),
+            "notice": STAFF_NOTICE,
+        },
+        request=request,
+    )
+
+
+case_action("prescreen", "Run the pre-screen", "eligibility_assessment_run", order=10)

@@ -677,3 +677,16 @@ def family_summary_publish(*, assessment: Assessment, language: str, actor, text
     )
     audit_record(actor=actor, action="send", obj=summary, case=case, detail={"language": language})
     return summary
+
+
+@transaction.atomic
+def family_summary_withdraw(*, summary: FamilySummary, actor) -> bool:
+    """Take a published summary off the family's portal (nothing replaces it). Returns False when
+    it was not published (already withdrawn)."""
+    locked = FamilySummary.objects.select_for_update().get(pk=summary.pk)
+    if locked.published_at is None or locked.withdrawn_at is not None:
+        return False
+    locked.withdrawn_at = timezone.now()
+    locked.save(update_fields=["withdrawn_at"])
+    audit_record(actor=actor, action="update", obj=locked, case=locked.case, detail={"withdrawn": True})
+    return True

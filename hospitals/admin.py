@@ -13,9 +13,11 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cases.admin import case_section
+from cases.workplace import timeline_source
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
+from . import selectors as hospitals_selectors
 from . import workflow
 from .models import (
     ApiCredential,
@@ -168,10 +170,17 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
             return ()
-        return ("case", "hospital", "status_display")
+        return ("case", "hospital", "status_display", "builder_link")
 
     def get_fields(self, request, obj=None):
-        return ["case", "hospital", "cover_note", "response_due_at"] + (["status_display"] if obj else [])
+        return ["case", "hospital", "cover_note", "response_due_at"] + (
+            ["status_display", "builder_link"] if obj else []
+        )
+
+    @admin.display(description="Packet")
+    def builder_link(self, obj):
+        url = reverse("admin:hospitals_referral_builder", args=[obj.pk])
+        return format_html('<a href="{}" class="button">Open the packet builder</a>', url)
 
     @admin.display(description="status")
     def status_display(self, obj):
@@ -393,12 +402,24 @@ class CaseReferralInline(VisibleAdmin, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = ("hospital", "status", "sent_at", "response_due_at")
+    fields = ("hospital", "status", "sent_at", "response_due_at", "builder")
     readonly_fields = fields
     verbose_name_plural = "referrals to centres"
+
+    @admin.display(description="Packet")
+    def builder(self, obj):
+        if obj is None or obj.pk is None:
+            return "—"
+        return format_html(
+            '<a href="{}">Packet builder</a>', reverse("admin:hospitals_referral_builder", args=[obj.pk])
+        )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("hospital")
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+# The case timeline: what this app adds to it.
+timeline_source(hospitals_selectors.timeline_entries)

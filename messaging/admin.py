@@ -9,9 +9,11 @@ from django.db.models import BooleanField, ExpressionWrapper, F, OuterRef, Q, Su
 from django.http import HttpResponseRedirect
 
 from cases.admin import case_section
+from cases.workplace import timeline_source
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
+from . import selectors as messaging_selectors
 from .models import Thread, ThreadRead, TranslationRequest
 from .services import message_post, thread_mark_read, translation_complete
 
@@ -184,3 +186,7 @@ class CaseThreadInline(VisibleAdmin, admin.TabularInline):
 
     def has_add_permission(self, request, obj=None):
         return False
+
+
+# The case timeline: what this app adds to it.
+timeline_source(messaging_selectors.timeline_entries)

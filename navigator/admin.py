@@ -21,3 +21,23 @@ class VisibleAdmin(AuditedAdminMixin):
 
     def get_queryset(self, request):
         return visible(super().get_queryset(request), request.user)
+
+    def get_autocomplete_fields(self, request):
+        """A form that picks a case does so by reference or patient name (the case admin's search,
+        ``cases.selectors.case_search``), never by the internal number nor from a list of every case."""
+        fields = list(super().get_autocomplete_fields(request))
+        model = getattr(self, "model", None)
+        if model is None:
+            return fields
+        for field in model._meta.get_fields():
+            remote = getattr(getattr(field, "remote_field", None), "model", None)
+            if (
+                field.many_to_one
+                and field.concrete
+                and remote is not None
+                and remote._meta.label == "cases.Case"
+                and field.name not in fields
+                and field.name != getattr(self, "fk_name", None)
+            ):
+                fields.append(field.name)
+        return fields

@@ -13,10 +13,12 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from cases.admin import case_section
+from cases.workplace import timeline_source
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from . import delivery, services
+from . import selectors as scheduling_selectors
 from .feed_tokens import calendar_link_revoke
 from .models import (
     CalendarLink,
@@ -486,3 +488,7 @@ class CalendarLinkAdmin(VisibleAdmin, admin.ModelAdmin):
     def revoke(self, request, queryset):
         n = sum(calendar_link_revoke(link=link, actor=request.user) for link in queryset)
         self.message_user(request, f"{n} calendar link(s) revoked; calendars using them no longer update.")
+
+
+# The case timeline: what this app adds to it.
+timeline_source(scheduling_selectors.timeline_entries)

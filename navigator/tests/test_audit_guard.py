@@ -255,10 +255,12 @@ def test_every_admin_page_of_case_data_writes_audit_rows(stocked, client):
                 client.force_login(reader)
                 before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
                 response = client.get(url)
-                if response.status_code == 200:
+                if response.status_code in (200, 405):  # 405: an action that only takes a POST shows nothing
                     break
             else:
                 unread.append(f"GET {url}: {response.status_code}")
+                continue
+            if response.status_code == 405:
                 continue
             walked += 1
             if hasattr(response, "streaming_content"):
