@@ -558,8 +558,15 @@ def records_checklist_panel(request, case) -> str:
     from django.template.loader import render_to_string
 
     waiting = reverse("admin:documents_document_changelist") + f"?case__id__exact={case.pk}&queue=waiting"
+    files = list(
+        Document.objects.filter(
+            case=case, review_status__in=[Document.ReviewStatus.RECEIVED, Document.ReviewStatus.IN_REVIEW]
+        )
+        .only("id", "doc_type", "original_name", "created_at")
+        .order_by("created_at", "id")[:10]
+    )
     return render_to_string(
         "admin/documents/_records_panel.html",
-        {"checklist": selectors.records_needed(case), "waiting_url": waiting, "case": case},
+        {"checklist": selectors.records_needed(case), "waiting_url": waiting, "waiting": files, "case": case},
         request=request,
     )

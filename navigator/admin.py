@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+from django.contrib.admin import widgets
+from django.db import models
+
 from accounts.access import visible
 from audit.mixins import AuditedAdminMixin
+
+
+class LabelledSplitDateTime(widgets.AdminSplitDateTime):
+    """Django's date and time inputs, each with a label of its own (the field's label names neither)."""
+
+    template_name = "admin/widgets/split_datetime_labelled.html"
 
 
 class VisibleAdmin(AuditedAdminMixin):
@@ -18,6 +27,8 @@ class VisibleAdmin(AuditedAdminMixin):
 
     A row another user may not see is absent from lists and answers "not found" on its page.
     """
+
+    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
 
     def get_queryset(self, request):
         return visible(super().get_queryset(request), request.user)

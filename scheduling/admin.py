@@ -10,10 +10,10 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from cases.admin import case_section
-from cases.workplace import timeline_source
+from cases.workplace import case_panel, timeline_source
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
@@ -492,3 +492,21 @@ class CalendarLinkAdmin(VisibleAdmin, admin.ModelAdmin):
 
 # The case timeline: what this app adds to it.
 timeline_source(scheduling_selectors.timeline_entries)
+
+
+@case_panel("schedule", order=10)
+def mrd_panel(request, case) -> str:
+    """The case's MRD results, and where to record the next one."""
+    results = MRDResult.objects.filter(case=case).order_by("-sample_date", "-id")[:5]
+    add = reverse("admin:scheduling_mrdresult_add") + f"?case={case.pk}"
+    rows = format_html_join(
+        "",
+        "<li>{} · {}: {}</li>",
+        ((r.sample_date.isoformat(), r.get_checkpoint_display(), r.get_result_display()) for r in results),
+    )
+    return format_html(
+        '<h2 class="workplace-panel-title">MRD results</h2><ul>{}</ul><p><a href="{}" class="button">'
+        "Record an MRD result</a></p>",
+        rows or format_html("<li>None recorded yet.</li>"),
+        add,
+    )

@@ -204,3 +204,9 @@ def test_contact_language_and_time_zone_are_chosen_from_lists(world, coordinator
     assert language and 'value="ru"' in language.group(1) and 'value="zh-hans"' in language.group(1)
     assert zone and 'value="Asia/Almaty"' in zone.group(1) and 'value="Europe/Moscow"' in zone.group(1)
     assert f'value="{world.contact_a.time_zone}" selected' in zone.group(1)
+
+
+def test_on_the_case_page_a_contacts_zone_is_typed_from_the_one_iana_list(world, coordinator):
+    html = _page(coordinator, world.case_a)
+    assert html.count('<datalist id="iana-zones">') == 1 and '<option value="Asia/Almaty">' in html
+    assert re.search(r'<input type="text" name="contacts-0-time_zone"[^>]*list="iana-zones"', html)
