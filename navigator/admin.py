@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from django.contrib.admin import widgets
 from django.db import models
 
@@ -28,7 +31,9 @@ class VisibleAdmin(AuditedAdminMixin):
     A row another user may not see is absent from lists and answers "not found" on its page.
     """
 
-    formfield_overrides = {models.DateTimeField: {"widget": LabelledSplitDateTime}}
+    formfield_overrides: Mapping[type[models.Field], Mapping[str, Any]] = {
+        models.DateTimeField: {"widget": LabelledSplitDateTime}
+    }
 
     def get_queryset(self, request):
         return visible(super().get_queryset(request), request.user)

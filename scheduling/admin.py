@@ -507,6 +507,6 @@ def mrd_panel(request, case) -> str:
     return format_html(
         '<h2 class="workplace-panel-title">MRD results</h2><ul>{}</ul><p><a href="{}" class="button">'
         "Record an MRD result</a></p>",
-        rows or format_html("<li>None recorded yet.</li>"),
+        rows or format_html("<li>{}</li>", "None recorded yet."),
         add,
     )
