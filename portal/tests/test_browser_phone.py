@@ -283,3 +283,31 @@ def test_an_upload_survives_going_offline_and_a_reload_and_completes_with_the_ri
         )
         == 0
     )
+
+
+def test_axe_finds_no_violation_on_any_portal_page_in_any_language(site, page):
+    from navigator.testing import axe_report, axe_violations
+
+    every_impact = ("minor", "moderate", "serious", "critical")
+    url, world = site
+    sign_in(page, url, "chen")
+    case_id = world.case_b.pk
+    pages = ["", "records/", "send/", "messages/", "dates/", "eligibility/"]
+    found = {}
+    for code in LANGUAGES:
+        _language(page, code)
+        for name in pages:
+            page.goto(f"{url}/portal/cases/{case_id}/{name}")
+            found[(code, name)] = axe_violations(page, impacts=every_impact)
+        for path in ("/portal/account/", "/portal/account/notifications/", "/portal/offline/"):
+            page.goto(url + path)
+            found[(code, path)] = axe_violations(page, impacts=every_impact)
+    page.click("form[action$='/portal/logout/'] button")
+    page.wait_for_url(f"{url}/portal/login/")
+    for code in LANGUAGES:
+        _language(page, code)
+        for path in ("/portal/login/", "/portal/password/reset/"):
+            page.goto(url + path)
+            found[(code, path)] = axe_violations(page, impacts=every_impact)
+    bad = {key: axe_report(v) for key, v in found.items() if v}
+    assert not bad, "\n".join(f"{key}: {report}" for key, report in bad.items())
