@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "messaging",
     "webhooks",
     "travel",
+    "options",
     "portal",
     "privacy",
     "desk",
