@@ -22,6 +22,8 @@ WORK_APPS = {
     "travel",
     "portal",
     "audit",
+    "options",
+    "followup",
 }
 KEPT_RECORDS = {
     "delete_case",
@@ -32,6 +34,8 @@ KEPT_RECORDS = {
     "delete_packetversion",
     "delete_assessment",
     "delete_message",
+    "delete_optionversion",
+    "delete_shortlistentry",
 }
 SUPERVISOR_APPS = WORK_APPS | {
     "accounts",

@@ -60,9 +60,9 @@ class RequiredRecordInline(VisibleAdmin, admin.TabularInline):
 
 @admin.register(Hospital)
 class HospitalAdmin(VisibleAdmin, admin.ModelAdmin):
-    list_display = ("code", "name_en", "name_zh", "city", "country", "response_days", "is_active")
+    list_display = ("code", "name_en", "name_zh", "kind", "city", "country", "response_days", "is_active")
     search_fields = ("code", "name_en", "name_zh", "city")
-    list_filter = ("country", "is_active")
+    list_filter = ("kind", "country", "is_active")
     filter_horizontal = ("indications",)
     inlines = [ContactInline, RequiredRecordInline]
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.access import NOBODY, CaseRows, StaffOnly, VisibleQuerySet
+from cases.models import Case
 
 
 class Option(models.Model):
@@ -175,6 +176,14 @@ class ShortlistEntry(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_reason = models.TextField(blank=True)
+    screening_referral = models.ForeignKey(
+        "hospitals.Referral",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The screening request sent to the option's trial team (a referral like any other)."),
+    )
 
     objects = ShortlistQuerySet.as_manager()
     # Families see what a coordinator shared with them and still stands; centres nothing.
@@ -191,3 +200,13 @@ class ShortlistEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.option} for {self.case_id}"
+
+
+class CaseOptions(Case):
+    """The coordinator's desk for a case's options: why they are offered, the register screened
+    against the case, the shortlist."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "case options"
+        verbose_name_plural = "options for cases"

@@ -20,6 +20,8 @@ from accounts.roles import is_coordinator
 from audit.actor import Actor
 from audit.services import audit_record
 from cases.models import Case
+from hospitals.models import Hospital, Referral
+from hospitals.services.referrals import referral_create, referral_send
 from navigator.errors import DomainError
 
 from . import ctgov
@@ -183,3 +185,35 @@ def shortlist_share(*, entry: ShortlistEntry, actor, shared: bool = True) -> Sho
         locked.save(update_fields=["shared_with_family"])
         audit_record(actor=actor, action="update", obj=locked, case=locked.case, detail={"shared_with_family": shared})
     return locked
+
+
+@transaction.atomic
+def screening_request_send(*, entry: ShortlistEntry, actor, cover_note: str = "") -> Referral:
+    """Ask the option's trial team to screen the patient: a referral to the team, sent with a
+    frozen packet like any referral (the team answers, asks for more, or declines through the
+    hospital API or its webhooks, within the deadline), and linked to the shortlist entry."""
+    if not is_coordinator(actor):
+        raise DomainError("Only a coordinator can send a screening request.", code="permission_denied")
+    locked = (
+        ShortlistEntry.objects.select_for_update(of=("self",))
+        .select_related("option__trial_team", "case")
+        .get(pk=entry.pk)
+    )
+    if locked.removed_at is not None:
+        raise DomainError("This option is off the shortlist.", field="entry")
+    team = locked.option.trial_team
+    if team is None:
+        raise DomainError(f"{locked.option} has no trial team to send a screening request to.", field="option")
+    if team.kind != Hospital.Kind.TRIAL_TEAM:
+        raise DomainError(f"{team} is a treating centre: refer the case to it from the referrals.", field="option")
+    referral = Referral.objects.filter(case=locked.case, hospital=team).first()
+    note = cover_note.strip() or f"Screening request for {locked.option}."
+    if referral is None:
+        referral = referral_create(case=locked.case, hospital=team, actor=actor, cover_note=note)
+    if referral.status in (Referral.Status.DRAFT, Referral.Status.DECLINED, Referral.Status.WITHDRAWN):
+        referral_send(referral=referral, actor=actor, reason="Screening request" if referral.first_sent_at else "")
+        referral.refresh_from_db()
+    if locked.screening_referral_id != referral.pk:
+        locked.screening_referral = referral
+        locked.save(update_fields=["screening_referral"])
+    return referral

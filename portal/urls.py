@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import auth, notices, pages, pwa
+from .views import auth, notices, options, pages, pwa
 
 app_name = "portal"
 
@@ -36,4 +36,5 @@ urlpatterns = [
     path("cases/<int:case_id>/dates/calendar.ics", pages.CalendarView.as_view(), name="calendar"),
     path("cases/<int:case_id>/dates/<int:milestone_id>.ics", pages.CalendarView.as_view(), name="calendar_item"),
     path("cases/<int:case_id>/eligibility/", pages.EligibilityView.as_view(), name="eligibility"),
+    path("cases/<int:case_id>/options/", options.OptionsView.as_view(), name="options"),
 ]

@@ -28,7 +28,13 @@ def validate_language_list(value) -> None:
 
 
 class Hospital(models.Model):
-    """A treating centre (e.g. PKUPH Beijing) with an international department."""
+    """A treating centre (e.g. PKUPH Beijing) with an international department, or a trial team
+    that screens patients for a study. Both receive referrals (for a trial team, screening
+    requests) with the same packets, API credentials, webhooks, deadlines and answers."""
+
+    class Kind(models.TextChoices):
+        CENTRE = "centre", _("Treating centre")
+        TRIAL_TEAM = "trial_team", _("Trial team")
 
     code = models.SlugField(max_length=40, unique=True, help_text=_("Short stable code, e.g. pkuph."))
     name_en = models.CharField(_("name (English)"), max_length=200)
@@ -55,6 +61,7 @@ class Hospital(models.Model):
     response_days = models.PositiveSmallIntegerField(
         default=7, help_text=_("Working answer time: the default response deadline of a referral, in days.")
     )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CENTRE)
     is_active = models.BooleanField(default=True)
 
     objects = VisibleQuerySet.as_manager()

@@ -166,7 +166,33 @@ def stock_case_a(world):
     )
     assert response.status_code == 201, response.content
     assert Upload.objects.filter(case=case).exists()
+    # An option shortlisted for case_a and shown to its family.
+    from options.demo import seed_setup as options_seed_setup
+    from options.models import Option
+    from options.services import shortlist_add, shortlist_share
+
+    options_seed_setup()
+    inotuzumab = Option.objects.get(short_name="Inotuzumab ozogamicin")
+    shortlist_share(entry=shortlist_add(case=case, option=inotuzumab, actor=alice, reason="guard"), actor=alice)
     return case
+
+
+def trial_team_staff(world):
+    """Staff of a trial team that was sent a screening request for case_b (never case_a)."""
+    from accounts.models import User
+    from cases.factories import UserFactory
+    from hospitals.factories import HospitalFactory
+    from hospitals.models import Hospital
+    from options.models import Option
+    from options.services import screening_request_send, shortlist_add
+
+    team = HospitalFactory(code="trial-team", name_en="CD22 trial team", kind=Hospital.Kind.TRIAL_TEAM)
+    option = Option.objects.create(
+        short_name="CD22 trial", title="CD22 trial", kind="car_t", source="test", status="RECRUITING", trial_team=team
+    )
+    entry = shortlist_add(case=world.case_b, option=option, actor=world.bob, reason="CD22")
+    screening_request_send(entry=entry, actor=world.bob)
+    return UserFactory(username="dr_trial", role=User.Role.HOSPITAL, hospital=team)
 
 
 def kwargs_for(route: str, callback, world) -> dict | None:
@@ -286,14 +312,15 @@ def probe(world, user) -> tuple[list[str], list[str], int]:
     return leaks, owner_misses, not_found
 
 
-@pytest.mark.parametrize("intruder", ["chen", "dr_wang"])
+@pytest.mark.parametrize("intruder", ["chen", "dr_wang", "dr_trial"])
 def test_no_other_party_reads_or_changes_case_a_through_any_object_route(stocked, intruder):
     world = stocked
+    user = trial_team_staff(world) if intruder == "dr_trial" else getattr(world, intruder)
     assert len(object_routes()) >= 50, "the URLconf walk found too few routes"
     before = case_a_rows(world)
     assert len(before) > 40, "case_a was not stocked with rows of every kind"
 
-    leaks, owner_misses, not_found = probe(world, getattr(world, intruder))
+    leaks, owner_misses, not_found = probe(world, user)
 
     assert not owner_misses, "the coordinator could not read (a 404 would prove nothing):\n" + "\n".join(owner_misses)
     assert not leaks, f"{intruder} can tell case_a's objects exist:\n" + "\n".join(leaks)
