@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from hospitals.models import Hospital
+
 from .models import Option
 
 YEAR = 12
@@ -128,8 +130,19 @@ DEMO_OPTIONS = [
 
 
 def seed_setup() -> dict:
-    """The register's demo entries (synthetic)."""
+    """The register's demo entries (synthetic), and the trial team of the CD22 CAR-T trial."""
+    team, _ = Hospital.objects.get_or_create(
+        code="cd22-trial",
+        defaults={
+            "name_en": "CD22 CAR-T trial team (synthetic)",
+            "city": "Beijing",
+            "kind": Hospital.Kind.TRIAL_TEAM,
+            "response_days": 10,
+        },
+    )
     for values in DEMO_OPTIONS:
         values = dict(values)
+        if values["short_name"] == "CD22 CAR-T (trial)":
+            values["trial_team"] = team
         Option.objects.get_or_create(short_name=values.pop("short_name"), defaults=values)
     return {}
