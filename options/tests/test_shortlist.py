@@ -232,6 +232,7 @@ def test_a_family_cannot_open_the_options_desk(world, client):
         ("en", "The doctors decide, nothing is guaranteed."),
         ("zh-hans", "由医生决定，任何结果都无法保证。"),
         ("ar", "الأطباء هم من يقرّرون، ولا شيء مضمون."),
+        ("ru", "Решают врачи, ничего не гарантировано."),
     ],
 )
 def test_the_family_sees_shared_options_in_plain_words_in_their_language(world, register, client, language, words):
@@ -263,7 +264,7 @@ def test_another_family_gets_404_for_the_options_page(world, register, client):
 
 
 def test_every_family_string_has_its_translation_in_chinese_arabic_and_russian():
-    """The portal shows ru once it is a portal language; the catalog is complete already."""
+    """The plain sentences come from this app's catalog (the page's own strings are the portal's)."""
     from pathlib import Path
 
     import polib
@@ -273,7 +274,7 @@ def test_every_family_string_has_its_translation_in_chinese_arabic_and_russian()
 
     locale = Path(__file__).resolve().parents[1] / "locale"
     msgids = {e.msgid for e in polib.pofile(str(locale / "ru" / "LC_MESSAGES" / "django.po"))}
-    assert len(msgids) >= 19
+    assert len(msgids) >= 12
     for language in ("zh-hans", "ar", "ru"):
         with translation.override(language):
             untranslated = sorted(m for m in msgids if translation.gettext(m) == m)

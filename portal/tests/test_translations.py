@@ -47,8 +47,9 @@ def test_the_checker_notices_an_untranslated_string():
 
 
 CATALOGS = ["zh_Hans", "ar", "ru"]
-# The other apps whose strings the portal shows (milestone titles, travel, notices, the family summary).
-APPS = ["portal", "travel", "scheduling", "eligibility", "notifications"]
+# The other apps whose strings the portal shows (milestone titles, travel, notices, the family summary,
+# the shortlisted options).
+APPS = ["portal", "travel", "scheduling", "eligibility", "notifications", "options"]
 ROOT = PORTAL.parent
 
 
