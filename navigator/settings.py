@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "webhooks",
     "travel",
     "options",
+    "followup",
     "portal",
     "privacy",
     "desk",
@@ -493,6 +494,8 @@ LOGIN_LOG_RETENTION_DAYS = env.int("LOGIN_LOG_RETENTION_DAYS", default=90)
 OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=30)
 # A calendar subscription link stops working this many days after it was issued.
 CALENDAR_LINK_DAYS = env.int("CALENDAR_LINK_DAYS", default=180)
+# A home haematologist's link to the handback stops working this many days after it was issued.
+HOME_LINK_DAYS = env.int("HOME_LINK_DAYS", default=90)
 
 # --- Metrics, traces, error reports --------------------------------------------
 # /metrics (navigator/ops.py) is closed unless a bearer token or the scrapers' networks are set.

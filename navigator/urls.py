@@ -26,6 +26,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("portal/", include("portal.urls")),
+    path("home/", include("followup.urls")),
     path("healthz", healthz, name="healthz"),
 ]
 

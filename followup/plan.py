@@ -1,0 +1,108 @@
+"""The long-term follow-up plan after CAR-T, derived from the infusion date and the decisions
+taken (transplant, Ph+ TKI maintenance): pure functions over plain data, one row per visit, each
+citing its source, so a clinician can review the table.
+
+Sources:
+- the service's guide (``b-all-car-t-guide.txt``): "ALL CAR-T may cause more pronounced B cell
+  aplasia and hypogammaglobulinaemia due to deeper and more sustained B cell depletion"; MRD at
+  day 28 and day 60 (the centre's checkpoints, tracked by the pathway); "allogeneic stem cell
+  transplant should be planned within 3-4 months"; Ph+: "TKI should be continued as maintenance
+  post-CAR-T"; follow-up "coordination with your home haematologist";
+- pathway.md step 9 (public): "B-cell aplasia and hypogammaglobulinaemia monitoring continue after
+  CAR-T";
+- (public) EBMT/JACIE recommendations for CAR-T management, Hayden et al., Ann Oncol 2022
+  (and Yakoub-Agha et al., Haematologica 2020): blood counts and IgG monthly for the first months,
+  then every 3 months in the first year; immunoglobulin replacement when IgG is below 4 g/L
+  (with recurrent infections); inactivated vaccines not before 6 months after infusion and only
+  once B cells recover and immunoglobulin replacement has stopped; yearly review long term;
+- (public) FDA guidance on long-term follow-up after gene therapy (2020): CAR-T patients are
+  followed for up to 15 years; the plan here lists the first five yearly reviews.
+
+MRD after day 60 follows the treating centre's protocol: ``mrd_months`` (default 3, 6, 9, 12).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+IGG_LOW_G_PER_L = 4  # EBMT/JACIE: consider immunoglobulin replacement below this level
+COUNTS_AND_IGG_MONTHS = (1, 2, 3, 4, 5, 6, 9, 12)
+DEFAULT_MRD_MONTHS = (3, 6, 9, 12)
+VACCINATION_REVIEW_MONTHS = (6, 12)
+YEARLY_REVIEWS = (2, 3, 4, 5)
+
+SOURCE_GUIDE = "Guide: B-cell aplasia and hypogammaglobulinaemia after ALL CAR-T"
+SOURCE_EBMT = "EBMT/JACIE CAR-T recommendations (Hayden et al., Ann Oncol 2022)"
+SOURCE_PROTOCOL = "Treating centre's MRD protocol"
+SOURCE_FDA = "FDA long-term follow-up guidance for gene therapy (2020)"
+
+
+@dataclass(frozen=True)
+class Visit:
+    key: str  # stable within the case: followup:<what>:m<months>
+    due: dt.date
+    title: str
+    checks: tuple[str, ...]
+    source: str
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    for last in (31, 30, 29, 28):
+        try:
+            return day.replace(year=year, month=month, day=min(day.day, last))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def follow_up_plan(
+    *,
+    infusion: dt.date,
+    transplant_planned: bool = False,
+    ph_positive: bool = False,
+    mrd_months: tuple[int, ...] = DEFAULT_MRD_MONTHS,
+) -> list[Visit]:
+    """The visits after discharge, by due date."""
+    visits: dict[int, dict] = {}
+
+    def visit(months: int, check: str, source: str) -> None:
+        row = visits.setdefault(months, {"checks": [], "sources": []})
+        if check not in row["checks"]:
+            row["checks"].append(check)
+        if source not in row["sources"]:
+            row["sources"].append(source)
+
+    for months in COUNTS_AND_IGG_MONTHS:
+        visit(months, "Blood counts", SOURCE_EBMT)
+        visit(months, f"IgG (immunoglobulin replacement if below {IGG_LOW_G_PER_L} g/L)", SOURCE_GUIDE)
+        visit(months, "B-cell aplasia / CAR-T persistence (CD19+ B cells)", SOURCE_GUIDE)
+        visit(months, "Relapse surveillance: examination, blood film", SOURCE_GUIDE)
+    for months in mrd_months:
+        visit(months, "MRD (bone marrow)", SOURCE_PROTOCOL)
+    for months in VACCINATION_REVIEW_MONTHS:
+        visit(months, "Vaccination review: only after B-cell recovery and off immunoglobulin replacement", SOURCE_EBMT)
+    if ph_positive:
+        for months in COUNTS_AND_IGG_MONTHS:
+            visit(months, "TKI maintenance: adherence, BCR::ABL1 transcript", "Guide: Ph+ TKI maintenance post-CAR-T")
+    if transplant_planned:
+        visit(3, "Transplant work-up with the transplant centre (within 3-4 months of CAR-T)", "Guide: allo-SCT timing")
+    for years in YEARLY_REVIEWS:
+        visit(12 * years, "Yearly review: counts, IgG, relapse, late effects", SOURCE_FDA)
+    return [
+        Visit(
+            key=f"followup:m{months}",
+            due=add_months(infusion, months),
+            title=f"Follow-up at home: month {months} after CAR-T",
+            checks=tuple(row["checks"]),
+            source="; ".join(row["sources"]),
+        )
+        for months, row in sorted(visits.items())
+    ]
+
+
+def igg_needs_replacement(value_g_per_l) -> bool:
+    """IgG below the EBMT/JACIE threshold: the coordinator asks the home haematologist about IVIG."""
+    return value_g_per_l is not None and float(value_g_per_l) < IGG_LOW_G_PER_L

@@ -1,0 +1,459 @@
+"""Writes of the way home: the home haematologist's contact and links, handback versions, the
+follow-up plan's milestones, results posted after discharge."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.roles import is_coordinator
+from audit.actor import Actor
+from audit.services import audit_record
+from cases.models import Case
+from eligibility.models import ClinicalProfile
+from eligibility.services import profile_record_fact
+from hospitals.models import Hospital, Referral
+from navigator.errors import DomainError
+from scheduling.models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, TransplantDecision, TreatmentEvent
+from scheduling.services import case_refresh_next_due, milestone_complete, milestone_upsert, pathway_due_at, task_open
+
+from . import handback as rendering
+from .models import AccessLink, FollowUpResult, Handback, HomeHaematologist, LinkUse, token_hash
+from .plan import follow_up_plan, igg_needs_replacement
+
+LANGUAGES = ("en", "zh-hans", "ar", "ru")
+WATCH_FOR = [
+    "Fever or signs of infection: B-cell aplasia and low IgG make infections more likely; treat promptly.",
+    "New confusion, drowsiness, tremor or trouble speaking (late neurotoxicity is rare but possible).",
+    "Falling blood counts, bruising or bleeding.",
+    "Signs of relapse: bone pain, new lumps, blasts on the blood film.",
+]
+
+
+def _coordinator(actor, what: str) -> None:
+    if not is_coordinator(actor):
+        raise DomainError(f"Only a coordinator can {what}.", code="permission_denied")
+
+
+# --- the home haematologist and their links -------------------------------------------------------
+
+
+@transaction.atomic
+def haematologist_save(
+    *,
+    case: Case,
+    actor,
+    name: str,
+    email: str,
+    centre: str = "",
+    phone: str = "",
+    language: str = "en",
+    time_zone: str = "UTC",
+) -> HomeHaematologist:
+    _coordinator(actor, "record the home haematologist")
+    if not name.strip():
+        raise DomainError("Give the home haematologist's name.", field="name")
+    if language not in LANGUAGES:
+        raise DomainError(f"Choose one of {', '.join(LANGUAGES)}.", field="language")
+    contact, created = HomeHaematologist.objects.update_or_create(
+        case=case,
+        defaults={
+            "name": name.strip(),
+            "email": email,
+            "centre": centre,
+            "phone": phone,
+            "language": language,
+            "time_zone": time_zone,
+        },
+    )
+    contact.full_clean()
+    audit_record(actor=actor, action="create" if created else "update", obj=contact, case=case)
+    return contact
+
+
+@transaction.atomic
+def link_issue(*, haematologist: HomeHaematologist, actor, days: int | None = None) -> tuple[AccessLink, str]:
+    """A new signed link for the home haematologist; the token is returned once, only its hash kept."""
+    _coordinator(actor, "issue a link")
+    days = days or settings.HOME_LINK_DAYS
+    if not 1 <= days <= 366:
+        raise DomainError("A link lasts between 1 and 366 days.", field="days")
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    link = AccessLink.objects.create(
+        haematologist=haematologist,
+        case=haematologist.case,
+        token_hash=token_hash(token),
+        created_at=now,
+        created_by_label=Actor.of(actor).label,
+        expires_at=now + dt.timedelta(days=days),
+    )
+    audit_record(
+        actor=actor, action="create", obj=link, case=link.case, detail={"expires_at": link.expires_at.isoformat()}
+    )
+    return link, token
+
+
+@transaction.atomic
+def link_revoke(*, link: AccessLink, actor) -> AccessLink:
+    _coordinator(actor, "revoke a link")
+    updated = AccessLink.objects.filter(pk=link.pk, revoked_at=None).update(
+        revoked_at=timezone.now(), revoked_by_label=Actor.of(actor).label
+    )
+    link.refresh_from_db()
+    if updated:
+        audit_record(actor=actor, action="update", obj=link, case=link.case, detail={"revoked": True})
+    return link
+
+
+class LinkRefused(Exception):
+    def __init__(self, outcome: str):
+        super().__init__(outcome)
+        self.outcome = outcome
+
+
+def link_actor(link: AccessLink) -> str:
+    """How the audit trail names the home haematologist (a contact, not an account)."""
+    return f"home-haematologist:{link.haematologist_id}"
+
+
+def link_open(*, token: str, page: str, ip: str | None = None) -> AccessLink | None:
+    """The link for ``token`` if it may be used now, recording the use. A revoked or expired link
+    raises ``LinkRefused`` after recording the refusal (in the link's log and the audit trail);
+    an unknown token answers ``None``."""
+    link = AccessLink.objects.select_related("haematologist", "case").filter(token_hash=token_hash(token)).first()
+    if link is None:
+        return None
+    now = timezone.now()
+    outcome = LinkUse.Outcome.ALLOWED
+    if link.revoked_at is not None:
+        outcome = LinkUse.Outcome.REVOKED
+    elif link.expires_at <= now:
+        outcome = LinkUse.Outcome.EXPIRED
+    with transaction.atomic():
+        LinkUse.objects.create(link=link, case=link.case, at=now, page=page[:40], outcome=outcome, ip=ip)
+        if outcome != LinkUse.Outcome.ALLOWED:
+            audit_record(
+                actor=link_actor(link),
+                action="login",
+                obj=link,
+                case=link.case,
+                detail={"via": "home-link", "page": page, "refused": str(outcome)},
+                ip=ip,
+            )
+        else:
+            AccessLink.objects.filter(pk=link.pk).update(last_used_at=now)
+    if outcome != LinkUse.Outcome.ALLOWED:
+        raise LinkRefused(outcome)
+    return link
+
+
+# --- the follow-up plan -----------------------------------------------------------------------------
+
+
+def _infusion(case: Case) -> TreatmentEvent:
+    event = (
+        TreatmentEvent.objects.filter(case=case, kind=TreatmentEvent.Kind.INFUSION, status=TreatmentEvent.Status.DONE)
+        .select_related("hospital")
+        .first()
+    )
+    if event is None:
+        raise DomainError("Record the CAR-T infusion as done before the way home.", field="infusion")
+    return event
+
+
+def followup_plan_apply(*, case: Case, actor, mrd_months: tuple[int, ...] | None = None) -> list[Milestone]:
+    """Derive the follow-up visits from the infusion and the decisions and keep them as the case's
+    milestones (family reminders follow the milestones' rules, in the family's language and zone)."""
+    infusion = _infusion(case)
+    decision = TransplantDecision.objects.filter(case=case).first()
+    profile = ClinicalProfile.objects.filter(case=case).first()
+    visits = follow_up_plan(
+        infusion=infusion.occurred_on,
+        transplant_planned=decision is not None and decision.decision == TransplantDecision.Decision.PLANNED,
+        ph_positive=profile is not None and profile.philadelphia_status == "positive",
+        **({"mrd_months": mrd_months} if mrd_months else {}),
+    )
+    milestones = []
+    with transaction.atomic():
+        for visit in visits:
+            change = milestone_upsert(
+                case=case,
+                key=visit.key,
+                kind=MilestoneKind.OTHER,
+                due_at=pathway_due_at(visit.due),
+                title=visit.title,
+                concerns_family=True,
+                refresh_case=False,
+            )
+            milestones.append(change.milestone)
+        case_refresh_next_due(case=case)
+        audit_record(actor=actor, action="update", obj=case, detail={"followup_plan": [v.key for v in visits]})
+    return milestones
+
+
+# --- the handback ------------------------------------------------------------------------------------
+
+
+@dataclass
+class Discharge:
+    """What the coordinator writes from the centre's discharge letter."""
+
+    product: str
+    dose: str
+    response: str
+    discharge_date: dt.date
+    crs: list[dict]
+    icans: list[dict]
+    medications: list[dict]
+    watch_for: list[str]
+
+
+def _check_events(events: list[dict], field: str) -> list[dict]:
+    out = []
+    for n, event in enumerate(events):
+        grade = event.get("grade")
+        if not isinstance(grade, int) or not 1 <= grade <= 4:
+            raise DomainError(f"Grade {n + 1}: give an ASTCT grade from 1 to 4.", field=field)
+        onset, resolved = event.get("onset"), event.get("resolved")
+        if not isinstance(onset, dt.date):
+            raise DomainError(f"Grade {n + 1}: give the onset date.", field=field)
+        if resolved is not None and resolved < onset:
+            raise DomainError(f"Grade {n + 1}: resolved before it began.", field=field)
+        out.append({"grade": grade, "onset": onset.isoformat(), "resolved": resolved.isoformat() if resolved else None})
+    return out
+
+
+def handback_content(*, case: Case, discharge: Discharge, version: int, created_at: dt.datetime) -> dict:
+    """Everything the handback says, from the case's records and the discharge letter."""
+    if not discharge.product.strip() or not discharge.dose.strip():
+        raise DomainError(
+            "Give the CAR-T product and its dose.", field="product" if not discharge.product.strip() else "dose"
+        )
+    if not discharge.response.strip():
+        raise DomainError("Give the response (e.g. CR, MRD-negative at day 28).", field="response")
+    home = HomeHaematologist.objects.filter(case=case).first()
+    if home is None:
+        raise DomainError("Record the home haematologist first.", field="home_haematologist")
+    infusion = _infusion(case)
+    centre = infusion.hospital or _accepted_centre(case)
+    if centre is None:
+        raise DomainError("Say at which centre the infusion took place.", field="infusion")
+    lymphodepletion = TreatmentEvent.objects.filter(case=case, kind=TreatmentEvent.Kind.LYMPHODEPLETION).first()
+    decision = TransplantDecision.objects.filter(case=case).first()
+    profile = ClinicalProfile.objects.filter(case=case).first()
+    visits = follow_up_plan(
+        infusion=infusion.occurred_on,
+        transplant_planned=decision is not None and decision.decision == TransplantDecision.Decision.PLANNED,
+        ph_positive=profile is not None and profile.philadelphia_status == "positive",
+    )
+    patient = case.patient
+    return {
+        "version": version,
+        "created_at": created_at.isoformat(),
+        "case": {"reference": case.reference},
+        "patient": {
+            "given_name": patient.given_name,
+            "family_name": patient.family_name,
+            "date_of_birth": patient.date_of_birth.isoformat(),
+            "sex": patient.sex,
+        },
+        "home": {"name": home.name, "centre": home.centre, "language": home.language},
+        "centre": {
+            "code": centre.code,
+            "name_en": centre.name_en,
+            "name_zh": centre.name_zh,
+            "contacts": [
+                {"name": c.name, "role": c.role, "email": c.email, "phone": str(c.phone or "")}
+                for c in centre.contacts.order_by("-is_primary", "name")
+            ],
+        },
+        "product": discharge.product.strip(),
+        "dose": discharge.dose.strip(),
+        "lymphodepletion": lymphodepletion.occurred_on.isoformat() if lymphodepletion else None,
+        "infusion_date": infusion.occurred_on.isoformat(),
+        "discharge_date": discharge.discharge_date.isoformat(),
+        "crs": _check_events(discharge.crs, "crs"),
+        "icans": _check_events(discharge.icans, "icans"),
+        "response": discharge.response.strip(),
+        "mrd": [
+            {
+                "date": m.sample_date.isoformat(),
+                "checkpoint": m.get_checkpoint_display(),
+                "method": m.get_method_display(),
+                "result": m.result,
+                "value": str(m.value) if m.value is not None else "",
+            }
+            for m in MRDResult.objects.filter(case=case).order_by("sample_date", "id")
+        ],
+        "medications": [
+            {"name": m["name"].strip(), "dose": m.get("dose", "").strip()}
+            for m in discharge.medications
+            if m.get("name", "").strip()
+        ],
+        "tki": profile.current_tki if profile else "",
+        "transplant": {
+            "decision": decision.get_decision_display() if decision else "Not decided yet",
+            "reason": decision.reason if decision else "",
+            "decided_on": decision.decided_on.isoformat() if decision and decision.decided_on else None,
+        },
+        "watch_for": [*WATCH_FOR, *(w.strip() for w in discharge.watch_for if w.strip())],
+        "schedule": [
+            {"due": v.due.isoformat(), "title": v.title, "checks": list(v.checks), "source": v.source} for v in visits
+        ],
+    }
+
+
+def _accepted_centre(case: Case) -> Hospital | None:
+    referral = Referral.objects.filter(case=case, status=Referral.Status.ACCEPTED).select_related("hospital").first()
+    return referral.hospital if referral else None
+
+
+def _digest(content: dict) -> str:
+    stable = {k: v for k, v in content.items() if k not in ("version", "created_at")}
+    return hashlib.sha256(json.dumps(stable, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+@transaction.atomic
+def handback_create(*, case: Case, actor, discharge: Discharge) -> tuple[Handback, bool]:
+    """Freeze a new handback version (content, FHIR Bundle, PDF) and derive the follow-up plan.
+    Unchanged content gives back the latest version (``created`` False)."""
+    _coordinator(actor, "hand a patient back")
+    Case.objects.select_for_update().get(pk=case.pk)
+    latest = Handback.objects.filter(case=case).order_by("-version").first()
+    version = (latest.version if latest else 0) + 1
+    content = handback_content(case=case, discharge=discharge, version=version, created_at=timezone.now())
+    digest = _digest(content)
+    if latest is not None and latest.digest == digest:
+        return latest, False
+    bundle = rendering.build_bundle(content)
+    problems = rendering.bundle_problems(bundle)
+    if problems:
+        raise DomainError(f"The handback Bundle is not a valid document: {problems[0]}", field="bundle")
+    handback = Handback(
+        case=case,
+        version=version,
+        content=content,
+        bundle=bundle,
+        pdf=rendering.render_pdf(content),
+        digest=digest,
+        created_by_label=Actor.of(actor).label,
+    )
+    handback.save(force_insert=True)
+    audit_record(actor=actor, action="create", obj=handback, case=case, detail={"version": version})
+    followup_plan_apply(case=case, actor=actor)
+    return handback, True
+
+
+# --- results after discharge ------------------------------------------------------------------------
+
+MATCH_DAYS = 21  # a result within three weeks of a planned visit counts for that visit
+FINDINGS: dict[str, tuple[str, ...]] = {
+    FollowUpResult.Kind.MRD.value: ("negative", "positive"),
+    FollowUpResult.Kind.CAR_T_PERSISTENCE.value: ("present", "lost"),
+    FollowUpResult.Kind.RELAPSE.value: ("", "marrow", "cns", "extramedullary"),
+}
+
+
+@transaction.atomic
+def result_post(
+    *,
+    case: Case,
+    actor,
+    kind: str,
+    date: dt.date,
+    value: Decimal | None = None,
+    unit: str = "",
+    finding: str = "",
+    notes: str = "",
+    link: AccessLink | None = None,
+) -> FollowUpResult:
+    """Record a follow-up result and let it move the case: the planned visit it belongs to is done;
+    a relapse is recorded in the clinical profile and opens an urgent task (options are offered
+    again); MRD-positive or lost B-cell aplasia opens an urgent task; IgG below the threshold opens
+    a task about immunoglobulin replacement."""
+    if link is None:
+        _coordinator(actor, "record a follow-up result")
+    elif link.case_id != case.pk:
+        raise DomainError("This link is not for this case.", code="permission_denied")
+    if kind not in FollowUpResult.Kind.values:
+        raise DomainError(f"Choose one of {', '.join(FollowUpResult.Kind.values)}.", field="kind")
+    if date > timezone.localdate():
+        raise DomainError("The date cannot be in the future.", field="date")
+    allowed = FINDINGS.get(kind)
+    if allowed is not None and finding not in allowed:
+        raise DomainError(f"Choose one of: {', '.join(a or '(none)' for a in allowed)}.", field="finding")
+    if kind == FollowUpResult.Kind.IGG and value is None:
+        raise DomainError("Give the IgG level in g/L.", field="value")
+    if kind == FollowUpResult.Kind.IGG:
+        unit = unit or "g/L"
+    label = Actor.of(actor).label
+    result = FollowUpResult.objects.create(
+        case=case,
+        kind=kind,
+        date=date,
+        value=value,
+        unit=unit,
+        finding=finding,
+        notes=notes,
+        link=link,
+        reported_by_label=label,
+    )
+    audit_record(
+        actor=actor,
+        action="create",
+        obj=result,
+        case=case,
+        detail={"kind": kind, "via": "home-link" if link else "admin"},
+    )
+    _feed_milestones(case=case, date=date)
+    who = f"the home haematologist ({link.haematologist})" if link else label
+    if kind == FollowUpResult.Kind.RELAPSE:
+        profile_record_fact(case=case, kind="relapses", actor=actor, date=date, site=finding or "reported at home")
+        task_open(
+            case=case,
+            key=f"followup:relapse:{result.pk}",
+            title="Relapse reported after CAR-T: look at options",
+            detail=f"Reported by {who} on {date}. {notes}".strip(),
+            priority=CoordinatorTask.Priority.URGENT,
+        )
+    elif (kind == FollowUpResult.Kind.MRD and finding == "positive") or (
+        kind == FollowUpResult.Kind.CAR_T_PERSISTENCE and finding == "lost"
+    ):
+        task_open(
+            case=case,
+            key=f"followup:{kind}:{result.pk}",
+            title=f"{result.get_kind_display()}: {finding} after CAR-T",
+            detail=f"Reported by {who} on {date}. {notes}".strip(),
+            priority=CoordinatorTask.Priority.URGENT,
+        )
+    elif kind == FollowUpResult.Kind.IGG and igg_needs_replacement(value):
+        task_open(
+            case=case,
+            key=f"followup:igg:{result.pk}",
+            title="IgG low after CAR-T: ask about immunoglobulin replacement",
+            detail=f"IgG {value} {unit} on {date}, reported by {who}.",
+        )
+    return result
+
+
+def _feed_milestones(*, case: Case, date: dt.date) -> None:
+    """The open follow-up visit nearest the result's date (within ``MATCH_DAYS``) is done."""
+    start = pathway_due_at(date - dt.timedelta(days=MATCH_DAYS))
+    end = pathway_due_at(date + dt.timedelta(days=MATCH_DAYS))
+    visit = (
+        Milestone.objects.open()
+        .filter(case=case, key__startswith="followup:", due_at__gte=start, due_at__lte=end)
+        .order_by("due_at")
+        .first()
+    )
+    if visit is not None:
+        milestone_complete(milestone=visit)
