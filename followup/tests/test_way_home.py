@@ -359,3 +359,13 @@ def test_the_overdue_filter_lists_overdue_visits_in_constant_queries(treated, wo
         page = client.get("/admin/followup/followupvisit/?due=overdue")
     assert len(page.context["cl"].result_list) > 5
     assert len(many) == len(few)
+
+
+def test_the_family_is_reminded_of_each_visit_in_their_language_and_zone(treated, world):
+    from scheduling.models import Reminder
+
+    handback_create(case=treated, actor=world.alice, discharge=discharge())
+    month3 = Milestone.objects.get(case=treated, key="followup:m3")
+    family = Reminder.objects.filter(milestone=month3, audience="family")
+    assert family.exists()
+    assert {(r.language, r.time_zone) for r in family} == {("zh-hans", "Asia/Singapore")}  # Chen Li's
