@@ -23,12 +23,16 @@ class Loads:
 
     def __init__(self, page):
         self.count = 0
+        self.page = page
         page.on("load", self._loaded)
 
     def _loaded(self, _page):
         self.count += 1
 
     def take(self) -> int:
+        # Let the navigation a click started finish, so its load event is counted here.
+        self.page.wait_for_load_state("load")
+        self.page.wait_for_timeout(200)
         count, self.count = self.count, 0
         return count
 
