@@ -1,4 +1,5 @@
-// Navigator family portal: registers the service worker that keeps the app shell for offline use.
+// Navigator family portal: registers the service worker that keeps the app shell for offline use
+// (signed-in pages only: after sign-out, nothing is put back on the device).
 (function () {
   "use strict";
   if (!("serviceWorker" in navigator)) return;
