@@ -26,8 +26,8 @@ class PacketVersion(models.Model):
 
     ``snapshot`` is the whole packet as JSON (patient minimum data, clinical profile, history,
     eligibility, documents with their checksums); ``content_hash`` is the SHA-256 of its
-    canonical form (without assembly time and version), so an unchanged case gives the same
-    hash. The model refuses to save an existing row, and on PostgreSQL a trigger refuses
+    RFC 8785 canonical form without the assembly metadata (``packet``), so an unchanged case
+    gives the same hash and a centre recomputes it (docs/packet-format.md). The model refuses to save an existing row, and on PostgreSQL a trigger refuses
     UPDATE too. ``changes`` lists what differs from ``compared_to`` (the last version the centre
     had seen when this one was assembled).
     """

@@ -10,8 +10,10 @@ is spaced as full-width; a warning is logged when it is used.
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import logging
+import time
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
@@ -20,9 +22,11 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .diff import describe
@@ -290,8 +294,37 @@ def _table(rows, styles) -> Table:
     return table
 
 
+def _version_timestamp(assembled_at: str | None) -> TimeStamp:
+    """ReportLab's document time (CreationDate and ModDate), set to the version's assembly time in UTC."""
+    when = dt.datetime.fromisoformat(assembled_at) if assembled_at else dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    stamp = TimeStamp(invariant=True)  # UTC, no clock read
+    stamp.t = when.timestamp()
+    stamp.lt = time.gmtime(int(stamp.t))
+    stamp.YMDhms = tuple(stamp.lt)[:6]
+    stamp.dhh = stamp.dmm = 0
+    return stamp
+
+
+def _stable_canvas(snapshot: dict):
+    """A canvas maker for one packet version: ReportLab's invariant mode (no clock, no
+    per-run comments) with the version's own time, and a document ID derived from the
+    packet (its content hash and version) instead of the time of rendering."""
+    meta = snapshot.get("packet", {})
+    seed = f"{meta.get('content_hash', '')}:{meta.get('version', '')}"
+
+    def make(*args, **kwargs) -> Canvas:
+        canvas = Canvas(*args, **kwargs)
+        canvas._doc._timeStamp = _version_timestamp(meta.get("assembled_at"))
+        canvas._doc.updateSignature(seed)
+        return canvas
+
+    return make
+
+
 def render_pdf(packet_snapshot: dict, *, changes: list[dict] | None = None, compared_to: int | None = None) -> bytes:
-    """The PDF bytes (a few pages: held in memory)."""
+    """The PDF bytes (a few pages: held in memory), identical on every call for one version."""
     font = cjk_font()
     styles = {
         "h1": ParagraphStyle("h1", fontName=font, fontSize=15, leading=19, spaceAfter=4),
@@ -312,6 +345,8 @@ def render_pdf(packet_snapshot: dict, *, changes: list[dict] | None = None, comp
         bottomMargin=16 * mm,
         title=f"Case packet {packet_snapshot['case']['reference']}",
         author="Navigator",
+        invariant=1,
+        initialFontName=font,
     )
     story = _section(packet_snapshot, "en", styles)
     if changes:
@@ -322,5 +357,5 @@ def render_pdf(packet_snapshot: dict, *, changes: list[dict] | None = None, comp
     if changes:
         story.append(Paragraph(escape(f"{LABELS['zh']['changes']} {compared_to}"), styles["h2"]))
         story.extend(Paragraph(escape(describe(c)), styles["body"]) for c in changes)
-    doc.build(story)
+    doc.build(story, canvasmaker=_stable_canvas(packet_snapshot))
     return buffer.getvalue()

@@ -44,4 +44,6 @@ def packet_zip(packet: PacketVersion) -> ZipStream:
             "for a new packet version."
         )
     openers = {pk: (lambda d=d: d.file.storage.open(d.file.name, "rb")) for pk, d in docs.items()}
-    return build_zip(snapshot=packet.snapshot, fhir_bundle=packet_fhir(packet), pdf=packet_pdf(packet), openers=openers)
+    return build_zip(
+        snapshot=packet_json(packet), fhir_bundle=packet_fhir(packet), pdf=packet_pdf(packet), openers=openers
+    )

@@ -9,19 +9,35 @@ from __future__ import annotations
 import hashlib
 import json
 
+import rfc8785
 from django.utils import timezone
 
 from .clinical import clinical_for, eligibility_for
 
-SCHEMA = "navigator.case-packet/1"
+SCHEMA = "navigator.case-packet/2"
+# How ``content_hash`` is computed, named in every packet and manifest (docs/packet-format.md).
+CONTENT_HASH_ALGORITHM = "sha256-rfc8785"
+# Members of a packet document that are not content: when and by whom it was assembled, and
+# what changed since the version the centre had seen. Everything else is hashed.
+NOT_CONTENT = ("packet", "changes_since")
 
 
 def canonical_json(data) -> bytes:
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+    """The RFC 8785 (JSON Canonicalization Scheme) form: sorted keys, no whitespace, UTF-8,
+    ECMAScript number formatting. Data goes through a JSON round trip first, so the hash is
+    of exactly what is stored and served (tuples as arrays, keys as strings)."""
+    return rfc8785.dumps(json.loads(json.dumps(data, ensure_ascii=False)))
+
+
+def packet_content(document: dict) -> dict:
+    """The hashed part of a packet document (the stored snapshot, the ``/json/`` response or
+    ``packet.json`` in the ZIP): every member except ``packet`` and ``changes_since``."""
+    return {k: v for k, v in document.items() if k not in NOT_CONTENT}
 
 
 def content_hash(content: dict) -> str:
-    return hashlib.sha256(canonical_json(content)).hexdigest()
+    """SHA-256 (hex) of the content's canonical form; a centre recomputes it from what it received."""
+    return hashlib.sha256(canonical_json(packet_content(content))).hexdigest()
 
 
 def _document(doc) -> dict:
@@ -118,9 +134,10 @@ def with_assembly(content: dict, *, version: int, assembled_by, assembled_at, di
             "assembled_at": assembled_at.isoformat(),
             "assembled_by": assembled_by.get_username() if assembled_by else "system",
             "content_hash": digest,
+            "content_hash_algorithm": CONTENT_HASH_ALGORITHM,
         },
     }
 
 
 def strip_assembly(snapshot: dict) -> dict:
-    return {k: v for k, v in snapshot.items() if k != "packet"}
+    return packet_content(snapshot)
