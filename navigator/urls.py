@@ -3,6 +3,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from navigator.health import healthz
+from navigator.schemas import schema_file
 
 api_v1 = [
     path("", include("cases.api.urls")),
@@ -25,6 +26,7 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("api/schemas/<str:name>", schema_file, name="packet-schemas"),
     path("portal/", include("portal.urls")),
     path("home/", include("followup.urls")),
     path("healthz", healthz, name="healthz"),

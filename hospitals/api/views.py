@@ -128,6 +128,14 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
 
     @extend_schema(
         summary="Fetch a packet version: json, pdf, zip (streamed, with a checksum manifest) or fhir",
+        description=(
+            "One immutable version in four renderings; each is byte-identical on every download. The JSON "
+            "document (and `packet.json` in the ZIP) follows the JSON Schema at `/api/schemas/packet.schema.json`, "
+            "the ZIP's `manifest.json` the one at `/api/schemas/manifest.schema.json`. `packet.content_hash` is "
+            "SHA-256 over the RFC 8785 canonical form of the document without `packet` and `changes_since`; "
+            "the format, the hash and how changes are counted are described in docs/packet-format.md."
+        ),
+        external_docs={"url": "/api/schemas/packet.schema.json", "description": "Packet JSON Schema (2020-12)"},
         parameters=[
             OpenApiParameter("version", str, OpenApiParameter.PATH, description="A version number or 'latest'."),
             OpenApiParameter("fmt", str, OpenApiParameter.PATH, enum=["json", "pdf", "zip", "fhir"]),

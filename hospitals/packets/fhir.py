@@ -127,7 +127,9 @@ def _context(snapshot: dict) -> _Context:
     key = meta.get("content_hash") or snapshot["case"]["reference"]
     version = meta.get("version", 0)
     pkey = f"{key}:{version}"
-    assembled_by = meta.get("assembled_by", "system")
+    assembled_by = meta.get("assembled_by") or "system"
+    if isinstance(assembled_by, dict):  # packet format 2: a name and a role, not a login
+        assembled_by = assembled_by.get("name") or "system"
     return _Context(
         pkey=pkey,
         patient_ref={"reference": _url(_id(pkey, "patient"))},

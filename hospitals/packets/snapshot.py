@@ -126,13 +126,27 @@ def build_content(*, referral, documents) -> dict:
     }
 
 
+ASSEMBLING_ORGANIZATION = "Navigator case management"
+
+
+def assembler(user) -> dict:
+    """Who assembled a version, as a centre can name them: a person's name and role at the
+    navigation service, never their login."""
+    if user is not None and getattr(user, "is_authenticated", False):
+        role = user.role if user.role in ("coordinator", "supervisor") else "system"
+        name = user.get_full_name().strip() or f"Navigator {role}"
+    else:
+        role, name = "system", ASSEMBLING_ORGANIZATION
+    return {"name": name, "role": role, "organization": ASSEMBLING_ORGANIZATION}
+
+
 def with_assembly(content: dict, *, version: int, assembled_by, assembled_at, digest: str) -> dict:
     return {
         **content,
         "packet": {
             "version": version,
             "assembled_at": assembled_at.isoformat(),
-            "assembled_by": assembled_by.get_username() if assembled_by else "system",
+            "assembled_by": assembler(assembled_by),
             "content_hash": digest,
             "content_hash_algorithm": CONTENT_HASH_ALGORITHM,
         },
