@@ -3,7 +3,7 @@ FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-wqy-microhei libmagic1 gettext curl \
+    && apt-get install -y --no-install-recommends fonts-noto-cjk fonts-wqy-microhei fonts-dejavu-core fonts-sil-abyssinica libmagic1 gettext curl \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --create-home --uid 10001 navigator
 WORKDIR /app

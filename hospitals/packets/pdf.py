@@ -1,11 +1,18 @@
 """The packet's PDF summary, in English and in Chinese, one after the other.
 
-ReportLab needs a TrueType-outline CJK font to embed; Noto Sans CJK (fonts-noto-cjk) ships
-PostScript (CFF) outlines that ReportLab cannot embed, so a configured or known TrueType
-CJK font is tried (the image installs fonts-wqy-microhei, which also covers Latin and
-Cyrillic names). ReportLab's built-in STSong-Light CID font is only the last resort: it is
-not embedded, so a reader without an Asian font pack sees empty boxes, and its Cyrillic
-is spaced as full-width; a warning is logged when it is used.
+Every glyph travels inside the file: no text is set in a font that is only named (the
+standard Helvetica, or ReportLab's CID STSong-Light, which print as empty boxes on a reader
+without the font). Text is set run by run in the first font that has its characters:
+
+- Latin, Cyrillic, Greek and Arabic in DejaVu Sans (fonts-dejavu-core);
+- Chinese in a TrueType-outline CJK font (fonts-wqy-microhei; Noto Sans CJK ships
+  PostScript outlines that ReportLab cannot embed);
+- Ethiopic (Amharic, Tigrinya names) in Abyssinica SIL (fonts-sil-abyssinica).
+
+ReportLab neither shapes nor reorders right-to-left text, so Arabic is joined into its
+contextual forms (arabic-reshaper) and put in visual order (python-bidi, the Unicode
+bidirectional algorithm) before it is set. A role without a usable font logs an error and
+its characters fall back to the base font; the tests hold the summary to full coverage.
 """
 
 from __future__ import annotations
@@ -14,18 +21,20 @@ import datetime as dt
 import io
 import logging
 import time
+import unicodedata
+from dataclasses import dataclass
 from functools import lru_cache
 from xml.sax.saxutils import escape
 
-from django.conf import settings
+from arabic_reshaper import reshape
+from bidi import get_display
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.lib.utils import TimeStamp
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase.ttfonts import TTFError, TTFont
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
@@ -33,27 +42,86 @@ from .diff import describe
 
 log = logging.getLogger(__name__)
 
-CJK_FONT_CANDIDATES = [
-    "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-    "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
-    "/usr/share/fonts/truetype/arphic/uming.ttc",
-]
+# Role -> candidate TrueType files, first usable wins. The base font comes first: it sets
+# every character it has.
+FONT_CANDIDATES = {
+    "base": [
+        "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+    ],
+    "cjk": [
+        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
+        "/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc",
+        "/usr/share/fonts/truetype/arphic/uming.ttc",
+    ],
+    "ethiopic": [
+        "/usr/share/fonts/truetype/abyssinica/AbyssinicaSIL-Regular.ttf",
+        "/usr/share/fonts/truetype/noto/NotoSansEthiopic-Regular.ttf",
+    ],
+}
+FONT_NAMES = {"base": "PacketSans", "cjk": "PacketCJK", "ethiopic": "PacketEthiopic"}
+
+
+@dataclass(frozen=True)
+class FontSet:
+    """The registered fonts in order of preference, each with the characters it has."""
+
+    fonts: tuple[tuple[str, frozenset[int]], ...]
+
+    @property
+    def base(self) -> str:
+        return self.fonts[0][0]
+
+    def font_for(self, char: str) -> str:
+        code = ord(char)
+        for name, covered in self.fonts:
+            if code in covered:
+                return name
+        return self.base
 
 
 @lru_cache(maxsize=1)
-def cjk_font() -> str:
-    """Register and name the font used for every line of the summary."""
-    configured = getattr(settings, "PACKET_PDF_CJK_FONT", None)
-    for path in ([configured] if configured else []) + CJK_FONT_CANDIDATES:
-        try:
-            pdfmetrics.registerFont(TTFont("PacketCJK", path, subfontIndex=0))
-            return "PacketCJK"
-        except Exception as exc:  # noqa: BLE001 - missing file or PostScript outlines: try the next
-            log.info("CJK font %s not usable for PDF summaries: %s", path, exc)
-    log.warning("No embeddable CJK font found; PDF summaries fall back to the non-embedded STSong-Light.")
-    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
-    return "STSong-Light"
+def fonts() -> FontSet:
+    registered = []
+    for role, candidates in FONT_CANDIDATES.items():
+        for path in candidates:
+            try:
+                font = TTFont(FONT_NAMES[role], path, subfontIndex=0)
+            except (OSError, TTFError) as exc:  # missing file or PostScript outlines: try the next
+                log.info("Font %s not usable for PDF summaries (%s): %s", path, role, exc)
+                continue
+            pdfmetrics.registerFont(font)
+            registered.append((FONT_NAMES[role], frozenset(font.face.charToGlyph)))
+            break
+        else:
+            log.error("No embeddable %s font for PDF summaries; those characters will be missing.", role)
+    if not registered:
+        raise RuntimeError("No TrueType font found for PDF summaries: install fonts-dejavu-core.")
+    return FontSet(tuple(registered))
+
+
+def _is_rtl(text: str) -> bool:
+    return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
+
+
+def _text(value) -> str:
+    """Paragraph markup for a plain value: shaped and ordered if right-to-left, escaped, and
+    split into runs each set in a font that has its characters."""
+    text = str(value)
+    if _is_rtl(text):
+        text = get_display(reshape(text))
+    font_set = fonts()
+    runs: list[tuple[str, str]] = []
+    for char in text:
+        name = font_set.base if char.isspace() else font_set.font_for(char)
+        if runs and runs[-1][0] == name:
+            runs[-1] = (name, runs[-1][1] + char)
+        else:
+            runs.append((name, char))
+    return "".join(
+        escape(chunk) if name == font_set.base else f'<font name="{name}">{escape(chunk)}</font>'
+        for name, chunk in runs
+    )
 
 
 LABELS = {
@@ -125,6 +193,27 @@ LABELS = {
     },
 }
 
+# Document types as a Chinese centre names them (documents.models.DocType; a test fails on a
+# type without one).
+DOC_TYPES_ZH = {
+    "diagnosis_pathology": "诊断病理 / 免疫分型",
+    "cd19_flow": "CD19 流式细胞检测",
+    "bone_marrow": "骨髓穿刺报告",
+    "mrd_report": "微小残留病（MRD）报告",
+    "cytogenetics": "细胞遗传学 / 分子检测（BCR::ABL1 等）",
+    "treatment_history": "治疗史",
+    "transplant_record": "移植记录",
+    "csf_cns": "脑脊液 / 中枢神经系统状态",
+    "blood_counts": "血常规及生化",
+    "infection_serology": "感染血清学",
+    "imaging_report": "影像学报告",
+    "imaging_study": "影像资料（DICOM）",
+    "discharge_summary": "出院小结",
+    "passport_id": "护照 / 身份证件",
+    "consent": "知情同意书",
+    "other": "其他",
+}
+
 VALUES_ZH = {
     "positive": "阳性",
     "negative": "阴性",
@@ -177,19 +266,19 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
     centre = snapshot["centre"]
     out = [
         Paragraph(
-            escape(f"{L['title']} {snapshot['case']['reference']} · {L['version']} {meta.get('version', '')}"),
+            _text(f"{L['title']} {snapshot['case']['reference']} · {L['version']} {meta.get('version', '')}"),
             styles["h1"],
         ),
         Paragraph(
-            escape(f"{L['centre']}: {centre['name_zh'] if lang == 'zh' and centre['name_zh'] else centre['name_en']}"),
+            _text(f"{L['centre']}: {centre['name_zh'] if lang == 'zh' and centre['name_zh'] else centre['name_en']}"),
             styles["body"],
         ),
         Paragraph(
-            escape(f"{L['assembled']}: {meta.get('assembled_at', '')[:16].replace('T', ' ')} UTC"), styles["small"]
+            _text(f"{L['assembled']}: {meta.get('assembled_at', '')[:16].replace('T', ' ')} UTC"), styles["small"]
         ),
-        Paragraph(escape(L["disclaimer"]), styles["small"]),
+        Paragraph(_text(L["disclaimer"]), styles["small"]),
         Spacer(1, 4 * mm),
-        Paragraph(escape(L["patient"]), styles["h2"]),
+        Paragraph(_text(L["patient"]), styles["h2"]),
     ]
     rows = [
         (L["name"], f"{p['given_name']} {p['family_name']}"),
@@ -200,7 +289,7 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
         (L["country"], p.get("country_of_residence")),
     ]
     out.append(_table(rows, styles))
-    out.append(Paragraph(escape(L["summary"]), styles["h2"]))
+    out.append(Paragraph(_text(L["summary"]), styles["h2"]))
     mrd = s.get("latest_mrd") or {}
     mrd_text = (
         " ".join(
@@ -223,7 +312,7 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
     out.append(_table(rows, styles))
     clinical = snapshot.get("clinical") or {}
     lines = clinical.get("therapy_lines") or []
-    out.append(Paragraph(escape(L["therapy"]), styles["h2"]))
+    out.append(Paragraph(_text(L["therapy"]), styles["h2"]))
     if lines:
         out.append(
             _table(
@@ -238,15 +327,15 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
             )
         )
     else:
-        out.append(Paragraph(escape(L["none"]), styles["body"]))
+        out.append(Paragraph(_text(L["none"]), styles["body"]))
     transplants = clinical.get("transplants") or []
-    out.append(Paragraph(escape(L["transplant_history"]), styles["h2"]))
+    out.append(Paragraph(_text(L["transplant_history"]), styles["h2"]))
     if transplants:
         out.append(_table([(t.get("date", ""), _v(t.get("donor_type"), lang)) for t in transplants], styles))
     else:
-        out.append(Paragraph(escape(L["none"]), styles["body"]))
+        out.append(Paragraph(_text(L["none"]), styles["body"]))
     elig = snapshot.get("eligibility")
-    out.append(Paragraph(escape(L["eligibility"]), styles["h2"]))
+    out.append(Paragraph(_text(L["eligibility"]), styles["h2"]))
     if elig:
         out.append(
             _table(
@@ -255,16 +344,17 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
             )
         )
     else:
-        out.append(Paragraph(escape(L["none"]), styles["body"]))
+        out.append(Paragraph(_text(L["none"]), styles["body"]))
     if snapshot.get("cover_note"):
-        out.append(Paragraph(escape(L["note"]), styles["h2"]))
-        out.append(Paragraph(escape(snapshot["cover_note"]), styles["body"]))
-    out.append(Paragraph(escape(L["documents"]), styles["h2"]))
+        out.append(Paragraph(_text(L["note"]), styles["h2"]))
+        out.append(Paragraph(_text(snapshot["cover_note"]), styles["body"]))
+    out.append(Paragraph(_text(L["documents"]), styles["h2"]))
     docs = []
     for d in snapshot.get("documents", []):
+        label = DOC_TYPES_ZH.get(d["doc_type"], d["doc_type_label"]) if lang == "zh" else d["doc_type_label"]
         docs.append(
             (
-                f"{d['doc_type_label']} · {d['original_name']}",
+                f"{label} · {d['original_name']}",
                 f"{d.get('clinical_date') or ''} {_human_size(d['size'])} sha256 {d['sha256'][:16]}…",
             )
         )
@@ -275,17 +365,18 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
                     f"{_human_size(t['size'])} sha256 {t['sha256'][:16]}…",
                 )
             )
-    out.append(_table(docs, styles) if docs else Paragraph(escape(L["none"]), styles["body"]))
+    out.append(_table(docs, styles) if docs else Paragraph(_text(L["none"]), styles["body"]))
     return out
 
 
 def _table(rows, styles) -> Table:
-    data = [[Paragraph(escape(str(a)), styles["label"]), Paragraph(escape(str(b)), styles["body"])] for a, b in rows]
+    data = [[Paragraph(_text(str(a)), styles["label"]), Paragraph(_text(str(b)), styles["body"])] for a, b in rows]
     table = Table(data, colWidths=[60 * mm, 110 * mm])
     table.setStyle(
         TableStyle(
             [
                 ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("FONTNAME", (0, 0), (-1, -1), fonts().base),  # a cell's default is the unembedded Helvetica
                 ("LINEBELOW", (0, 0), (-1, -1), 0.25, colors.lightgrey),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
             ]
@@ -325,7 +416,7 @@ def _stable_canvas(snapshot: dict):
 
 def render_pdf(packet_snapshot: dict, *, changes: list[dict] | None = None, compared_to: int | None = None) -> bytes:
     """The PDF bytes (a few pages: held in memory), identical on every call for one version."""
-    font = cjk_font()
+    font = fonts().base
     styles = {
         "h1": ParagraphStyle("h1", fontName=font, fontSize=15, leading=19, spaceAfter=4),
         "h2": ParagraphStyle("h2", fontName=font, fontSize=11.5, leading=15, spaceBefore=6, spaceAfter=2),
@@ -350,12 +441,12 @@ def render_pdf(packet_snapshot: dict, *, changes: list[dict] | None = None, comp
     )
     story = _section(packet_snapshot, "en", styles)
     if changes:
-        story.append(Paragraph(escape(f"{LABELS['en']['changes']} {compared_to}"), styles["h2"]))
-        story.extend(Paragraph(escape(describe(c)), styles["body"]) for c in changes)
+        story.append(Paragraph(_text(f"{LABELS['en']['changes']} {compared_to}"), styles["h2"]))
+        story.extend(Paragraph(_text(describe(c)), styles["body"]) for c in changes)
     story.append(PageBreak())
     story.extend(_section(packet_snapshot, "zh", styles))
     if changes:
-        story.append(Paragraph(escape(f"{LABELS['zh']['changes']} {compared_to}"), styles["h2"]))
-        story.extend(Paragraph(escape(describe(c)), styles["body"]) for c in changes)
+        story.append(Paragraph(_text(f"{LABELS['zh']['changes']} {compared_to}"), styles["h2"]))
+        story.extend(Paragraph(_text(describe(c)), styles["body"]) for c in changes)
     doc.build(story, canvasmaker=_stable_canvas(packet_snapshot))
     return buffer.getvalue()
