@@ -45,6 +45,9 @@ class Story:
     status: str
     ph_positive: bool = False
     post_transplant: bool = False
+    # After a transplant: still on immunosuppression, and graft-versus-host disease active now.
+    on_immunosuppression: bool = False
+    active_gvhd: bool = False
     cns: str = "CNS1"
     prior_lines: int = 2
     summary: str = ""
@@ -299,6 +302,8 @@ STORIES = [
         "+971501234567",
         workflow.RECORDS,
         post_transplant=True,
+        on_immunosuppression=True,
+        active_gvhd=True,
         summary="Relapse after SCT; still on ciclosporin, mild skin GvHD.",
     ),
     Story(

@@ -60,8 +60,8 @@ def seed_case(*, case, story, rng, actor) -> None:
             actor=actor,
             date=relapse - dt.timedelta(days=240),
             donor_type="matched_sibling",
-            on_immunosuppression="GvHD" in story.summary,
-            active_gvhd="GvHD" in story.summary,
+            on_immunosuppression=story.on_immunosuppression,
+            active_gvhd=story.active_gvhd,
             source_document=docs.get("transplant_record"),
         )
     profile_record_fact(

@@ -57,7 +57,7 @@ def test_the_schema_refuses_what_a_centre_must_not_receive(packet_world):
     assert any("content_hash" in e for e in _errors(validator, bad_hash))
 
 
-def test_every_packet_the_demo_produces_validates(db, settings):
+def test_every_packet_the_demo_produces_validates_and_its_cover_note_agrees_with_its_record(db, settings):
     from django.core.management import call_command
 
     from hospitals.models import PacketVersion
@@ -69,6 +69,14 @@ def test_every_packet_the_demo_produces_validates(db, settings):
     validator = _validator("packet.schema.json")
     for packet in packets:
         assert _errors(validator, packet_json(packet)) == [], packet
+    # The cover note says what the structured record says about transplants (never the opposite).
+    transplanted = [p for p in packets if p.snapshot["clinical"].get("transplants")]
+    assert transplanted
+    for packet in transplanted:
+        note = packet.snapshot["cover_note"]
+        for t in packet.snapshot["clinical"]["transplants"]:
+            assert ("on immunosuppression" if t["on_immunosuppression"] else "off immunosuppression") in note
+            assert ("; active GvHD" if t["active_gvhd"] else "no active GvHD") in note, note
 
 
 def test_the_schemas_are_served_at_stable_urls_and_linked_from_the_openapi_description(packet_world, pkuph_key):
