@@ -95,6 +95,12 @@ class Document(models.Model):
     content_type = models.CharField(max_length=100, help_text=_("Detected from the content, never from the client."))
     size = models.BigIntegerField()
     sha256 = models.CharField(max_length=64)
+    sha1 = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        help_text=_("SHA-1 (hex), for FHIR Attachment.hash; empty if not recorded."),
+    )
 
     review_status = models.CharField(
         max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.RECEIVED, db_index=True

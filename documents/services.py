@@ -153,6 +153,7 @@ def document_create(
         content_type=inspection.content_type,
         size=inspection.size,
         sha256=inspection.sha256,
+        sha1=inspection.sha1,
         supersedes=supersedes,
         translation_of=translation_of,
         translator=translator.strip()[:200],

@@ -70,6 +70,7 @@ class Inspection:
     content_type: str
     size: int
     sha256: str
+    sha1: str = ""  # FHIR's Attachment.hash is SHA-1 (base64); computed in the same single read
 
     @property
     def extension(self) -> str:
@@ -174,6 +175,7 @@ def inspect_file(fileobj: BinaryIO) -> Inspection:
     """
     limit = max_bytes()
     digest = hashlib.sha256()
+    digest_sha1 = hashlib.sha1(usedforsecurity=False)
     head = b""
     size = 0
     fileobj.seek(0)
@@ -187,6 +189,7 @@ def inspect_file(fileobj: BinaryIO) -> Inspection:
         if size > limit:
             raise _too_big()
         digest.update(chunk)
+        digest_sha1.update(chunk)
     if size == 0:
         raise _empty()
 
@@ -201,7 +204,7 @@ def inspect_file(fileobj: BinaryIO) -> Inspection:
     elif kind == "zip":
         kind = _check_zip(fileobj)
     fileobj.seek(0)
-    return Inspection(content_type=kind, size=size, sha256=digest.hexdigest())
+    return Inspection(content_type=kind, size=size, sha256=digest.hexdigest(), sha1=digest_sha1.hexdigest())
 
 
 def _check_pdf(fileobj: BinaryIO) -> None:

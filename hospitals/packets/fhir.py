@@ -10,11 +10,15 @@ Every id is derived from the packet, so the same packet always gives the same Bu
 
 from __future__ import annotations
 
+import base64
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from html import escape
 
 NAMESPACE = uuid.UUID("6b1d3f0e-6c57-4f7e-9a51-1c0f7e3a2b90")
 NAV = "https://navigator.health/fhir"
+DOCUMENT_SHA256_SYSTEM = f"{NAV}/NamingSystem/document-sha256"
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
 
@@ -115,21 +119,25 @@ class _Context:
     centre_id: str
     assembler_id: str
     assembled_by: str
+    assembled_role: str
     assembled_at: str | None
     version: int
+    document_url: Callable[[int], str] | None = None
 
     def id(self, *parts: object) -> str:
         return _id(self.pkey, *parts)
 
 
-def _context(snapshot: dict) -> _Context:
+def _context(snapshot: dict, document_url: Callable[[int], str] | None = None) -> _Context:
     meta = snapshot.get("packet", {})
     key = meta.get("content_hash") or snapshot["case"]["reference"]
     version = meta.get("version", 0)
     pkey = f"{key}:{version}"
-    assembled_by = meta.get("assembled_by") or "system"
-    if isinstance(assembled_by, dict):  # packet format 2: a name and a role, not a login
-        assembled_by = assembled_by.get("name") or "system"
+    assembler = meta.get("assembled_by") or {}
+    if not isinstance(assembler, dict):  # format 1 named a login: never shown to a centre
+        assembler = {}
+    assembled_by = assembler.get("name") or "Navigator case management"
+    assembled_role = assembler.get("role") or "system"
     return _Context(
         pkey=pkey,
         patient_ref={"reference": _url(_id(pkey, "patient"))},
@@ -137,24 +145,30 @@ def _context(snapshot: dict) -> _Context:
         centre_id=_id(pkey, "organization", snapshot["centre"]["code"]),
         assembler_id=_id(pkey, "practitioner", assembled_by),
         assembled_by=assembled_by,
+        assembled_role=assembled_role,
         assembled_at=meta.get("assembled_at"),
         version=version,
+        document_url=document_url,
     )
 
 
-def build_bundle(snapshot: dict) -> dict:
-    """A FHIR R4 document Bundle (plain JSON) for a packet snapshot."""
-    ctx = _context(snapshot)
+def build_bundle(snapshot: dict, *, document_url: Callable[[int], str] | None = None) -> dict:
+    """A FHIR R4 document Bundle (plain JSON) for a packet snapshot. ``document_url`` gives
+    the absolute download URL of a document by id (the hospital API's route under the
+    configured site URL); without it attachments carry no URL."""
+    ctx = _context(snapshot, document_url)
     clinical = snapshot.get("clinical") or {}
     condition = _condition(ctx, clinical)
+    history = [*_relapse_conditions(ctx, clinical), *_gvhd_conditions(ctx, clinical)]
     observations = _observations(ctx, clinical)
     procedures = _procedures(ctx, clinical)
-    medications = _medication_statements(ctx, clinical)
+    medications = [*_medication_statements(ctx, clinical), *_immunosuppression_statements(ctx, clinical)]
     doc_refs = _document_references(ctx, snapshot.get("documents", []))
     composition = _composition(
         ctx,
         snapshot,
         condition=condition,
+        history=history,
         observations=observations,
         procedures=procedures,
         medications=medications,
@@ -167,6 +181,7 @@ def build_bundle(snapshot: dict) -> dict:
         _centre_organization(ctx, snapshot["centre"]),
         _assembler(ctx),
         condition,
+        *history,
         *observations,
         *procedures,
         *medications,
@@ -185,6 +200,115 @@ def _bundle(ctx: _Context, resources: list[dict]) -> dict:
         "timestamp": ctx.assembled_at,
         "entry": [{"fullUrl": _url(r["id"]), "resource": r} for r in resources],
     }
+
+
+XHTML = "http://www.w3.org/1999/xhtml"
+
+
+def _narrative(*lines: str) -> dict:
+    """A generated XHTML narrative: one paragraph, or a list when there are several lines."""
+    if len(lines) == 1:
+        body = f"<p>{escape(lines[0])}</p>"
+    else:
+        body = "<ul>" + "".join(f"<li>{escape(line)}</li>" for line in lines) + "</ul>"
+    return {"status": "generated", "div": f'<div xmlns="{XHTML}">{body}</div>'}
+
+
+def _plain(value) -> str:
+    return "—" if value in (None, "") else str(value).replace("_", " ")
+
+
+def _relapse_conditions(ctx: _Context, clinical: dict) -> list[dict]:
+    """Each relapse as a Condition of its own (the disease's recurrence at a site and date)."""
+    out = []
+    for i, r in enumerate(clinical.get("relapses") or []):
+        condition = {
+            "resourceType": "Condition",
+            "id": ctx.id("relapse", i),
+            "clinicalStatus": {"coding": [{"system": CONDITION_CLINICAL, "code": "relapse"}]},
+            "verificationStatus": {"coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed"}]},
+            "category": [
+                {
+                    "coding": [
+                        {
+                            "system": "http://terminology.hl7.org/CodeSystem/condition-category",
+                            "code": "encounter-diagnosis",
+                        }
+                    ]
+                }
+            ],
+            "code": {
+                "coding": [
+                    {
+                        "system": "http://hl7.org/fhir/sid/icd-10",
+                        "code": "C91.0",
+                        "display": "Acute lymphoblastic leukaemia",
+                    }
+                ],
+                "text": f"Relapse of B-ALL ({_plain(r.get('site')) if r.get('site') else 'site not recorded'})",
+            },
+            "subject": ctx.patient_ref,
+            "onsetDateTime": r.get("date"),
+            "text": _narrative(f"Relapse {i + 1} on {r.get('date')}, site: {_plain(r.get('site'))}"),
+        }
+        if r.get("site"):
+            condition["bodySite"] = [{"text": str(r["site"]).replace("_", " ")}]
+        out.append(condition)
+    return out
+
+
+GVHD = (SNOMED, "234646005", "Graft-versus-host disease")
+IMMUNOSUPPRESSION = (SNOMED, "372823004", "Immunosuppressant")
+
+
+def _gvhd_conditions(ctx: _Context, clinical: dict) -> list[dict]:
+    """GvHD after an allogeneic transplant, when recorded: active, or recorded as absent."""
+    out = []
+    for i, t in enumerate(clinical.get("transplants") or []):
+        if t.get("active_gvhd") is None:
+            continue
+        active = bool(t["active_gvhd"])
+        condition = {
+            "resourceType": "Condition",
+            "id": ctx.id("gvhd", i),
+            "verificationStatus": {
+                "coding": [{"system": CONDITION_VERIFICATION, "code": "confirmed" if active else "refuted"}]
+            },
+            "code": {"coding": [{"system": GVHD[0], "code": GVHD[1], "display": GVHD[2]}], "text": GVHD[2]},
+            "subject": ctx.patient_ref,
+            "text": _narrative(f"{'Active' if active else 'No active'} GvHD after the transplant of {t.get('date')}"),
+        }
+        if active:
+            condition["clinicalStatus"] = {"coding": [{"system": CONDITION_CLINICAL, "code": "active"}]}
+        out.append(condition)
+    return out
+
+
+def _immunosuppression_statements(ctx: _Context, clinical: dict) -> list[dict]:
+    """Immunosuppression after a transplant, when recorded: taken now, or not taken."""
+    out = []
+    for i, t in enumerate(clinical.get("transplants") or []):
+        if t.get("on_immunosuppression") is None:
+            continue
+        on = bool(t["on_immunosuppression"])
+        out.append(
+            {
+                "resourceType": "MedicationStatement",
+                "id": ctx.id("immunosuppression", i),
+                "status": "active" if on else "not-taken",
+                "medicationCodeableConcept": {
+                    "coding": [
+                        {"system": IMMUNOSUPPRESSION[0], "code": IMMUNOSUPPRESSION[1], "display": IMMUNOSUPPRESSION[2]}
+                    ],
+                    "text": "Immunosuppression after stem-cell transplant",
+                },
+                "subject": ctx.patient_ref,
+                "text": _narrative(
+                    f"{'On' if on else 'Off'} immunosuppression after the transplant of {t.get('date')}"
+                ),
+            }
+        )
+    return out
 
 
 def _patient(ctx: _Context, snapshot: dict) -> dict:
@@ -220,10 +344,13 @@ def _centre_organization(ctx: _Context, centre: dict) -> dict:
 
 
 def _assembler(ctx: _Context) -> dict:
+    """The person who assembled the packet, by name (never a login), on behalf of the
+    navigation service (Provenance.agent.onBehalfOf)."""
     return {
         "resourceType": "Practitioner",
         "id": ctx.assembler_id,
-        "identifier": [{"system": f"{NAV}/user", "value": ctx.assembled_by}],
+        "name": [{"text": ctx.assembled_by}],
+        "text": _narrative(f"{ctx.assembled_by}, {ctx.assembled_role}, Navigator case management"),
     }
 
 
@@ -569,10 +696,10 @@ def _document_references(ctx: _Context, documents: list[dict]) -> list[dict]:
     """One DocumentReference per document, each followed by its translations ("transforms" the original)."""
     doc_refs = []
     for doc in documents:
-        original = _document_reference(ctx.pkey, doc, ctx.patient_ref, ctx.centre_id)
+        original = _document_reference(ctx, doc)
         doc_refs.append(original)
         for t in doc.get("translations", []):
-            translated = _document_reference(ctx.pkey, t, ctx.patient_ref, ctx.centre_id)
+            translated = _document_reference(ctx, t)
             translated["relatesTo"] = [{"code": "transforms", "target": {"reference": _url(original["id"])}}]
             if t.get("translator"):  # who translated it (a person or an agency)
                 translated["author"] = [{"display": t["translator"]}]
@@ -580,11 +707,44 @@ def _document_references(ctx: _Context, documents: list[dict]) -> list[dict]:
     return doc_refs
 
 
+def _line(resource: dict) -> str:
+    """One line of a section's narrative for a resource of the Bundle."""
+    rtype = resource["resourceType"]
+    if rtype == "Observation":
+        code = resource["code"].get("text") or resource["code"]["coding"][0].get("display", "")
+        if "valueQuantity" in resource:
+            q = resource["valueQuantity"]
+            value = f"{q['value']:g} {q.get('unit', '')}".strip()
+        elif "valueCodeableConcept" in resource:
+            concept = resource["valueCodeableConcept"]
+            value = concept.get("text") or concept["coding"][0].get("display") or concept["coding"][0].get("code")
+        elif "valueInteger" in resource:
+            value = str(resource["valueInteger"])
+        else:
+            value = "—"
+        return f"{code}: {value} ({resource.get('effectiveDateTime') or 'undated'})"
+    if rtype == "Condition":
+        verification = resource["verificationStatus"]["coding"][0]["code"]
+        when = f" since {resource['onsetDateTime']}" if resource.get("onsetDateTime") else ""
+        return f"{resource['code'].get('text')}{when}" + (" (absent)" if verification == "refuted" else "")
+    if rtype == "Procedure":
+        return f"{resource['code'].get('text')} on {resource.get('performedDateTime') or 'date not recorded'}"
+    if rtype == "MedicationStatement":
+        period = resource.get("effectivePeriod") or {}
+        when = f" {period.get('start', '')} – {period.get('end', '')}" if period else ""
+        return f"{resource['medicationCodeableConcept'].get('text')} ({resource['status']}){when}"
+    if rtype == "DocumentReference":
+        return f"{resource['type'].get('text')}: {resource['content'][0]['attachment'].get('title')}"
+    return rtype
+
+
 def _section(title: str, code: str, display: str, resources: list[dict]) -> dict:
     section: dict = {"title": title, "code": {"coding": [{"system": LOINC, "code": code, "display": display}]}}
     if resources:
+        section["text"] = _narrative(*[_line(r) for r in resources])
         section["entry"] = [{"reference": _url(r["id"])} for r in resources]
     else:
+        section["text"] = _narrative("None recorded.")
         section["emptyReason"] = {
             "coding": [{"system": "http://terminology.hl7.org/CodeSystem/list-empty-reason", "code": "unavailable"}]
         }
@@ -596,23 +756,36 @@ def _composition(
     snapshot: dict,
     *,
     condition: dict,
+    history: list[dict],
     observations: list[dict],
     procedures: list[dict],
     medications: list[dict],
     doc_refs: list[dict],
 ) -> dict:
+    p, s, centre = snapshot["patient"], snapshot.get("summary") or {}, snapshot["centre"]
+    title = f"Case packet {snapshot['case']['reference']} v{ctx.version} for {centre['name_en']}"
     return {
         "resourceType": "Composition",
         "id": ctx.id("composition"),
+        "text": _narrative(
+            title,
+            f"Patient: {p['given_name']} {p['family_name']}, born {p['date_of_birth']}, {p['sex']}",
+            f"CD19: {_plain(s.get('cd19_status'))}; CNS: {_plain(s.get('cns_status'))}; "
+            f"Philadelphia: {_plain(s.get('ph_status'))}; prior lines: {_plain(s.get('prior_lines'))}; "
+            f"prior transplants: {_plain(s.get('prior_transplants'))}",
+            f"Assembled by {ctx.assembled_by} ({ctx.assembled_role}) at {ctx.assembled_at}",
+            "Pre-screen only, not medical advice: the treating haematologist at the centre decides.",
+        ),
         "status": "final",
         "type": {"coding": [{"system": LOINC, "code": "60591-5", "display": "Patient summary Document"}]},
         "subject": ctx.patient_ref,
         "date": ctx.assembled_at,
-        "author": [{"reference": _url(ctx.org_id)}],
-        "title": f"Case packet {snapshot['case']['reference']} v{ctx.version} for {snapshot['centre']['name_en']}",
+        "author": [{"reference": _url(ctx.assembler_id)}, {"reference": _url(ctx.org_id)}],
+        "title": title,
         "custodian": {"reference": _url(ctx.org_id)},
         "section": [
             _section("Problems", "11450-4", "Problem list - Reported", [condition]),
+            _section("History of past illness", "11348-0", "History of Past illness Narrative", history),
             _section("Results", "30954-2", "Relevant diagnostic tests/laboratory data Narrative", observations),
             _section("History of procedures", "47519-4", "History of Procedures Document", procedures),
             _section("Medication summary", "10160-0", "History of Medication use Narrative", medications),
@@ -637,19 +810,22 @@ def _provenance(ctx: _Context, composition: dict) -> dict:
     }
 
 
-def _document_reference(pkey: str, doc: dict, patient_ref: dict, centre_id: str) -> dict:
-    attachment = {
-        "contentType": doc["content_type"],
-        "size": doc["size"],
-        "title": doc["original_name"],
-        "url": f"documents/{doc['id']}",
-    }
+def _document_reference(ctx: _Context, doc: dict) -> dict:
+    attachment: dict = {"contentType": doc["content_type"]}
     if doc.get("language"):
         attachment["language"] = doc["language"]
+    if ctx.document_url is not None:
+        attachment["url"] = ctx.document_url(doc["id"])
+    attachment["size"] = doc["size"]
+    if doc.get("sha1"):  # FHIR's Attachment.hash: base64 of the SHA-1 (recorded at upload)
+        attachment["hash"] = base64.b64encode(bytes.fromhex(doc["sha1"])).decode()
+    attachment["title"] = doc["original_name"]
+    patient_ref = ctx.patient_ref
     ref = {
         "resourceType": "DocumentReference",
-        "id": _id(pkey, "document", doc["id"]),
-        "identifier": [{"system": "urn:navigator:sha256", "value": doc["sha256"]}],
+        "id": ctx.id("document", doc["id"]),
+        # The file's SHA-256, as in packet.json and the ZIP manifest.
+        "identifier": [{"system": DOCUMENT_SHA256_SYSTEM, "value": doc["sha256"]}],
         "status": "current",
         "type": {
             "coding": [
@@ -698,7 +874,10 @@ def bundle_problems(bundle: dict) -> list[str]:
                 for c in res.get("clinicalStatus", {}).get("coding", [])
                 if c.get("system") == CONDITION_CLINICAL
             ]
-            if not codes or any(c not in CONDITION_CLINICAL_CODES for c in codes):
+            verification = {c.get("code") for c in res.get("verificationStatus", {}).get("coding", [])}
+            # con-3/con-5: a refuted or entered-in-error condition may (the latter must) go without one.
+            optional = bool(verification & {"refuted", "entered-in-error"})
+            if (not codes and not optional) or any(c not in CONDITION_CLINICAL_CODES for c in codes):
                 problems.append("Condition.clinicalStatus must be coded from condition-clinical")
         if rtype == "Composition":
             if not res.get("author") or not res.get("title") or not res.get("date"):

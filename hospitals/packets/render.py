@@ -3,6 +3,10 @@ so a version always renders the same, whatever happened to the case since."""
 
 from __future__ import annotations
 
+from functools import partial
+
+from django.conf import settings
+from django.urls import reverse
 from zipstream import ZipStream
 
 from navigator.errors import ConflictError
@@ -26,8 +30,15 @@ def packet_pdf(packet: PacketVersion) -> bytes:
     return render_pdf(packet.snapshot, changes=packet.changes, compared_to=packet.compared_to)
 
 
+def document_download_url(referral_id: int, document_id: int) -> str:
+    """The absolute URL of the hospital API's download route for a document of a referral's
+    packets, under the configured public site URL (``NAVIGATOR_SITE_URL``)."""
+    path = reverse("referral-document-download", kwargs={"pk": referral_id, "document_id": document_id})
+    return settings.SITE_URL.rstrip("/") + path
+
+
 def packet_fhir(packet: PacketVersion) -> dict:
-    return build_bundle(packet.snapshot)
+    return build_bundle(packet.snapshot, document_url=partial(document_download_url, packet.referral_id))
 
 
 def packet_zip(packet: PacketVersion) -> ZipStream:

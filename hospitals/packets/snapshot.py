@@ -52,6 +52,7 @@ def _document(doc) -> dict:
         "content_type": doc.content_type,
         "size": doc.size,
         "sha256": doc.sha256,
+        "sha1": doc.sha1,
         "review_status": doc.review_status,
     }
 

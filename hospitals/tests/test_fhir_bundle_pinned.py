@@ -41,7 +41,8 @@ def test_the_pinned_snapshots_reach_every_branch_of_the_builders():
     full = BUNDLES["full"]["entry"]
     types = [e["resource"]["resourceType"] for e in full]
     assert types.count("Observation") == 4 + 3 + 1 + 2  # CD19, MRD, BCR::ABL1, CNS
-    assert types.count("MedicationStatement") == 3 + 1  # therapy lines and the current TKI
+    assert types.count("MedicationStatement") == 3 + 1 + 2  # therapy lines, the current TKI, immunosuppression
+    assert types.count("Condition") == 1 + 2  # the disease and GvHD after each of two transplants
     assert types.count("DocumentReference") == 3
     sparse = [e["resource"]["resourceType"] for e in BUNDLES["sparse"]["entry"]]
     assert sparse == [
