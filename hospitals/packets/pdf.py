@@ -146,6 +146,13 @@ LABELS = {
         "mrd": "Latest MRD",
         "lines": "Prior therapy lines",
         "transplants": "Prior transplants",
+        "decision": "Disease burden and fitness",
+        "marrow": "Bone marrow",
+        "blasts": "blasts",
+        "performance": "Performance status",
+        "organ": "Organ function",
+        "infections": "Infections",
+        "gvhd": "GvHD / immunosuppression",
         "therapy": "Treatment history",
         "transplant_history": "Transplant history",
         "eligibility": "Eligibility pre-screen",
@@ -179,6 +186,13 @@ LABELS = {
         "mrd": "最近一次微小残留病",
         "lines": "既往治疗线数",
         "transplants": "既往移植次数",
+        "decision": "疾病负荷与体能",
+        "marrow": "骨髓",
+        "blasts": "原始细胞",
+        "performance": "体能状态",
+        "organ": "脏器功能",
+        "infections": "感染",
+        "gvhd": "移植物抗宿主病 / 免疫抑制",
         "therapy": "治疗史",
         "transplant_history": "移植史",
         "eligibility": "入组资格预筛",
@@ -214,6 +228,124 @@ DOC_TYPES_ZH = {
     "other": "其他",
 }
 
+ORGAN_TESTS = {
+    "en": {
+        "creatinine_clearance": "Creatinine clearance",
+        "egfr": "eGFR",
+        "lvef": "LVEF",
+        "bilirubin": "Total bilirubin",
+        "alt": "ALT",
+        "ast": "AST",
+        "spo2": "SpO2 on room air",
+    },
+    "zh": {
+        "creatinine_clearance": "肌酐清除率",
+        "egfr": "估算肾小球滤过率",
+        "lvef": "左心室射血分数",
+        "bilirubin": "总胆红素",
+        "alt": "丙氨酸氨基转移酶",
+        "ast": "天门冬氨酸氨基转移酶",
+        "spo2": "静息血氧饱和度",
+    },
+}
+FACT_WORDS = {
+    "en": {
+        "on": "on immunosuppression",
+        "off": "off immunosuppression",
+        "gvhd": "active GvHD",
+        "no_gvhd": "no active GvHD",
+        "uncontrolled": "active, uncontrolled",
+        "controlled": "active, controlled",
+        "resolved": "resolved",
+        "sensitivity": "sensitivity",
+    },
+    "zh": {
+        "on": "正在使用免疫抑制剂",
+        "off": "已停用免疫抑制剂",
+        "gvhd": "活动性移植物抗宿主病",
+        "no_gvhd": "无活动性移植物抗宿主病",
+        "uncontrolled": "活动性，未控制",
+        "controlled": "活动性，已控制",
+        "resolved": "已痊愈",
+        "sensitivity": "灵敏度",
+    },
+}
+
+
+def _latest_by(items: list[dict], key: str) -> dict[str, dict]:
+    """The most recent item for each value of ``key`` (items carry ISO dates)."""
+    latest: dict[str, dict] = {}
+    for item in items:
+        k = str(item.get(key))
+        if k not in latest or str(item.get("date") or "") > str(latest[k].get("date") or ""):
+            latest[k] = item
+    return latest
+
+
+def _number(value) -> str:
+    try:
+        return f"{float(value):g}"
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def decision_rows(clinical: dict, lang: str) -> list[tuple[str, str]]:
+    """What a centre needs to decide, beyond the summary: the latest marrow (blasts, MRD with
+    method and sensitivity), performance status, organ function, infections, and GvHD and
+    immunosuppression after each transplant."""
+    L, W = LABELS[lang], FACT_WORDS[lang]
+    rows: list[tuple[str, str]] = []
+    marrow = sorted(clinical.get("marrow") or [], key=lambda m: str(m.get("date") or ""))
+    if marrow:
+        m = marrow[-1]
+        parts = []
+        if m.get("blasts_percent") is not None:
+            parts.append(f"{L['blasts']} {_number(m['blasts_percent'])} %")
+        if m.get("mrd") in ("negative", "positive"):
+            mrd = f"MRD {_v(m['mrd'], lang)}"
+            if m.get("mrd_level") not in (None, ""):
+                mrd += f" {_number(m['mrd_level'])}"
+            if m.get("mrd_method"):
+                mrd += f" ({_v(m['mrd_method'], lang)}"
+                mrd += f", {W['sensitivity']} {_number(m['mrd_sensitivity'])})" if m.get("mrd_sensitivity") else ")"
+            parts.append(mrd)
+        rows.append((L["marrow"], f"{m.get('date')}: " + ("; ".join(parts) or "—")))
+    for scale, f in sorted(_latest_by(clinical.get("fitness") or [], "scale").items()):
+        rows.append(
+            (
+                f"{L['performance']} ({scale.upper() if scale == 'ecog' else scale.title()})",
+                f"{f['score']} ({f['date']})",
+            )
+        )
+    organ = _latest_by(clinical.get("organ_function") or [], "test")
+    for test in ORGAN_TESTS["en"]:
+        if test in organ:
+            o = organ[test]
+            uln = f" (ULN {_number(o['upper_limit_normal'])})" if o.get("upper_limit_normal") not in (None, "") else ""
+            rows.append(
+                (
+                    f"{L['organ']}: {ORGAN_TESTS[lang][test]}",
+                    f"{_number(o['value'])} {o.get('unit', '')}{uln}, {o['date']}",
+                )
+            )
+    for inf in clinical.get("infections") or []:
+        rows.append(
+            (
+                L["infections"],
+                f"{inf.get('description')}: {W.get(inf.get('status'), inf.get('status'))} ({inf.get('date')})",
+            )
+        )
+    for t in clinical.get("transplants") or []:
+        bits = []
+        if t.get("on_immunosuppression") is not None:
+            bits.append(W["on"] if t["on_immunosuppression"] else W["off"])
+        if t.get("active_gvhd") is not None:
+            bits.append(W["gvhd"] if t["active_gvhd"] else W["no_gvhd"])
+        if bits:
+            rows.append((f"{L['gvhd']} ({t.get('date')})", ", ".join(bits)))
+    return rows
+
+
 VALUES_ZH = {
     "positive": "阳性",
     "negative": "阴性",
@@ -230,6 +362,9 @@ VALUES_ZH = {
     "needs_specialist_review": "需专科评估",
     "not_eligible": "不符合条件",
     "incomplete": "资料不全",
+    "flow_cytometry": "流式细胞术",
+    "pcr": "PCR",
+    "ngs": "二代测序",
 }
 
 
@@ -311,6 +446,10 @@ def _section(snapshot: dict, lang: str, styles: dict) -> list:
     ]
     out.append(_table(rows, styles))
     clinical = snapshot.get("clinical") or {}
+    facts = decision_rows(clinical, lang)
+    if facts:
+        out.append(Paragraph(_text(L["decision"]), styles["h2"]))
+        out.append(_table(facts, styles))
     lines = clinical.get("therapy_lines") or []
     out.append(Paragraph(_text(L["therapy"]), styles["h2"]))
     if lines:

@@ -113,3 +113,56 @@ def test_every_document_type_has_a_chinese_label():
     from hospitals.packets.pdf import DOC_TYPES_ZH
 
     assert set(DocType.values) == set(DOC_TYPES_ZH)
+
+
+def test_the_pdf_carries_what_a_centre_needs_to_decide_in_both_languages(packet_world):
+    """Disease burden (marrow blasts, MRD with method and sensitivity), performance status, organ
+    function, infections, and GvHD and immunosuppression after a transplant, on both pages."""
+    import datetime as dt
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from eligibility.services import profile_record_fact
+
+    w = packet_world
+    today = timezone.localdate()
+    record = dict(case=w.case_a, actor=w.alice)
+    profile_record_fact(
+        kind="marrow",
+        date=today - dt.timedelta(days=9),
+        blasts_percent=Decimal("38.5"),
+        mrd="positive",
+        mrd_level=Decimal("0.385"),
+        mrd_method="flow_cytometry",
+        mrd_sensitivity=Decimal("0.0001"),
+        **record,
+    )
+    profile_record_fact(kind="fitness", scale="lansky", score=80, date=today - dt.timedelta(days=5), **record)
+    profile_record_fact(
+        kind="organ_function",
+        test="lvef",
+        value=Decimal("62"),
+        unit="%",
+        upper_limit_normal=None,
+        date=today - dt.timedelta(days=6),
+        **record,
+    )
+    profile_record_fact(
+        kind="infections", description="CMV viraemia", status="controlled", date=today - dt.timedelta(days=20), **record
+    )
+    pages = [
+        p.extract_text()
+        for p in PdfReader(io.BytesIO(packet_pdf(referral_send(referral=w.referral, actor=w.alice)))).pages
+    ]
+    first_zh = next(i for i, t in enumerate(pages) if "病例资料包" in t)
+    english, chinese = " ".join(pages[:first_zh]).replace("\n", " "), " ".join(pages[first_zh:]).replace("\n", " ")
+    assert "blasts 38.5 %" in english and "MRD positive 0.385 (flow cytometry, sensitivity 0.0001)" in english
+    assert "Performance status (Lansky)" in english and "80" in english
+    assert "LVEF" in english and "62 %" in english
+    assert "CMV viraemia: active, controlled" in english
+    assert "off immunosuppression, no active GvHD" in english  # the transplant as recorded
+    compact = "".join(chinese.split())  # Chinese lines wrap between any two characters
+    assert "原始细胞38.5%" in compact and "MRD阳性0.385(流式细胞术,灵敏度0.0001)" in compact
+    assert "体能状态(Lansky)80" in compact and "左心室射血分数62%" in compact
+    assert "已停用免疫抑制剂,无活动性移植物抗宿主病" in compact
