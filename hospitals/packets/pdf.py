@@ -100,6 +100,13 @@ def fonts() -> FontSet:
     return FontSet(tuple(registered))
 
 
+def cjk_font() -> str:
+    """The one registered font that covers Chinese, Latin and Cyrillic, for documents that set
+    all their text in one font (the follow-up handback); the summary itself sets runs (``_text``)."""
+    font_set = fonts()
+    return next((name for name, _ in font_set.fonts if name == FONT_NAMES["cjk"]), font_set.base)
+
+
 def _is_rtl(text: str) -> bool:
     return any(unicodedata.bidirectional(c) in ("R", "AL") for c in text)
 
