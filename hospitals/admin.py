@@ -32,7 +32,7 @@ from .models import (
 from .packets.diff import describe
 from .services.credentials import credential_issue, credential_revoke, credential_rotate
 from .services.packets import packet_preview
-from .services.referrals import referral_send, slot_confirm
+from .services.referrals import referral_deadline_on_send, referral_send, slot_confirm
 
 
 class ContactInline(VisibleAdmin, admin.TabularInline):
@@ -149,6 +149,13 @@ class ReferralForm(forms.ModelForm):
         return data
 
 
+def _deadline_words(referral: Referral) -> str:
+    """What a send does to the response deadline, in the coordinator's words."""
+    if referral.response_due_at is not None and referral.response_due_at > timezone.now():
+        return "the deadline you set is kept"
+    return f"set to the centre's answer time of {referral.hospital.response_days} days from sending"
+
+
 @admin.register(Referral)
 class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
     """The pipeline across centres: where each referral stands and what is overdue."""
@@ -259,7 +266,12 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
             except DomainError as exc:
                 error = exc.message
             else:
-                messages.success(request, f"Packet version {packet.version} sent to {referral.hospital}.")
+                due = Referral.objects.values_list("response_due_at", flat=True).get(pk=referral.pk)
+                messages.success(
+                    request,
+                    f"Packet version {packet.version} sent to {referral.hospital}; "
+                    f"the answer is due {due:%Y-%m-%d %H:%M} UTC ({_deadline_words(referral)}).",
+                )
                 return redirect("admin:hospitals_referral_change", referral.pk)
         context = {
             **self.admin_site.each_context(request),
@@ -273,6 +285,8 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
             "changes": [describe(c) for c in preview.changes] if preview else [],
             "error": error,
             "needs_reason": referral.status in (workflow.DECLINED, workflow.WITHDRAWN),
+            "due_on_send": referral_deadline_on_send(referral=referral),
+            "due_words": _deadline_words(referral),
         }
         return TemplateResponse(request, "admin/hospitals/referral/packet_builder.html", context)
 

@@ -79,6 +79,8 @@ def needs_reason(from_status: str, to_status: str) -> bool:
 class Decision:
     allowed: bool
     reason: str = ""
+    # The move is allowed, but only with an explanation that was not given.
+    missing_reason: bool = False
 
 
 def check_transition(from_status: str, to_status: str, *, side: str, reason: str = "") -> Decision:
@@ -102,5 +104,7 @@ def check_transition(from_status: str, to_status: str, *, side: str, reason: str
     if who != side:
         return Decision(False, f"Only the {who} may move a referral to “{LABELS[to_status]}”.")
     if needs_reason(from_status, to_status) and not reason.strip():
-        return Decision(False, f"Moving from “{LABELS[from_status]}” to “{LABELS[to_status]}” needs a reason.")
+        return Decision(
+            False, f"Moving from “{LABELS[from_status]}” to “{LABELS[to_status]}” needs a reason.", missing_reason=True
+        )
     return Decision(True)

@@ -66,8 +66,8 @@ def message_post(
 
     ``author`` must be able to read the thread; attachments must be documents of the same
     case that the author may see. ``system=True`` posts on Navigator's behalf (``author`` is
-    then only recorded as the cause). A centre is told by webhook when someone else posts
-    in its thread.
+    then only recorded as the cause). A centre is told by webhook when the coordinator's side
+    posts in its thread; never of its own messages, nor of Navigator's notes of its actions.
     """
     body = (body or "").strip()
     if not body:
@@ -137,7 +137,9 @@ def message_post(
             notice_family(case=thread.case, kind=NoticeKind.MESSAGE, key=f"message:{message.pk}")
         elif thread.kind == Thread.Kind.FAMILY and side == Message.Side.FAMILY:
             notice_coordinator(case=thread.case, kind=NoticeKind.FAMILY_MESSAGE, key=f"message:{message.pk}")
-        if thread.kind == Thread.Kind.HOSPITAL and side != Message.Side.HOSPITAL:
+        # The centre hears of what the coordinator's side wrote, never of its own messages or of
+        # the notes Navigator posts about the centre's own actions (acknowledged, answered...).
+        if thread.kind == Thread.Kind.HOSPITAL and side in (Message.Side.COORDINATOR, Message.Side.FAMILY):
             events.emit(
                 event_type="message.posted",
                 hospital=thread.hospital,

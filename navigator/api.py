@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -217,46 +218,58 @@ ERROR_STATUSES = {
     status.HTTP_401_UNAUTHORIZED: "Not authenticated.",
     status.HTTP_403_FORBIDDEN: "Authenticated, but this role may not perform the operation.",
     status.HTTP_404_NOT_FOUND: "No such object, or not visible to the caller.",
+    status.HTTP_409_CONFLICT: "Well-formed, but the object's current state does not allow it "
+    "(e.g. `transition_not_allowed`, or a duplicate).",
+    status.HTTP_415_UNSUPPORTED_MEDIA_TYPE: "The body's Content-Type is not one this operation reads.",
     status.HTTP_429_TOO_MANY_REQUESTS: "Too many requests; retry after the time in Retry-After.",
+    status.HTTP_500_INTERNAL_SERVER_ERROR: "The server could not answer; the error was logged.",
+    status.HTTP_503_SERVICE_UNAVAILABLE: "A backing service is briefly unavailable; retry after Retry-After.",
+}
+
+# For ``extend_schema(responses={409: CONFLICT})``: the body is the one error shape (added by the hook).
+CONFLICT = OpenApiResponse(description=ERROR_STATUSES[status.HTTP_409_CONFLICT])
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "The one error shape of every status: 4xx and 5xx alike.",
+    "properties": {
+        "code": {"type": "string", "description": "Machine-readable, e.g. `invalid`, `not_found`, `conflict`."},
+        "detail": {"type": "string", "description": "What went wrong, in a sentence."},
+        "fields": {
+            "type": "object",
+            "description": "Per input field (or query parameter), what to fix; empty when no field is at fault.",
+            "additionalProperties": {"type": "array", "items": {"type": "string"}},
+        },
+    },
+    "required": ["code", "detail", "fields"],
 }
 
 
 def add_error_responses(result, generator, request, public):
     """drf-spectacular post-processing hook: document the error shape on every operation.
 
-    Every operation can answer 401/403; those with a path parameter 404; those with a
-    body 400. The body is always ``Error``.
+    Every operation can answer 401, 403, 429, 500 and 503; those with a path parameter or a
+    cursor 404; those with a body 400 and 415, those with query parameters 400. Every error
+    response, including those a view declares itself (409...), has the ``Error`` JSON body.
     """
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault(
-        "Error",
-        {
-            "type": "object",
-            "properties": {
-                "code": {"type": "string"},
-                "detail": {"type": "string"},
-                "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
-            },
-            "required": ["code", "detail", "fields"],
-        },
-    )
+    schemas["Error"] = ERROR_SCHEMA
     ref = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             if method not in {"get", "post", "put", "patch", "delete", "head", "options"}:
                 continue
             responses = operation.setdefault("responses", {})
-            wanted = [401, 403]
+            wanted = [401, 403, 429, 500, 503]
             if "{" in path or any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
-                wanted.append(404)  # a missing object, or (DRF) a cursor that is not valid
-            if method in {"post", "put", "patch"} or any(
-                p.get("in") == "query" for p in operation.get("parameters", [])
-            ):
+                wanted.append(404)
+            if method in {"post", "put", "patch"}:
+                wanted += [400, 415]
+            elif any(p.get("in") == "query" for p in operation.get("parameters", [])):
                 wanted.append(400)
-            if method == "post":
-                wanted.append(429)
             for code in wanted:
-                responses.setdefault(
-                    str(code), {"content": ref, "description": ERROR_STATUSES.get(code, "Too many requests.")}
-                )
+                responses.setdefault(str(code), {"description": ERROR_STATUSES[code]})
+            for code, response in responses.items():
+                if code[0] in "45" and not response.get("content"):
+                    response["content"] = ref
     return result

@@ -1,4 +1,4 @@
-"""Django's last-resort error pages, in the API's one error shape under ``/api/``.
+"""Django's last-resort error pages (400, 403, 404, 500), in the API's one error shape under ``/api/``.
 
 A route that does not exist (``/api/v1/referrals/abc/``) or an error no view handled answers
 ``{"code", "detail", "fields"}`` as JSON to API clients; the admin and the portal keep
@@ -13,6 +13,21 @@ from django.views import defaults
 
 def _is_api(request) -> bool:
     return request.path.startswith("/api/")
+
+
+def bad_request(request, exception=None):
+    if _is_api(request):
+        return JsonResponse(
+            {"code": "bad_request", "detail": "The request could not be read (too large, or malformed).", "fields": {}},
+            status=400,
+        )
+    return defaults.bad_request(request, exception)
+
+
+def permission_denied(request, exception=None):
+    if _is_api(request):
+        return JsonResponse({"code": "permission_denied", "detail": "You may not do this.", "fields": {}}, status=403)
+    return defaults.permission_denied(request, exception)
 
 
 def not_found(request, exception=None):

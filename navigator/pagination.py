@@ -1,10 +1,102 @@
-from rest_framework import pagination
+"""One pagination for every list of the API: keyset (cursor) pages with the total count.
+
+Page 1,000 costs what page 1 costs (no OFFSET); the total is one COUNT of the same filtered
+rows, so a list still costs a constant number of queries. ``page_size`` is a whole number
+from 1 to ``max_page_size``; anything else, and a cursor that is not one of ours, is a 400
+naming the parameter (never silently the default page).
+"""
+
+from __future__ import annotations
+
+from base64 import b64decode
+from urllib import parse
+
+from rest_framework import pagination, serializers
+from rest_framework.response import Response
+
+MAX_PAGE_SIZE = 200
+DEFAULT_PAGE_SIZE = 50
 
 
 class CursorPagination(pagination.CursorPagination):
-    """Keyset pagination: page 1,000 costs what page 1 costs (no OFFSET, no COUNT)."""
-
-    page_size = 50
+    page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
-    max_page_size = 200
+    max_page_size = MAX_PAGE_SIZE
     ordering = "-id"
+    invalid_cursor_message = "This cursor is not valid; use the `next` or `previous` link of a page."
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self.count = queryset.order_by().count()
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_page_size(self, request):
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= self.max_page_size:
+            raise serializers.ValidationError(
+                {self.page_size_query_param: [f"Give a whole number from 1 to {self.max_page_size}."]}
+            )
+        return int(raw)
+
+    def decode_cursor(self, request):
+        encoded = request.query_params.get(self.cursor_query_param)
+        if encoded is None:
+            return None
+        try:
+            querystring = b64decode(encoded.encode("ascii")).decode("ascii")
+            tokens = parse.parse_qs(querystring, keep_blank_values=True)
+            offset = int(tokens.get("o", ["0"])[0])
+            reverse = bool(int(tokens.get("r", ["0"])[0]))
+            position = tokens.get("p", [None])[0]
+        except (TypeError, ValueError, UnicodeError):
+            raise serializers.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]}) from None
+        if not 0 <= offset <= self.offset_cutoff:
+            raise serializers.ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+        return pagination.Cursor(offset=offset, reverse=reverse, position=position)
+
+    def get_paginated_response(self, data):
+        return Response(
+            {"count": self.count, "next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
+        )
+
+    def get_paginated_response_schema(self, schema):
+        paginated = super().get_paginated_response_schema(schema)
+        paginated["required"] = ["count", "next", "previous", "results"]
+        paginated["properties"] = {
+            "count": {
+                "type": "integer",
+                "description": "How many items the whole list has (with the same filters), on every page.",
+                "example": 123,
+            },
+            **paginated["properties"],
+        }
+        return paginated
+
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Where the page starts: the `next` or `previous` link of the page before.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Items per page, {DEFAULT_PAGE_SIZE} unless given; at most {MAX_PAGE_SIZE}.",
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+            },
+        ]
+
+
+def paginate(view, queryset, serializer_class, *, ordering: str = "-id"):
+    """A paginated answer for a list an action of ``view`` shows (sub-lists such as a
+    referral's packets): the same pages, total and parameters as the standard lists. The
+    view's ``paginate_queryset`` records the rows shown when the action is an audited read."""
+    view.paginator.ordering = ordering
+    page = view.paginate_queryset(queryset)
+    data = serializer_class(page, many=True, context=view.get_serializer_context()).data
+    return view.get_paginated_response(data)

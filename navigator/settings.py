@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI and ReDoc, pinned and served from our own static files (no CDN).
+    "drf_spectacular_sidecar",
     "simple_history",
     "phonenumber_field",
     "django_countries",
@@ -106,6 +108,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "audit.middleware.AuditContextMiddleware",
+    # Deprecation and Sunset headers on answers to a centre's rotated key during its grace period.
+    "hospitals.authentication.ApiKeyDeprecationMiddleware",
     # Last, as django-axes asks: answers locked-out sign-in attempts with its lock-out page.
     "axes.middleware.AxesMiddleware",
     "navigator.ops.PrometheusAfterMiddleware",
@@ -194,6 +198,8 @@ USE_TZ = True
 # --- Static and media --------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "static"
+# Project-wide static files (the API documentation pages' stylesheet).
+STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env.str("NAVIGATOR_MEDIA_ROOT", default=str(BASE_DIR / "var" / "media")))
 # Documents never have a public URL: MEDIA_URL is deliberately unset and downloads
 # go through authorised, audited views.
@@ -298,8 +304,13 @@ SPECTACULAR_SETTINGS = {
         "CasePriorityEnum": "cases.models.Case.Priority",
         "TaskPriorityEnum": "scheduling.models.CoordinatorTask.Priority",
         "SlotKindEnum": "hospitals.models.referrals.AppointmentSlot.Kind",
+        "WebhookEventTypeEnum": "webhooks.models.EVENT_TYPE_VALUES",
         "CountryEnum": "django_countries.countries",
     },
+    # Swagger UI and ReDoc from drf-spectacular-sidecar's pinned copies, through our static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "navigator.api.add_error_responses",
@@ -407,10 +418,9 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 # Content Security Policy (django-csp): scripts and styles only from our own static files,
-# no inline script or style. The Swagger UI page loads its bundle from a CDN with an inline
-# starter, so it is left out.
+# no inline script or style, everywhere (the API docs too: their bundles are served locally;
+# ReDoc's page alone may add inline styles and a search worker, see navigator/urls.py).
 CONTENT_SECURITY_POLICY = {
-    "EXCLUDE_URL_PREFIXES": ["/api/docs/"],
     "DIRECTIVES": {
         "default-src": ["'self'"],
         "script-src": ["'self'"],

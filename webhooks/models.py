@@ -26,6 +26,8 @@ EVENT_TYPES = [
     ("packet.updated", _("A new packet version is available")),
     ("message.posted", _("The coordinator posted a message")),
     ("deadline.near", _("A response deadline is near")),
+    ("deadline.changed", _("The coordinator changed a response deadline")),
+    ("referral.withdrawn", _("The coordinator withdrew a referral")),
 ]
 EVENT_TYPE_VALUES = [value for value, _label in EVENT_TYPES]
 
@@ -80,6 +82,10 @@ class WebhookEndpoint(models.Model):
     url = models.URLField(max_length=500, validators=[validate_endpoint_url])
     description = models.CharField(max_length=200, blank=True)
     secret = models.CharField(max_length=100, default=new_signing_secret, editable=False)
+    # After a rotation, the secret before it still signs (beside the new one) until it expires,
+    # so a centre can switch its receiver without refusing a delivery.
+    previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(null=True, blank=True, editable=False)
     event_types = models.JSONField(default=list, blank=True, help_text=_("Empty means every event type."))
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
@@ -105,6 +111,14 @@ class WebhookEndpoint(models.Model):
             raise ValidationError(
                 {"event_types": _("Unknown event types: %(u)s.") % {"u": ", ".join(map(str, unknown))}}
             )
+
+    def signing_secrets(self, now=None) -> list[str]:
+        """The secrets a delivery is signed with now: the current one, and the one before it
+        while its grace period runs."""
+        now = now or timezone.now()
+        if self.previous_secret and self.previous_secret_expires_at and self.previous_secret_expires_at > now:
+            return [self.secret, self.previous_secret]
+        return [self.secret]
 
     def wants(self, event_type: str) -> bool:
         return not self.event_types or event_type in self.event_types

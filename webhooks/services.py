@@ -33,10 +33,17 @@ from django.utils import timezone
 from audit.services import audit_record
 from hospitals.models import Hospital
 from navigator import queue
-from navigator.errors import DomainError
+from navigator.errors import ConflictError, DomainError
 
 from .egress import BlockedAddress, resolve_public, webhook_session
-from .models import EVENT_TYPE_VALUES, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from .models import (
+    EVENT_TYPE_VALUES,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+    new_signing_secret,
+)
 from .signing import headers_for
 
 log = logging.getLogger(__name__)
@@ -120,7 +127,7 @@ def webhook_attempt(*, delivery_id: int) -> str:
 
     endpoint, event = delivery.endpoint, delivery.event
     body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
-    headers = headers_for(secret=endpoint.secret, msg_id=event.id, timestamp=int(time.time()), body=body)
+    headers = headers_for(secrets=endpoint.signing_secrets(now), msg_id=event.id, timestamp=int(time.time()), body=body)
     status_code, error, excerpt, blocked = None, "", "", False
     started = time.monotonic()
     if not endpoint.is_active:
@@ -236,22 +243,49 @@ def webhook_replay(*, delivery: WebhookDelivery, actor) -> WebhookDelivery:
     return delivery
 
 
+def _refuse_duplicate_url(*, hospital: Hospital, url: str, exclude: int | None = None) -> None:
+    same = WebhookEndpoint.objects.filter(hospital=hospital, url=url)
+    if exclude is not None:
+        same = same.exclude(pk=exclude)
+    if same.exists():
+        raise ConflictError(
+            "This URL is already registered for your centre; change that endpoint instead.", field="url"
+        )
+
+
+def _save_endpoint(endpoint: WebhookEndpoint) -> None:
+    """Save, turning the unique (centre, URL) constraint into a 409 when two requests race."""
+    try:
+        with transaction.atomic():
+            endpoint.save()
+    except IntegrityError:
+        raise ConflictError(
+            "This URL is already registered for your centre; change that endpoint instead.", field="url"
+        ) from None
+
+
+@transaction.atomic
 def webhook_endpoint_create(*, hospital: Hospital, url: str, actor, event_types=(), description: str = ""):
+    """Register a centre's endpoint; a URL the centre already registered is a conflict (409)."""
+    _refuse_duplicate_url(hospital=hospital, url=url)
     endpoint = WebhookEndpoint(
         hospital=hospital, url=url, event_types=list(event_types), description=description, created_by=actor
     )
-    endpoint.full_clean()  # a ValidationError names the field (https, event types)
-    endpoint.save()
+    endpoint.full_clean(validate_unique=False)  # a ValidationError names the field (https, event types)
+    _save_endpoint(endpoint)
     audit_record(actor=actor, action="create", obj=endpoint, detail={"url": url})
     return endpoint
 
 
 @transaction.atomic
 def webhook_endpoint_update(*, endpoint: WebhookEndpoint, actor, data: dict) -> WebhookEndpoint:
-    """Change where and what a centre's endpoint receives (URL, events, description, active)."""
+    """Change where and what a centre's endpoint receives (URL, events, description, active).
+    Moving it to a URL another of the centre's endpoints has is a conflict (409), as on creation."""
+    if "url" in data:
+        _refuse_duplicate_url(hospital=endpoint.hospital, url=data["url"], exclude=endpoint.pk)
     for name, value in data.items():
         setattr(endpoint, name, value)
-    endpoint.save()
+    _save_endpoint(endpoint)
     audit_record(actor=actor, action="update", obj=endpoint, detail={"fields": sorted(data)})
     return endpoint
 
@@ -261,3 +295,90 @@ def webhook_endpoint_delete(*, endpoint: WebhookEndpoint, actor) -> None:
     """Remove a centre's endpoint; nothing more is sent to it."""
     audit_record(actor=actor, action="delete", obj=endpoint, detail={"url": endpoint.url})
     endpoint.delete()
+
+
+MAX_SECRET_GRACE = dt.timedelta(days=7)
+
+
+@transaction.atomic
+def webhook_secret_rotate(*, endpoint: WebhookEndpoint, actor, grace: dt.timedelta) -> WebhookEndpoint:
+    """A new signing secret for a centre's endpoint (returned once by the API). The old one keeps
+    signing beside it for ``grace`` (each delivery then carries both signatures), so the
+    receiver can switch to the new secret without refusing anything."""
+    if not dt.timedelta(0) <= grace <= MAX_SECRET_GRACE:
+        raise DomainError(f"The grace period is 0 to {MAX_SECRET_GRACE.days * 24} hours.", field="grace_hours")
+    locked = WebhookEndpoint.objects.select_for_update().get(pk=endpoint.pk)
+    now = timezone.now()
+    if grace:
+        locked.previous_secret, locked.previous_secret_expires_at = locked.secret, now + grace
+    else:
+        locked.previous_secret, locked.previous_secret_expires_at = "", None
+    locked.secret = new_signing_secret()
+    locked.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    audit_record(
+        actor=actor,
+        action="update",
+        obj=locked,
+        detail={"secret_rotated": True, "grace_hours": grace / dt.timedelta(hours=1)},
+    )
+    return locked
+
+
+def _test_data(event_type: str, now: dt.datetime) -> dict:
+    """Made-up data in the shape of each event type: no real referral, case or message."""
+    referral = {"referral_id": 0, "case_reference": "NAV-TEST-00000"}
+    due = (now + dt.timedelta(days=7)).isoformat()
+    return {
+        "referral.sent": {**referral, "status": "sent", "packet_version": 1, "response_due_at": due},
+        "packet.updated": {
+            **referral,
+            "status": "under_review",
+            "packet_version": 2,
+            "compared_to": 1,
+            "response_due_at": due,
+            "changes": [{"section": "documents", "field": "0", "change": "added"}],
+        },
+        "message.posted": {
+            "case_reference": referral["case_reference"],
+            "thread_id": 0,
+            "message_id": 0,
+            "posted_at": now.isoformat(),
+        },
+        "deadline.near": {**referral, "status": "sent", "response_due_at": (now + dt.timedelta(hours=20)).isoformat()},
+        "deadline.changed": {
+            **referral,
+            "status": "sent",
+            "response_due_at": due,
+            "previous_response_due_at": (now + dt.timedelta(days=3)).isoformat(),
+        },
+        "referral.withdrawn": {
+            **referral,
+            "status": "withdrawn",
+            "previous_status": "under_review",
+            "withdrawn_at": now.isoformat(),
+        },
+    }[event_type]
+
+
+@transaction.atomic
+def webhook_send_test(*, endpoint: WebhookEndpoint, actor, event_type: str) -> WebhookDelivery:
+    """Send a made-up event of ``event_type`` to one endpoint, signed and retried like a real one
+    and marked ``"test": true`` (top level and in ``data``), whatever types the endpoint
+    subscribes to. It names no real object (ids 0, case reference NAV-TEST-00000)."""
+    if event_type not in EVENT_TYPE_VALUES:
+        raise DomainError(f"Choose one of: {', '.join(EVENT_TYPE_VALUES)}.", field="type")
+    if not endpoint.is_active:
+        raise ConflictError("The endpoint is disabled; enable it to receive test events.", field="is_active")
+    now = timezone.now()
+    hospital = endpoint.hospital
+    payload = {
+        "type": event_type,
+        "timestamp": now.isoformat(),
+        "test": True,
+        "data": {"hospital": hospital.code, **_test_data(event_type, now), "test": True},
+    }
+    event = WebhookEvent.objects.create(hospital=hospital, type=event_type, payload=payload, created_at=now)
+    delivery = WebhookDelivery.objects.create(event=event, endpoint=endpoint, next_attempt_at=now)
+    audit_record(actor=actor, action="create", obj=delivery, detail={"test_event": event_type, "event": event.pk})
+    _enqueue(delivery.pk)
+    return delivery

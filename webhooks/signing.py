@@ -23,11 +23,18 @@ def sign(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     return "v1," + base64.b64encode(digest).decode()
 
 
-def headers_for(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+def headers_for(
+    *, secret: str | None = None, secrets: list[str] | None = None, msg_id: str, timestamp: int, body: bytes
+) -> dict[str, str]:
+    """The request headers of a delivery; with several ``secrets`` (a rotation's grace period)
+    one signature each, space-separated, as Standard Webhooks allows."""
+    keys = secrets if secrets else [secret] if secret else []
+    if not keys:
+        raise ValueError("a delivery is signed with at least one secret")
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
-        "webhook-signature": sign(secret=secret, msg_id=msg_id, timestamp=timestamp, body=body),
+        "webhook-signature": " ".join(sign(secret=key, msg_id=msg_id, timestamp=timestamp, body=body) for key in keys),
         "content-type": "application/json",
         "user-agent": "Navigator-Webhooks/1",
     }

@@ -19,11 +19,12 @@ def test_seed_demo_makes_stories_and_logins_once(db, settings, capsys):
     call_command("seed_demo")
     out = capsys.readouterr().out
     assert "alice" in out and "family.ivanov" in out and "dr.li" in out
-    assert Case.objects.count() == len(STORIES)
+    stories = Case.objects.exclude(referrals__hospital__code="sandbox")
+    assert stories.count() == len(STORIES)
     assert {c.status for c in Case.objects.all()} >= {"inquiry", "in_treatment", "not_eligible", "closed"}
     assert User.objects.filter(role="family").count() == len(STORIES)
     call_command("seed_demo")
-    assert Case.objects.count() == len(STORIES)
+    assert stories.count() == len(STORIES)
 
 
 def test_seed_demo_refuses_demo_logins_in_production(db, settings):
@@ -40,3 +41,19 @@ def test_bulk_cases_have_unique_references(db):
     assert Case.objects.count() == 1200
     assert Case.objects.values("reference").distinct().count() == 1200
     assert StatusChange.objects.count() == 1200
+
+
+def test_seed_demo_gives_the_sandbox_centre_a_synthetic_case_in_each_state_and_a_key(db, settings, capsys):
+    from hospitals.demo import SANDBOX_STATES
+    from hospitals.models import Referral
+
+    settings.DEBUG = True
+    call_command("seed_demo")
+    out = capsys.readouterr().out
+    assert "sandbox.integrator" in out and "nvk_" in out
+    states = sorted(Referral.objects.filter(hospital__code="sandbox").values_list("status", flat=True))
+    assert states == sorted(SANDBOX_STATES)
+    sandbox_cases = Case.objects.filter(referrals__hospital__code="sandbox")
+    assert not sandbox_cases.filter(referrals__hospital__code="pkuph").exists()  # no story case is touched
+    call_command("seed_demo")
+    assert Referral.objects.filter(hospital__code="sandbox").count() == len(SANDBOX_STATES)

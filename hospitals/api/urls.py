@@ -1,8 +1,9 @@
 from rest_framework.routers import DefaultRouter
 
-from .views import ReferralViewSet
+from .views import ApiKeyViewSet, ReferralViewSet
 
 router = DefaultRouter()
 router.register("referrals", ReferralViewSet, basename="referral")
+router.register("api-keys", ApiKeyViewSet, basename="api-key")
 
 urlpatterns = router.urls

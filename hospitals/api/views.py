@@ -6,9 +6,11 @@ referrals: 404), every read of medical data is audited.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
-from django.db.models import Max
+from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models.functions import JSONObject
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -16,19 +18,36 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import status
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.roles import is_hospital
 from audit.mixins import audited
-from navigator.api import ERROR_STATUSES, IsHospitalOrCoordinator, IsHospitalStaff, VisibleReadOnlyViewSet
+from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
+from messaging.models import Thread
+from messaging.services import message_post, thread_get_or_create
+from navigator.api import (
+    CONFLICT,
+    ERROR_STATUSES,
+    IsHospitalOrCoordinator,
+    IsHospitalStaff,
+    VisibleReadOnlyViewSet,
+)
+from navigator.filters import UPDATED_SINCE, updated_since
+from navigator.pagination import paginate
 
 from ..authentication import HospitalApiKeyAuthentication
-from ..models import PacketVersion, Referral
+from ..models import ApiCredential, PacketVersion, Referral
 from ..packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
 from ..services import referrals as referral_services
+from ..services.credentials import credential_rotate_own
 from ..services.packets import packet_mark_seen
+from . import docs
 from .serializers import (
     AnswerSerializer,
+    ApiKeyRotatedSerializer,
+    ApiKeyRotateSerializer,
+    ApiKeySerializer,
     PacketVersionSerializer,
     ReferralSerializer,
     SlotProposalSerializer,
@@ -36,11 +55,37 @@ from .serializers import (
 )
 
 AUTHENTICATION = [HospitalApiKeyAuthentication, SessionAuthentication, TokenAuthentication]
-ERRORS = {code: OpenApiResponse(description=text) for code, text in ERROR_STATUSES.items()}
+ERRORS = {code: OpenApiResponse(description=ERROR_STATUSES[code]) for code in (400, 401, 403, 404, 429)}
+
+
+# The latest packet's facts a centre triages by (see TriageSerializer), in the list's one query.
+TRIAGE = Subquery(
+    PacketVersion.objects.filter(referral=OuterRef("pk"))
+    .order_by("-version")
+    .values(
+        t=JSONObject(
+            summary=F("snapshot__summary"),
+            age_years=F("snapshot__patient__age_years"),
+            sex=F("snapshot__patient__sex"),
+            country_of_residence=F("snapshot__patient__country_of_residence"),
+            eligibility_verdict=F("snapshot__eligibility__verdict"),
+            packet_version=F("version"),
+        )
+    )[:1]
+)
 
 
 @extend_schema_view(
-    list=extend_schema(summary="My centre's referrals", responses={200: ReferralSerializer, **ERRORS}),
+    list=extend_schema(
+        summary="My centre's referrals",
+        description=(
+            "Referrals shared with the caller's centre, newest first, each with a triage summary "
+            "from its latest packet and links to everything about it. Poll with `updated_since`: "
+            "a referral is updated by any change a centre can see (status, deadline, answer, new packet)."
+        ),
+        parameters=[UPDATED_SINCE],
+        responses={200: ReferralSerializer, **ERRORS},
+    ),
     retrieve=extend_schema(summary="One referral", responses={200: ReferralSerializer, **ERRORS}),
 )
 class ReferralViewSet(VisibleReadOnlyViewSet):
@@ -50,10 +95,16 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
     permission_classes = [IsHospitalOrCoordinator]
     serializer_class = ReferralSerializer
     queryset = Referral.objects.select_related("case", "hospital").annotate(
-        latest_packet_version=Max("packets__version")
+        latest_packet_version=Max("packets__version"), triage=TRIAGE
     )
     filterset_fields = ["status"]
     ordering = "-created_at"
+
+    def filter_queryset(self, queryset):
+        queryset = super().filter_queryset(queryset)
+        if self.action == "list":
+            queryset = updated_since(self.request, queryset, "updated_at")
+        return queryset
 
     def _referral(self) -> Referral:
         # The lookup goes through visible_to: another centre's referral is a 404. The referral
@@ -62,26 +113,40 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         self._audit_subject = referral
         return referral
 
+    def _answer(self, referral: Referral) -> Response:
+        return Response(ReferralSerializer(self._reload(referral), context=self.get_serializer_context()).data)
+
     # --- the centre's answers ---------------------------------------------------------------
 
-    @extend_schema(summary="Acknowledge receipt", request=None, responses={200: ReferralSerializer, **ERRORS})
+    @extend_schema(
+        summary="Acknowledge receipt",
+        description=docs.ACKNOWLEDGE,
+        request=None,
+        responses={200: ReferralSerializer, 409: CONFLICT, **ERRORS},
+    )
     @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
     @audited(post="change")
     def acknowledge(self, request, pk=None):
         referral = referral_services.referral_acknowledge(referral=self._referral(), actor=request.user)
-        return Response(ReferralSerializer(self._reload(referral)).data)
+        return self._answer(referral)
 
-    @extend_schema(summary="Start the medical review", request=None, responses={200: ReferralSerializer, **ERRORS})
+    @extend_schema(
+        summary="Start the medical review",
+        description=docs.START_REVIEW,
+        request=None,
+        responses={200: ReferralSerializer, 409: CONFLICT, **ERRORS},
+    )
     @action(detail=True, methods=["post"], url_path="start-review", permission_classes=[IsHospitalStaff])
     @audited(post="change")
     def start_review(self, request, pk=None):
         referral = referral_services.referral_start_review(referral=self._referral(), actor=request.user)
-        return Response(ReferralSerializer(self._reload(referral)).data)
+        return self._answer(referral)
 
     @extend_schema(
         summary="Answer: accept for screening, ask for more information, or decline",
+        description=docs.ANSWER,
         request=AnswerSerializer,
-        responses={200: ReferralSerializer, **ERRORS},
+        responses={200: ReferralSerializer, 409: CONFLICT, **ERRORS},
     )
     @action(detail=True, methods=["post"], permission_classes=[IsHospitalStaff])
     @audited(post="change")
@@ -90,25 +155,30 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         data = AnswerSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         referral_services.referral_answer(referral=referral, actor=request.user, **data.validated_data)
-        return Response(ReferralSerializer(self._reload(referral)).data)
+        return self._answer(referral)
 
     @extend_schema(
         summary="Propose appointment slots (tele-consultation or admission)",
+        description=docs.SLOTS_POST,
         request=SlotProposalSerializer,
-        responses={201: SlotSerializer(many=True), **ERRORS},
+        responses={201: SlotSerializer(many=True), 409: CONFLICT, **ERRORS},
         methods=["POST"],
     )
     @extend_schema(
-        summary="Slots proposed for this referral", responses={200: SlotSerializer(many=True)}, methods=["GET"]
+        summary="Slots proposed for this referral",
+        description="Oldest first. Poll with `updated_since` (a slot is updated when proposed and when decided).",
+        parameters=[UPDATED_SINCE],
+        responses={200: SlotSerializer(many=True)},
+        filters=False,
+        methods=["GET"],
     )
     @action(detail=True, methods=["get", "post"])
     @audited("list", post="change")
     def slots(self, request, pk=None):
         referral = self._referral()
         if request.method == "GET":
-            slots = list(referral.slots.select_related("referral__case"))
-            self.audit_shown(slots)
-            return Response(SlotSerializer(slots, many=True).data)
+            slots = updated_since(request, referral.slots.select_related("referral__case"), "created_at", "decided_at")
+            return paginate(self, slots, SlotSerializer, ordering="id")
         if not is_hospital(request.user):
             self.permission_denied(request, message=IsHospitalStaff.message)
         data = SlotProposalSerializer(data=request.data)
@@ -118,13 +188,19 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
 
     # --- packets ----------------------------------------------------------------------------
 
-    @extend_schema(summary="Packet versions sent to the centre", responses={200: PacketVersionSerializer(many=True)})
+    @extend_schema(
+        summary="Packet versions sent to the centre",
+        description="Newest first, each with its download links. Poll with `updated_since` (a version's creation).",
+        parameters=[UPDATED_SINCE],
+        responses={200: PacketVersionSerializer(many=True)},
+        filters=False,
+    )
     @action(detail=True, methods=["get"])
     @audited("list", detail={"packets": True})
     def packets(self, request, pk=None):
         referral = self._referral()
-        packets = referral.packets.select_related("first_view").order_by("-version")
-        return Response(PacketVersionSerializer(packets, many=True).data)
+        packets = updated_since(request, referral.packets.select_related("first_view"), "created_at")
+        return paginate(self, packets, PacketVersionSerializer, ordering="-version")
 
     @extend_schema(
         summary="Fetch a packet version: json, pdf, zip (streamed, with a checksum manifest) or fhir",
@@ -218,23 +294,30 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
 
     @extend_schema(
         summary="Messages with the coordinator on this referral's case",
-        responses={200: OpenApiTypes.OBJECT},
+        description="Oldest first. Poll with `updated_since` (a message's posting).",
+        parameters=[UPDATED_SINCE],
+        responses={200: MessageSerializer(many=True)},
+        filters=False,
         methods=["GET"],
     )
-    @extend_schema(summary="Post a message to the coordinator", methods=["POST"], responses={201: OpenApiTypes.OBJECT})
+    @extend_schema(
+        summary="Post a message to the coordinator",
+        request=MessageCreateSerializer,
+        methods=["POST"],
+        responses={201: MessageSerializer, **ERRORS},
+    )
     @action(detail=True, methods=["get", "post"])
-    @audited("view", post="change")
+    @audited("list", post="change")
     def messages(self, request, pk=None):
-        from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
-        from messaging.models import Thread
-        from messaging.services import message_post, thread_get_or_create
-
         referral = self._referral()
         thread = thread_get_or_create(case=referral.case, kind=Thread.Kind.HOSPITAL, hospital=referral.hospital)
         if request.method == "GET":
-            messages = list(thread.messages.select_related("thread").prefetch_related("attachments"))
-            self.audit_shown(messages)
-            return Response(MessageSerializer(messages, many=True).data)
+            messages = updated_since(
+                request,
+                thread.messages.select_related("thread__case").prefetch_related("attachments"),
+                "created_at",
+            )
+            return paginate(self, messages, MessageSerializer, ordering="id")
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = message_post(author=request.user, thread=thread, **data.validated_data)
@@ -248,3 +331,56 @@ def _not_found():
     from rest_framework.exceptions import NotFound
 
     raise NotFound()
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="My centre's API keys",
+        description="Every key issued to the caller's centre (never the secret): when each was made, "
+        "when it expires, whether it was revoked, and which one this request used (`current`).",
+        responses={200: ApiKeySerializer, **ERRORS},
+    ),
+    retrieve=extend_schema(summary="One of my centre's API keys", responses={200: ApiKeySerializer, **ERRORS}),
+)
+class ApiKeyViewSet(VisibleReadOnlyViewSet):
+    """A centre's own API keys, and rotating the one it calls with."""
+
+    authentication_classes = AUTHENTICATION
+    permission_classes = [IsHospitalStaff]
+    serializer_class = ApiKeySerializer
+    queryset = ApiCredential.objects.select_related("rotated_from")
+    lookup_field = "key_id"
+    lookup_value_regex = r"[0-9a-f]{16}"
+    service_audited_actions = frozenset({"rotate"})
+
+    @extend_schema(
+        summary="Rotate the API key this request is made with",
+        description=(
+            "Issues a new key for the same centre and account, shown once in the answer. The key "
+            "used for this request keeps working for `grace_hours` (24 by default, at most 168); "
+            "until then every answer to a request made with it carries `Deprecation` "
+            "(RFC 9745, the time of the rotation) and `Sunset` (RFC 8594, when it stops). A key "
+            "already rotated answers 409; rotate its replacement. Only a request authenticated "
+            "with a key (`Authorization: Bearer nvk_…`) can rotate it."
+        ),
+        request=ApiKeyRotateSerializer,
+        responses={201: ApiKeyRotatedSerializer, 409: CONFLICT, **ERRORS},
+    )
+    @action(detail=False, methods=["post"])
+    @audited(post="change")
+    def rotate(self, request):
+        credential = request.auth
+        if not isinstance(credential, ApiCredential):
+            raise ValidationError({"authorization": ["Call with the API key to rotate (Authorization: Bearer nvk_…)."]})
+        data = ApiKeyRotateSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        grace = dt.timedelta(hours=data.validated_data["grace_hours"])
+        new, token = credential_rotate_own(credential=credential, actor=request.user, grace=grace)
+        credential.refresh_from_db()
+        body = {
+            "key": token,
+            "key_id": new.key_id,
+            "previous_key_id": credential.key_id,
+            "previous_key_expires_at": credential.expires_at,
+        }
+        return Response(ApiKeyRotatedSerializer(body).data, status=status.HTTP_201_CREATED)

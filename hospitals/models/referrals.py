@@ -45,10 +45,18 @@ def referral_shares_revoke(pks, *, using: str) -> None:
     case_shares_sync(source_model=Referral, grants=dict.fromkeys(pks), using=using)
 
 
+# Fields a centre never sees: writing only them does not make the referral "updated".
+INTERNAL_FIELDS = frozenset({"deadline_near_notified_at"})
+
+
 class ReferralQuerySet(VisibleQuerySet):
     """Bulk writes keep the case shares right too (``update(status=...)`` in a data fix or a test)."""
 
     def update(self, **kwargs):
+        # A bulk write changes what a centre polls with ``updated_since`` too (auto_now only
+        # stamps save()); the deadline-near claim is bookkeeping a centre never sees.
+        if not set(kwargs) <= INTERNAL_FIELDS:
+            kwargs.setdefault("updated_at", timezone.now())
         if SHARE_FIELDS.isdisjoint(kwargs):
             return super().update(**kwargs)
         with transaction.atomic(using=self.db):

@@ -10,11 +10,12 @@ from django.utils import timezone
 from accounts.models import User
 from accounts.roles import is_coordinator
 from audit.services import audit_record
-from navigator.errors import DomainError
+from navigator.errors import ConflictError, DomainError
 
 from ..models import ApiCredential, Hospital
 
 DEFAULT_ROTATION_GRACE = dt.timedelta(hours=24)
+MAX_ROTATION_GRACE = dt.timedelta(days=7)
 
 
 def _require_coordinator(actor) -> None:
@@ -46,8 +47,23 @@ def credential_issue(
     expires_at: dt.datetime | None = None,
     rotated_from: ApiCredential | None = None,
 ) -> tuple[ApiCredential, str]:
-    """A new credential and its token. The token is returned once and never stored."""
+    """A new credential and its token (a coordinator's job). The token is returned once and never stored."""
     _require_coordinator(actor)
+    return _issue(
+        hospital=hospital, actor=actor, label=label, user=user, expires_at=expires_at, rotated_from=rotated_from
+    )
+
+
+def _issue(
+    *,
+    hospital: Hospital,
+    actor,
+    label: str,
+    user: User | None = None,
+    expires_at: dt.datetime | None = None,
+    rotated_from: ApiCredential | None = None,
+) -> tuple[ApiCredential, str]:
+    """A new credential and its token. The token is returned once and never stored."""
     if not label.strip():
         raise DomainError("Name the system that will use this key, e.g. 'PKUPH referral inbox'.", field="label")
     if not hospital.is_active:
@@ -85,12 +101,30 @@ def credential_rotate(
     """Replace a credential: the new one works at once, the old one until ``grace`` has passed,
     so the centre can switch its systems without an outage."""
     _require_coordinator(actor)
+    return _rotate(credential=credential, actor=actor, grace=grace)
+
+
+@transaction.atomic
+def credential_rotate_own(
+    *, credential: ApiCredential, actor, grace: dt.timedelta = DEFAULT_ROTATION_GRACE
+) -> tuple[ApiCredential, str]:
+    """A centre rotates the key it is calling with (self-service through the API): the same
+    rotation as a coordinator's, for the centre's own key only. While the grace runs, requests
+    with the old key are answered with ``Deprecation`` and ``Sunset`` headers."""
+    if getattr(actor, "hospital_id", None) != credential.hospital_id:
+        raise DomainError("A centre can rotate only its own API key.", code="permission_denied")
+    if not dt.timedelta(0) <= grace <= MAX_ROTATION_GRACE:
+        raise DomainError(f"The grace period is 0 to {MAX_ROTATION_GRACE.days * 24} hours.", field="grace_hours")
+    return _rotate(credential=credential, actor=actor, grace=grace)
+
+
+def _rotate(*, credential: ApiCredential, actor, grace: dt.timedelta) -> tuple[ApiCredential, str]:
     old = ApiCredential.objects.select_for_update().get(pk=credential.pk)
     if not old.is_usable():
         raise DomainError("This credential is already revoked or expired; issue a new one instead.")
     if ApiCredential.objects.filter(rotated_from=old).exists():
-        raise DomainError("This credential was already rotated; rotate its replacement instead.")
-    new, token = credential_issue(hospital=old.hospital, actor=actor, label=old.label, user=old.user, rotated_from=old)
+        raise ConflictError("This credential was already rotated; rotate its replacement instead.")
+    new, token = _issue(hospital=old.hospital, actor=actor, label=old.label, user=old.user, rotated_from=old)
     ends = timezone.now() + grace
     if old.expires_at is None or old.expires_at > ends:
         old.expires_at = ends

@@ -15,7 +15,7 @@ from cases import workflow as case_workflow
 from cases.models import Case
 from cases.services import case_transition
 from navigator import events
-from navigator.errors import DomainError
+from navigator.errors import ConflictError, DomainError
 from scheduling.services import milestone_cancel, milestone_upsert, task_open
 
 from .. import workflow
@@ -66,11 +66,10 @@ def _move(*, referral: Referral, to_status: str, actor, reason: str = "", detail
     side = _side(actor, locked)
     decision = workflow.check_transition(locked.status, to_status, side=side, reason=reason)
     if not decision.allowed:
-        raise DomainError(
-            decision.reason,
-            field="reason" if "needs a reason" in decision.reason else "status",
-            code="transition_not_allowed",
-        )
+        if decision.missing_reason:
+            raise DomainError(decision.reason, field="reason")
+        # The request is well-formed but the referral's current status does not allow it: 409.
+        raise ConflictError(decision.reason, field="status", code="transition_not_allowed")
     now = timezone.now()
     from_status = locked.status
     locked.status = to_status
@@ -138,11 +137,44 @@ def referral_set_deadline(*, referral: Referral, actor, due_at: dt.datetime) -> 
     if due_at <= timezone.now():
         raise DomainError("The response deadline must be in the future.", field="response_due_at")
     with transaction.atomic():
+        before = Referral.objects.select_for_update().values_list("response_due_at", flat=True).get(pk=referral.pk)
         Referral.objects.filter(pk=referral.pk).update(response_due_at=due_at, deadline_near_notified_at=None)
         referral.refresh_from_db()
         _deadline_sync(referral)
         audit_record(actor=actor, action="update", obj=referral, detail={"response_due_at": due_at.isoformat()})
+        if before != due_at and referral.status != workflow.DRAFT:
+            _emit_deadline_changed(referral, before)
     return referral
+
+
+def _emit_deadline_changed(referral: Referral, before: dt.datetime | None) -> None:
+    """Tell the centre its answer is now due at another time (or no longer has a deadline)."""
+    events.emit(
+        event_type="deadline.changed",
+        hospital=referral.hospital,
+        data={
+            "referral_id": referral.pk,
+            "case_reference": referral.case.reference,
+            "status": referral.status,
+            "response_due_at": referral.response_due_at.isoformat() if referral.response_due_at else None,
+            "previous_response_due_at": before.isoformat() if before else None,
+        },
+    )
+
+
+def referral_deadline_on_send(*, referral: Referral, response_due_at: dt.datetime | None = None) -> dt.datetime:
+    """The response deadline a send leaves in force.
+
+    A deadline given with the send wins. Otherwise the deadline the coordinator set is kept;
+    only a referral without one, or whose deadline has already passed, gets the centre's
+    default answer time (``Hospital.response_days``) from now.
+    """
+    if response_due_at is not None:
+        return response_due_at
+    now = timezone.now()
+    if referral.response_due_at is not None and referral.response_due_at > now:
+        return referral.response_due_at
+    return now + dt.timedelta(days=referral.hospital.response_days)
 
 
 # --- the coordinator's side ----------------------------------------------------------------
@@ -196,10 +228,9 @@ def referral_send(
             audit_record(
                 actor=actor, action="send", obj=referral, case=referral.case, detail={"packet_version": packet.version}
             )
-        due = response_due_at
-        if due is None and (referral.response_due_at is None or was != workflow.SENT):
-            due = timezone.now() + dt.timedelta(days=referral.hospital.response_days)
-        if due is not None:
+        previous_due = referral.response_due_at
+        due = referral_deadline_on_send(referral=referral, response_due_at=response_due_at)
+        if due != previous_due:
             Referral.objects.filter(pk=referral.pk).update(response_due_at=due, deadline_near_notified_at=None)
             referral.response_due_at = due
         if referral.awaits_answer:
@@ -215,18 +246,43 @@ def referral_send(
         }
         if was != referral.status:
             events.emit(event_type="referral.sent", hospital=referral.hospital, data=data)
+        elif due != previous_due:
+            _emit_deadline_changed(referral, previous_due)
         if packet.version > 1 and created:
             events.emit(
-                event_type="packet.updated", hospital=referral.hospital, data={**data, "changes": len(packet.changes)}
+                event_type="packet.updated",
+                hospital=referral.hospital,
+                data={**data, "compared_to": packet.compared_to, "changes": packet_change_list(packet)},
             )
     return packet
 
 
+def packet_change_list(packet: PacketVersion) -> list[dict]:
+    """What changed since the version before, for the ``packet.updated`` event: per change its
+    section, field and kind (added, removed, changed), never the values (events carry no
+    health data; the packet itself has them)."""
+    return [{"section": c["section"], "field": c["field"], "change": c["change"]} for c in packet.changes]
+
+
 def referral_withdraw(*, referral: Referral, actor, reason: str) -> Referral:
+    """The coordinator withdraws the referral; a centre that had it is told (``referral.withdrawn``)."""
     with transaction.atomic():
+        was = Referral.objects.values_list("status", flat=True).get(pk=referral.pk)
         _move(referral=referral, to_status=workflow.WITHDRAWN, actor=actor, reason=reason)
         _deadline_sync(referral)
         _case_after_answer(referral=referral, actor=actor)
+        if was != workflow.DRAFT:
+            events.emit(
+                event_type="referral.withdrawn",
+                hospital=referral.hospital,
+                data={
+                    "referral_id": referral.pk,
+                    "case_reference": referral.case.reference,
+                    "status": referral.status,
+                    "previous_status": was,
+                    "withdrawn_at": referral.closed_at.isoformat() if referral.closed_at else None,
+                },
+            )
     return referral
 
 
@@ -274,8 +330,14 @@ def referral_answer(
         if note:
             detail["note"] = note
         _move(referral=referral, to_status=DECISIONS[decision], actor=actor, reason=reason, detail=detail)
+        # information_requested is the centre's open request: a request for more information
+        # replaces it, accepting or declining closes it (a new packet sent in between keeps it,
+        # so the centre can check the packet against it). answer_note is the centre's latest
+        # note: an answer with a note replaces it, one without leaves it (every answer's own
+        # note stays in the referral's history).
         Referral.objects.filter(pk=referral.pk).update(
-            answer_note=note.strip(), **({"information_requested": items} if decision == MORE_INFO else {})
+            information_requested=items if decision == MORE_INFO else [],
+            **({"answer_note": note.strip()} if note.strip() else {}),
         )
         referral.refresh_from_db()
         _deadline_sync(referral)
@@ -378,9 +440,10 @@ def slots_propose(*, referral: Referral, actor, kind: str, slots: list[dict]) ->
     if _side(actor, referral) != workflow.HOSPITAL:
         raise DomainError("Only the centre proposes appointment slots.", code="permission_denied")
     if referral.status not in (workflow.ACKNOWLEDGED, workflow.UNDER_REVIEW, workflow.ACCEPTED, workflow.SENT):
-        raise DomainError(
+        raise ConflictError(
             f"Slots can be proposed while the referral is open, not when it is “{workflow.LABELS[referral.status]}”.",
             field="status",
+            code="transition_not_allowed",
         )
     if kind not in AppointmentSlot.Kind.values:
         raise DomainError(f"Choose a kind: {', '.join(AppointmentSlot.Kind.values)}.", field="kind")

@@ -67,3 +67,21 @@ def test_a_key_issued_in_the_admin_is_shown_once_and_works(world, admin_client):
         "/admin/hospitals/apicredential/", {"action": "revoke", "_selected_action": [cred.pk]}, follow=True
     )
     assert api(token=token).get("/api/v1/referrals/").status_code == 401
+
+
+def test_the_packet_builder_says_what_sending_does_to_the_deadline(packet_world, admin_client):
+    import datetime as dt
+
+    from django.contrib.messages import get_messages
+
+    w = packet_world
+    url = f"/admin/hospitals/referral/{w.referral.pk}/packet-builder/"
+    assert f"the centre's answer time of {w.pkuph.response_days} days" in admin_client.get(url).content.decode()
+    chosen = timezone.now() + dt.timedelta(days=20)
+    Referral.objects.filter(pk=w.referral.pk).update(response_due_at=chosen)
+    assert "the deadline you set is kept" in admin_client.get(url).content.decode()
+    sent = admin_client.post(url, {"documents": [w.cd19.pk], "send": "1", "allow_missing": "1"})
+    [message] = [str(m) for m in get_messages(sent.wsgi_request)]
+    assert f"{chosen:%Y-%m-%d %H:%M} UTC (the deadline you set is kept)" in message
+    w.referral.refresh_from_db()
+    assert w.referral.response_due_at == chosen

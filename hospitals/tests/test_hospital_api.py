@@ -208,7 +208,7 @@ def test_declining_without_a_reason_or_answering_twice_is_refused_with_a_field_m
     assert response.status_code == 400 and "reason" in response.json()["fields"]
     client.post(url, {"decision": "decline", "reason": "Not r/r"})
     again = client.post(url, {"decision": "accept"})
-    assert again.status_code == 400 and again.json()["code"] == "transition_not_allowed"
+    assert again.status_code == 409 and again.json()["code"] == "transition_not_allowed"
 
 
 def test_a_coordinator_cannot_answer_for_the_centre(packet_world):

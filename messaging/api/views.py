@@ -11,6 +11,8 @@ from rest_framework.response import Response
 from audit.mixins import audited
 from hospitals.authentication import HospitalApiKeyAuthentication
 from navigator.api import VisibleReadOnlyViewSet
+from navigator.filters import UPDATED_SINCE, updated_since
+from navigator.pagination import paginate
 
 from ..models import Thread
 from ..services import message_post
@@ -28,7 +30,14 @@ class ThreadViewSet(VisibleReadOnlyViewSet):
     filterset_fields = ["kind"]
     ordering = "-id"
 
-    @extend_schema(summary="Messages of a thread", responses={200: MessageSerializer(many=True)}, methods=["GET"])
+    @extend_schema(
+        summary="Messages of a thread",
+        description="Oldest first. Poll with `updated_since` (a message's posting).",
+        parameters=[UPDATED_SINCE],
+        responses={200: MessageSerializer(many=True)},
+        filters=False,
+        methods=["GET"],
+    )
     @extend_schema(
         summary="Post a message (attachments are document ids of the same case)",
         request=MessageCreateSerializer,
@@ -40,9 +49,10 @@ class ThreadViewSet(VisibleReadOnlyViewSet):
     def messages(self, request, pk=None):
         thread = self.get_object()
         if request.method == "GET":
-            messages = list(thread.messages.select_related("thread__case").prefetch_related("attachments"))
-            self.audit_shown(messages)
-            return Response(MessageSerializer(messages, many=True).data)
+            messages = updated_since(
+                request, thread.messages.select_related("thread__case").prefetch_related("attachments"), "created_at"
+            )
+            return paginate(self, messages, MessageSerializer, ordering="id")
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = message_post(author=request.user, thread=thread, **data.validated_data)

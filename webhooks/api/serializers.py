@@ -22,3 +22,30 @@ class WebhookEndpointCreatedSerializer(WebhookEndpointSerializer):
 
     class Meta(WebhookEndpointSerializer.Meta):
         fields = [*WebhookEndpointSerializer.Meta.fields, "secret"]
+
+
+class WebhookTestSerializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=EVENT_TYPE_VALUES, help_text="The event type to send a made-up example of.")
+
+
+class WebhookTestSentSerializer(serializers.Serializer):
+    event_id = serializers.CharField(help_text="The `webhook-id` the delivery carries.")
+    delivery_id = serializers.IntegerField()
+    type = serializers.CharField()
+    payload = serializers.DictField(help_text='The body as it will be sent (with `"test": true`).')
+
+
+class WebhookSecretRotateSerializer(serializers.Serializer):
+    grace_hours = serializers.IntegerField(
+        min_value=0,
+        max_value=168,
+        default=24,
+        help_text="How long the old secret keeps signing beside the new one (0-168 hours).",
+    )
+
+
+class WebhookSecretRotatedSerializer(serializers.Serializer):
+    secret = serializers.CharField(help_text="The new signing secret, shown once.")
+    previous_secret_expires_at = serializers.DateTimeField(
+        allow_null=True, help_text="Until then every delivery carries a signature with each secret."
+    )
