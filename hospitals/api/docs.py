@@ -75,8 +75,8 @@ so a client learns of its mistake instead of having it ignored:
 A referral whose status does not allow the decision answers **409** with code
 `transition_not_allowed` and the statuses it can move to in `detail`. The case moves with the
 answer (accepted by one centre: accepted; declined by every centre: declined) and the
-coordinator is told at once (a task and a message). The centre is not sent a webhook for its
-own answer.
+coordinator is told at once (a message in the case's thread with the centre, and a task when the
+centre asks for more information). The centre is not sent a webhook for its own answer.
 
 The referral's states (Mermaid):
 

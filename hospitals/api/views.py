@@ -15,14 +15,14 @@ from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
-from rest_framework import status
+from rest_framework import mixins, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from accounts.roles import is_hospital
-from audit.mixins import audited
+from audit.mixins import AuditedViewSetMixin, audited
 from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
 from messaging.models import Thread
 from messaging.services import message_post, thread_get_or_create
@@ -340,17 +340,23 @@ def _not_found():
         "when it expires, whether it was revoked, and which one this request used (`current`).",
         responses={200: ApiKeySerializer, **ERRORS},
     ),
-    retrieve=extend_schema(summary="One of my centre's API keys", responses={200: ApiKeySerializer, **ERRORS}),
 )
-class ApiKeyViewSet(VisibleReadOnlyViewSet):
-    """A centre's own API keys, and rotating the one it calls with."""
+class ApiKeyViewSet(AuditedViewSetMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
+    """A centre's own API keys (listed, never a secret), and rotating the one it calls with."""
 
     authentication_classes = AUTHENTICATION
     permission_classes = [IsHospitalStaff]
     serializer_class = ApiKeySerializer
     queryset = ApiCredential.objects.select_related("rotated_from")
-    lookup_field = "key_id"
-    lookup_value_regex = r"[0-9a-f]{16}"
+    visibility = "get_queryset applies ApiCredential.objects.visible_to(user): the caller's centre's keys"
+
+    def get_queryset(self):
+        return super().get_queryset().visible_to(self.request.user)
+
+    @audited("none")  # key names and dates: no case data to record
+    def list(self, request, *args, **kwargs):
+        return super().list(request, *args, **kwargs)
+
     service_audited_actions = frozenset({"rotate"})
 
     @extend_schema(

@@ -268,7 +268,7 @@ def test_the_centre_posts_and_reads_messages_on_its_referral(packet_world, pkuph
     url = f"/api/v1/referrals/{w.referral.pk}/messages/"
     assert client.post(url, {"body": "Please send the latest CSF result."}).status_code == 201
     assert client.post(url, {"body": "  "}).status_code == 400
-    bodies = [m["body"] for m in client.get(url).json()]
+    bodies = [m["body"] for m in client.get(url).json()["results"]]
     assert "Please send the latest CSF result." in bodies
 
 
