@@ -76,7 +76,7 @@ def test_the_packet_builder_says_what_sending_does_to_the_deadline(packet_world,
 
     w = packet_world
     url = f"/admin/hospitals/referral/{w.referral.pk}/packet-builder/"
-    assert f"the centre's answer time of {w.pkuph.response_days} days" in admin_client.get(url).content.decode()
+    assert f"answer time of {w.pkuph.response_days} days from sending" in admin_client.get(url).content.decode()
     chosen = timezone.now() + dt.timedelta(days=20)
     Referral.objects.filter(pk=w.referral.pk).update(response_due_at=chosen)
     assert "the deadline you set is kept" in admin_client.get(url).content.decode()
