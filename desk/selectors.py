@@ -23,6 +23,8 @@ from django.utils import timezone
 from accounts.roles import is_supervisor
 from cases.models import Case
 from documents.models import Document
+from followup.models import FollowUpVisit
+from followup.selectors import FOLLOW_UP_KEY, overdue_followups
 from hospitals import workflow as referral_workflow
 from hospitals.models import Referral
 from messaging.models import Message, Thread, ThreadRead
@@ -312,7 +314,8 @@ def today_for(*, user, scope: str = MINE, now: dt.datetime | None = None) -> lis
             scope,
             key="overdue",
             title="Overdue",
-            queryset=milestones.overdue(now),
+            # Follow-up visits after discharge have their own group below.
+            queryset=milestones.overdue(now).exclude(key__startswith=FOLLOW_UP_KEY),
             all_query="overdue",
             empty="Nothing is overdue.",
             now=now,
@@ -332,7 +335,36 @@ def today_for(*, user, scope: str = MINE, now: dt.datetime | None = None) -> lis
         _answers_group(user, scope, now),
         _deadlines_group(user, scope, now),
         _tasks_group(user, scope, now),
+        _followup_group(user, scope, now),
     ]
+
+
+def _followup_group(user, scope, now) -> Group:
+    """Follow-up visits after discharge that are overdue: a result the home haematologist has not
+    sent, or a visit nobody recorded (followup.selectors.overdue_followups)."""
+    queryset = overdue_followups(user, now=now).filter(_case_scope(user, scope, "case__coordinator"))
+    shown = list(queryset[:ROWS_PER_GROUP])
+    rows = [
+        Row(
+            case_id=m.case_id,
+            case_reference=m.case.reference,
+            title=m.title,
+            url=_admin_url(FollowUpVisit, "change", m.pk),
+            when=m.due_at,
+            detail="Follow-up after discharge",
+            overdue=True,
+        )
+        for m in shown
+    ]
+    return Group(
+        key="followup",
+        title="Follow-up overdue",
+        count=queryset.count(),
+        rows=rows,
+        all_url=f"{_admin_url(FollowUpVisit, 'changelist')}?due=overdue",
+        empty="No follow-up visit is overdue.",
+        shown=shown,
+    )
 
 
 def saved_filters_of(user) -> QuerySet[SavedFilter]:

@@ -14,7 +14,8 @@ from scheduling.models import CoordinatorTask, Milestone, Reminder
 
 
 def stock(*, coordinator, hospital, n: int, now: dt.datetime | None = None) -> list:
-    """n cases of ``coordinator``, each with one overdue and one coming milestone, an upload
+    """n cases of ``coordinator``, each with one overdue and one coming milestone, an overdue
+    follow-up visit, an upload
     waiting for review, an unread family message, a centre's answer, a referral deadline
     (on a second centre), an open task and a failed reminder."""
     now = now or timezone.now()
@@ -31,6 +32,11 @@ def stock(*, coordinator, hospital, n: int, now: dt.datetime | None = None) -> l
     )
     Milestone.objects.bulk_create(
         Milestone(case=c, key="other:soon", kind="other", title="Check visa", due_at=now + dt.timedelta(days=3))
+        for c in cases
+    )
+    # A follow-up visit after discharge whose result has not come back.
+    Milestone.objects.bulk_create(
+        Milestone(case=c, key="followup:igg:1", kind="other", title="IgG level", due_at=now - dt.timedelta(days=5))
         for c in cases
     )
     Document.objects.bulk_create(

@@ -80,7 +80,8 @@ def test_overdue_items_are_counted_per_coordinator(world):
     stock(coordinator=world.alice, hospital=world.pkuph, n=3)
     stock(coordinator=world.bob, hospital=world.ruijin, n=1)
     rows = [(r.coordinator, r.overdue) for r in service_figures(user=world.sam).overdue_by_coordinator]
-    assert rows == [("alice", 3), ("bob", 1)]
+    # Each stocked case has an overdue milestone and an overdue follow-up visit.
+    assert rows == [("alice", 6), ("bob", 2)]
 
 
 def test_the_page_draws_each_chart_as_svg_with_its_table(world, client):
@@ -95,7 +96,7 @@ def test_the_page_draws_each_chart_as_svg_with_its_table(world, client):
     assert html.count('<svg class="nav-chart"') == 4
     assert " style=" not in html.split('id="content-main"')[1]  # the CSP refuses inline styles
     assert "<script" not in html.split('id="content-main"')[1]
-    assert '<th scope="row">alice</th><td>2</td>' in html
+    assert '<th scope="row">alice</th><td>4</td>' in html  # 2 overdue milestones, 2 follow-up visits
 
 
 def test_only_supervisors_see_it(world, client):

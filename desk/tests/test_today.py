@@ -55,6 +55,7 @@ def test_today_counts_each_kind_of_work_on_my_cases_only(world, client):
         "answers": 3,
         "deadlines": 0,
         "tasks": 6,  # 3 open tasks and 3 failed reminders
+        "followup": 3,  # follow-up after discharge, apart from the other overdue items
     }
 
 
