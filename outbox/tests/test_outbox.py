@@ -15,6 +15,7 @@ from django.db import connection, transaction
 
 from eligibility.models import CentreCriteria
 from navigator import queue
+from navigator.routing import QUEUES
 from outbox.models import OutboxTask
 from outbox.services import outbox_purge, outbox_relay_batch
 
@@ -28,9 +29,9 @@ def closed_port_url() -> str:
 
 
 def broker_messages(url: str) -> list[str]:
-    """Task ids of the messages waiting in the broker's default queue."""
+    """Task ids of the messages waiting in the broker's queues (tasks are routed by kind)."""
     client = redis.Redis.from_url(url)
-    return [json.loads(m)["headers"]["id"] for m in client.lrange("celery", 0, -1)]
+    return [json.loads(m)["headers"]["id"] for queue in QUEUES for m in client.lrange(queue, 0, -1)]
 
 
 def criteria_post(criteria, lines: int, notes: str = "") -> dict:
