@@ -10,7 +10,10 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html
 
+from cases.workplace import case_panel
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
@@ -244,3 +247,23 @@ class ShortlistEntryAdmin(VisibleAdmin, admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@case_panel("eligibility", order=30)
+def options_panel(request, case) -> str:
+    """On the case page: why other treatments and trials should be looked at (if they should),
+    how many are shortlisted, and the way to the case's options page."""
+    reasons = offer_reasons(case)
+    shortlisted = ShortlistEntry.objects.filter(case=case, removed_at__isnull=True).count()
+    url = reverse("admin:options_caseoptions_change", args=[case.pk])
+    return format_html(
+        '<section class="workplace-panel" aria-labelledby="options-panel-title">'
+        '<h3 id="options-panel-title">Other treatments and trials</h3>'
+        '<p>{}</p><p>{} shortlisted. <a href="{}">Open the options for this case</a></p></section>',
+        "; ".join(reasons)
+        if reasons
+        else "No reason to offer other options yet (pre-screen, a centre's decline, "
+        "or a relapse after CAR-T would give one).",
+        shortlisted,
+        url,
+    )

@@ -309,3 +309,11 @@ def test_a_trial_team_sees_the_case_it_was_asked_to_screen_and_nothing_else(worl
     referral = Referral.objects.get(hospital=dr_trial.hospital)
     assert [r["id"] for r in response.json()["results"]] == [referral.pk]
     assert api.get(f"/api/v1/referrals/{world.referral_a.pk}/").status_code == 404
+
+
+def test_the_case_page_leads_to_the_cases_options(world, client):
+    client.force_login(world.alice)
+    page = client.get(f"/admin/cases/case/{world.case_a.pk}/change/").content.decode()
+    assert "Other treatments and trials" in page
+    assert f'href="/admin/options/caseoptions/{world.case_a.pk}/change/"' in page
+    assert client.get(f"/admin/options/caseoptions/{world.case_a.pk}/change/").status_code == 200
