@@ -271,7 +271,7 @@ def test_every_operation_conforms_to_the_schema_as(api, as_role):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("as_role", ["centre key", "coordinator session"], indirect=True)
+@pytest.mark.parametrize("as_role", ["centre key", "coordinator session", "family session", "anonymous"], indirect=True)
 def test_every_operation_conforms_with_any_unicode_text_as(api, as_role):
     role, headers, cookies, ids = as_role
     totals = conform(api, headers=headers, cookies=cookies, own_ids=ids, full_unicode=True)
