@@ -25,9 +25,10 @@ lock:
 	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements.lock requirements.txt
 	$(VENV)/bin/pip-compile $(LOCK_FLAGS) -o requirements-dev.lock requirements-dev.txt
 
-# Known vulnerabilities in the locked packages (needs the PyPI JSON API or OSV to be reachable).
+# Known vulnerabilities in the locked packages (needs the PyPI JSON API or OSV to be reachable);
+# --strict: a package whose advisories could not be read fails the audit instead of being skipped.
 audit-deps: install
-	$(VENV)/bin/pip-audit --disable-pip --require-hashes -r requirements-dev.lock
+	$(VENV)/bin/pip-audit --strict --disable-pip --require-hashes -r requirements-dev.lock
 
 install: $(VENV)/.installed
 
