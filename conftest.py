@@ -138,3 +138,12 @@ def pytest_runtest_teardown(item, nextitem):
     with item.config.stash[blocking_manager_key].unblock():
         call_command("flush", interactive=False, inhibit_post_migrate=True, verbosity=0)
     ContentType.objects.clear_cache()
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    # A content type made during an earlier transactional test (get_for_model creates what it
+    # does not find) is gone after that test's flush, but Django's per-process cache keeps its id.
+    from django.contrib.contenttypes.models import ContentType
+
+    ContentType.objects.clear_cache()
