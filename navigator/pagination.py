@@ -25,8 +25,14 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
     invalid_cursor_message = "This cursor is not valid; use the `next` or `previous` link of a page."
 
+    # The rows to count when the page's queryset is not the cheapest way to count them: a list
+    # shaped with .values() over related columns sets it to the queryset before .values(), whose
+    # count needs no join (a forward foreign key adds no rows).
+    count_queryset = None
+
     def paginate_queryset(self, queryset, request, view=None):
-        self.count = queryset.order_by().count()
+        counted = queryset if self.count_queryset is None else self.count_queryset
+        self.count = counted.order_by().count()
         return super().paginate_queryset(queryset, request, view)
 
     def get_page_size(self, request):

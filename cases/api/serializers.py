@@ -144,9 +144,14 @@ class CaseListSerializer(serializers.ModelSerializer):
         "next_due_title",
     )
 
-    @staticmethod
-    def row(values: dict) -> dict:
+    @classmethod
+    def rows(cls, page: list[dict]) -> list[dict]:
+        """A page of ``.values()`` rows in the list's form (ages on one date: today's)."""
         today = timezone.localdate()
+        return [cls.row(values, today=today) for values in page]
+
+    @staticmethod
+    def row(values: dict, *, today) -> dict:
         return {
             "id": values["id"],
             "reference": values["reference"],

@@ -41,10 +41,13 @@ class CaseViewSet(VisibleModelViewSet):
 
     def list(self, request, *args, **kwargs):
         # The caseload is the hottest read: rows come straight from .values() (one query,
-        # no model instances) and are shaped by CaseListSerializer.row, its documented form.
-        queryset = self.filter_queryset(self.get_queryset()).values(*CaseListSerializer.VALUES)
-        page = self.paginate_queryset(queryset)
-        return self.get_paginated_response([CaseListSerializer.row(r) for r in page])
+        # no model instances) and are shaped by CaseListSerializer.rows, its documented form.
+        cases = self.filter_queryset(self.get_queryset())
+        # The total counts the cases alone: the page's .values() joins the patient and the
+        # coordinator, and COUNT(*) over those joins reads a patient row for every case.
+        self.paginator.count_queryset = cases
+        page = self.paginate_queryset(cases.values(*CaseListSerializer.VALUES))
+        return self.get_paginated_response(CaseListSerializer.rows(page))
 
     def audit_row(self, row):
         return (row["id"], row["id"], row["reference"])
