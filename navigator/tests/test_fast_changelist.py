@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.admin.templatetags.admin_list import result_list
+from django.template.loader import get_template
 
 from cases.factories import CaseFactory
 from navigator.templatetags.navigator_admin_list import fast_result_list
@@ -24,8 +25,14 @@ def test_the_fast_rows_are_djangos_rows(client, world, query):
     assert response.status_code == 200
     cl = response.context["cl"]
     assert cl.result_list, "the page must have rows to compare"
-    django_rows = [[str(cell) for cell in row] for row in result_list(cl)["results"]]
-    our_rows = [[str(cell) for cell in row] for row in fast_result_list(cl)["results"]]
+    # The template writes a row's items one after the other: a row is the same HTML when the
+    # concatenation of its items is.
+    django_rows = ["".join(str(cell) for cell in row) for row in result_list(cl)["results"]]
+    our_rows = ["".join(str(cell) for cell in row) for row in fast_result_list(cl)["results"]]
     assert our_rows == django_rows
+    # The whole table, headers included, as the changelist's template writes it.
+    results = get_template("admin/change_list_results.html")
+    request = response.wsgi_request
+    assert results.render(fast_result_list(cl), request) == results.render(result_list(cl), request)
     # And the page is rendered with ours.
     assert 'class="field-reference"><a href="/admin/cases/case/' in response.content.decode()
