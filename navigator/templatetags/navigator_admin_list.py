@@ -1,4 +1,5 @@
-"""A faster ``{% result_list %}`` for the busiest changelists, with the same markup as Django's.
+"""A faster ``{% result_list %}`` for the busiest changelists and a faster admin sidebar, with the
+same markup as Django's.
 
 Django's ``items_for_result`` works out, for every cell of every row, what the column is (a model
 field, an admin method, a property), which label, link and empty value it takes, and builds each
@@ -9,6 +10,11 @@ action checkbox) is what ``admin/change_list_results.html`` renders for Django's
 
 Used by admins that set ``change_list_template`` to ``admin/navigator/fast_change_list.html``.
 List-editable changelists (a formset) are rendered by Django's own tag: their cells are forms.
+
+The navigation sidebar (every admin page) lists each app and model the user may open: about 60
+rows, which ``admin/app_list.html`` took 5 ms to render on every page. ``navigator_app_list``
+writes the same markup (``templates/admin/nav_sidebar.html`` uses it; the index page keeps
+Django's template, with its change links).
 """
 
 from __future__ import annotations
@@ -22,9 +28,11 @@ from django.contrib.admin.templatetags.admin_urls import add_preserved_filters
 from django.contrib.admin.utils import display_for_field, display_for_value, quote
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
+from django.template.defaultfilters import urlencode
 from django.urls import NoReverseMatch
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -147,3 +155,57 @@ def fast_result_list(cl):
 @register.inclusion_tag("admin/change_list_results.html")
 def navigator_result_list(cl):
     return fast_result_list(cl)
+
+
+def app_list_html(app_list, path: str) -> str:
+    """``admin/app_list.html`` without change links (the sidebar's), for the page at ``path``."""
+    if not app_list:
+        return mark_safe(f"<p>{escape(gettext('You don’t have permission to view or edit anything.'))}</p>")  # noqa: S308
+    here = urlencode(path)
+    head = (
+        '<thead class="visually-hidden"><tr>'
+        f'<th scope="col">{escape(gettext("Model name"))}</th>'
+        f'<th scope="col">{escape(gettext("Add link"))}</th>'
+        f'<th scope="col">{escape(gettext("Change or view list link"))}</th>'
+        "</tr></thead>"
+    )
+    add = escape(gettext("Add"))
+    html = []
+    for app in app_list:
+        label = escape(app["app_label"])
+        name = conditional_escape(app["name"])
+        title = gettext("Models in the %(name)s application") % {"name": name}
+        current_app = " current-app" if app["app_url"] in here else ""
+        html.append(
+            f'<div class="app-{label} module{current_app}"><table><caption>'
+            f'<a href="{escape(app["app_url"])}" class="section" title="{title}">{name}</a></caption>{head}'
+        )
+        for model in app["models"]:
+            model_name = escape(model["object_name"].lower())
+            url = model["admin_url"]
+            current = bool(url) and url in here
+            html.append(
+                f'<tr class="model-{model_name}{" current-model" if current else ""}">'
+                f'<th scope="row" id="{label}-{model_name}">'
+            )
+            if url:
+                aria = ' aria-current="page"' if current else ""
+                html.append(f'<a href="{escape(url)}"{aria}>{conditional_escape(model["name"])}</a>')
+            else:
+                html.append(conditional_escape(model["name"]))
+            html.append("</th>")
+            if model["add_url"]:
+                html.append(
+                    f'<td><a href="{escape(model["add_url"])}" class="addlink"'
+                    f' aria-describedby="{label}-{model_name}">{add}</a></td>'
+                )
+            else:
+                html.append("<td></td>")
+            html.append("</tr>")
+        html.append("</table></div>")
+    return mark_safe("".join(html))  # noqa: S308 - every part is escaped above
+
+
+@register.simple_tag(takes_context=True)
+def navigator_app_list(context, app_list):
+    return app_list_html(app_list, context["request"].path)

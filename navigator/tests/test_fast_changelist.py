@@ -1,13 +1,18 @@
-"""The faster changelist rows (navigator/templatetags/navigator_admin_list.py) are Django's rows.
+"""The faster changelist rows and sidebar (navigator/templatetags/navigator_admin_list.py) are Django's.
 
 Every cell of the case list, rendered by Django's ``result_list`` and by ours from the same
-changelist, must be the same HTML: plain, searched, sorted, filtered and as a pop-up."""
+changelist, must be the same HTML: plain, searched, sorted, filtered and as a pop-up. The
+sidebar must be the same HTML as Django's template writes for the same apps and page."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import result_list
 from django.template.loader import get_template
+from django.test.html import parse_html
 
 from cases.factories import CaseFactory
 from navigator.templatetags.navigator_admin_list import fast_result_list
@@ -36,3 +41,39 @@ def test_the_fast_rows_are_djangos_rows(client, world, query):
     assert results.render(fast_result_list(cl), request) == results.render(result_list(cl), request)
     # And the page is rendered with ours.
     assert 'class="field-reference"><a href="/admin/cases/case/' in response.content.decode()
+
+
+def _djangos_template(name: str):
+    """One of Django's own admin templates, even where the project overrides it."""
+    import django.contrib.admin
+    from django.template import engines
+
+    path = Path(django.contrib.admin.__file__).parent / "templates" / name
+    return engines["django"].from_string(path.read_text())
+
+
+@pytest.mark.parametrize("who", ["alice", "sam"])
+@pytest.mark.parametrize("page", ["/admin/cases/case/", "/admin/"])
+def test_the_fast_sidebar_is_djangos_sidebar(client, world, who, page):
+    user = getattr(world, who)
+    client.force_login(user)
+    response = client.get(page)
+    assert response.status_code == 200
+    request = response.wsgi_request
+    apps = admin.site.get_app_list(request)
+    assert len(apps) > 5, "the user must see several apps for the comparison to mean something"
+    context = {"available_apps": apps, "request": request}
+    ours = get_template("admin/nav_sidebar.html").render(context, request)
+    djangos = _djangos_template("admin/nav_sidebar.html").render(context, request)
+    assert parse_html(ours) == parse_html(djangos)
+    if page != "/admin/":
+        assert 'class="model-case current-model"' in ours
+    # And the page shows ours.
+    assert parse_html(ours) in parse_html(response.content.decode())
+
+
+def test_the_fast_sidebar_says_so_when_there_is_nothing_to_show(rf):
+    request = rf.get("/admin/")
+    ours = get_template("admin/nav_sidebar.html").render({"available_apps": [], "request": request}, request)
+    djangos = _djangos_template("admin/nav_sidebar.html").render({"available_apps": [], "request": request}, request)
+    assert parse_html(ours) == parse_html(djangos)
