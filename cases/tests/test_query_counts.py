@@ -5,6 +5,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from cases.factories import CaseFactory
+from cases.models import Case
 
 
 def _list_queries(client):
@@ -32,3 +33,43 @@ def test_a_familys_list_costs_the_same_too(world):
     CaseFactory.create_batch(50)
     after, _ = _list_queries(client)
     assert before == after
+
+
+def test_the_filtered_list_costs_the_same_too(world):
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    CaseFactory.create_batch(3)
+    before = _queries(client, "/api/v1/cases/?status=inquiry&country=CN")
+    CaseFactory.create_batch(60)
+    assert _queries(client, "/api/v1/cases/?status=inquiry&country=CN") == before
+
+
+def _queries(client, url):
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url).status_code == 200
+    return len(ctx.captured_queries)
+
+
+def test_the_total_is_counted_without_the_pages_joins(world):
+    """The page reads the patient's and the coordinator's columns; the total needs neither."""
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    CaseFactory.create_batch(3, status="inquiry")
+    for url, expected in [
+        ("/api/v1/cases/", Case.objects.count()),
+        ("/api/v1/cases/?status=inquiry", Case.objects.filter(status="inquiry").count()),
+    ]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get(url)
+        counts = [q["sql"] for q in ctx.captured_queries if "COUNT(" in q["sql"]]
+        assert len(counts) == 1 and "JOIN" not in counts[0], counts
+        assert response.json()["count"] == expected
+
+
+def test_a_filter_on_the_patient_still_counts_the_matching_cases(world):
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    CaseFactory.create_batch(2)
+    country = world.case_a.patient.country
+    response = client.get(f"/api/v1/cases/?country={country}")
+    assert response.json()["count"] == Case.objects.filter(patient__country=country).count() > 0

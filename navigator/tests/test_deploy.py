@@ -386,7 +386,7 @@ def test_the_throttle_counts_a_request_in_one_redis_round_trip(client, world, se
         pytest.skip("needs REDIS_URL")
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "navigator.cache.RedisCache",
             "LOCATION": settings.REDIS_URL,
             "KEY_PREFIX": f"throttle-test-{uuid.uuid4().hex}",
         }

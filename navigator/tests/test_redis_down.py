@@ -14,9 +14,7 @@ from navigator.middleware import RequestLogMiddleware
 pytestmark = pytest.mark.django_db
 
 # Nothing listens on port 1: every cache call fails at once with a connection error.
-DEAD_REDIS = {
-    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
-}
+DEAD_REDIS = {"default": {"BACKEND": "navigator.cache.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
 
 
 @pytest.fixture
