@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
@@ -15,13 +17,14 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from cases.admin import time_zone_choices
 from cases.models import Case
 from navigator.admin import VisibleAdmin
 from navigator.errors import DomainError
 
 from .forms import DischargeForm
 from .models import AccessLink, FollowUpResult, FollowUpVisit, Handback, HomeHaematologist, LinkUse
-from .services import handback_create, link_issue, link_revoke
+from .services import haematologist_save, handback_create, link_issue, link_revoke
 
 
 class AccessLinkInline(VisibleAdmin, admin.TabularInline):
@@ -37,11 +40,33 @@ class AccessLinkInline(VisibleAdmin, admin.TabularInline):
 
 @admin.register(HomeHaematologist)
 class HomeHaematologistAdmin(VisibleAdmin, admin.ModelAdmin):
-    list_display = ("case", "name", "centre", "email", "language", "link_state")
+    """The home haematologist: their language and zone (their page and reminders follow them),
+    addresses, whether they are reminded, and their links."""
+
+    list_display = ("case", "name", "centre", "email", "language", "time_zone", "receives_reminders", "link_state")
     search_fields = ("case__reference", "name", "centre")
     raw_id_fields = ("case",)
+    fields = ("case", "name", "centre", "email", "phone", "language", "time_zone", "receives_reminders")
     inlines = [AccessLinkInline]
     actions = ["issue_link", "revoke_links"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "time_zone":
+            kwargs["widget"] = forms.Select(choices=time_zone_choices())
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        # Through the service: validated, audited, and their unsent reminders re-planned.
+        try:
+            saved = haematologist_save(
+                case=obj.case,
+                actor=request.user,
+                **{name: form.cleaned_data[name] for name in self.fields if name != "case"},
+            )
+        except DomainError as error:
+            # The form was valid; a refusal here is a rule of the service (a coordinator only).
+            raise PermissionDenied(error.message) from error
+        obj.pk = saved.pk
 
     @admin.display(description="link")
     def link_state(self, obj):

@@ -1,22 +1,50 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from .models import FollowUpResult
 from .services import Discharge
 
 
 class ResultForm(forms.Form):
-    kind = forms.ChoiceField(choices=FollowUpResult.Kind.choices)
-    date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    value = forms.DecimalField(required=False, max_digits=10, decimal_places=3, help_text="e.g. IgG in g/L")
-    unit = forms.CharField(required=False, max_length=20)
-    finding = forms.CharField(
+    """The home haematologist's result, in their language (the page activates it)."""
+
+    kind = forms.ChoiceField(label=gettext_lazy("Result"), choices=FollowUpResult.Kind.choices)
+    date = forms.DateField(label=gettext_lazy("Sample or event date"), widget=forms.DateInput(attrs={"type": "date"}))
+    value = forms.DecimalField(
+        label=gettext_lazy("Value"),
         required=False,
-        max_length=20,
-        help_text="MRD: negative/positive; CAR-T: present/lost; relapse: marrow/cns/extramedullary",
+        max_digits=10,
+        decimal_places=3,
+        help_text=gettext_lazy("e.g. IgG in g/L"),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    unit = forms.CharField(label=gettext_lazy("Unit"), required=False, max_length=20)
+    # One list for every kind of result; the services check that the finding fits the kind.
+    finding = forms.ChoiceField(
+        label=gettext_lazy("Finding"),
+        required=False,
+        choices=[
+            ("", gettext_lazy("(none)")),
+            (gettext_lazy("MRD"), [("negative", gettext_lazy("negative")), ("positive", gettext_lazy("positive"))]),
+            (
+                gettext_lazy("CAR-T persistence / B-cell aplasia"),
+                [("present", gettext_lazy("B-cell aplasia present")), ("lost", gettext_lazy("B-cell aplasia lost"))],
+            ),
+            (
+                gettext_lazy("Relapse"),
+                [
+                    ("marrow", gettext_lazy("bone marrow")),
+                    ("cns", gettext_lazy("central nervous system")),
+                    ("extramedullary", gettext_lazy("extramedullary")),
+                ],
+            ),
+        ],
+        help_text=gettext_lazy("For MRD, CAR-T persistence and relapse; leave empty for other results."),
+    )
+    notes = forms.CharField(
+        label=gettext_lazy("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000
+    )
 
 
 class DischargeForm(forms.Form):

@@ -22,17 +22,32 @@ def staff_only_case_rows(path: str = "case") -> CaseRows:
     return CaseRows(path, family=NOBODY, hospital=NOBODY)
 
 
+# The portal's languages: the home haematologist's page and reminders are translated into these.
+HOME_LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("ar", "العربية"), ("ru", "Русский")]
+
+
 class HomeHaematologist(models.Model):
     """The haematologist who takes the patient back at home: a contact, not an account. They
-    reach the case only through a signed link a coordinator issues (``AccessLink``)."""
+    reach the case only through a signed link a coordinator issues (``AccessLink``), and are
+    reminded of each follow-up visit in their language and zone while a link is active."""
 
     case = models.OneToOneField("cases.Case", on_delete=models.CASCADE, related_name="home_haematologist_contact")
     name = models.CharField(max_length=200)
     centre = models.CharField(max_length=200, blank=True)
     email = models.EmailField()
-    phone = PhoneNumberField(blank=True)
-    language = models.CharField(max_length=10, default="en", help_text=_("en, zh-hans, ar or ru."))
-    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    phone = PhoneNumberField(blank=True, help_text=_("International format; SMS reminders go here when given."))
+    language = models.CharField(
+        max_length=10, default="en", choices=HOME_LANGUAGES, help_text=_("Their page and reminders are in it.")
+    )
+    time_zone = models.CharField(
+        max_length=64,
+        default="UTC",
+        validators=[validate_time_zone],
+        help_text=_("Reminders arrive between 09:00 and 20:00 in this zone."),
+    )
+    receives_reminders = models.BooleanField(
+        default=True, help_text=_("Reminders of each follow-up visit, with the link to their page.")
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     objects = VisibleQuerySet.as_manager()
@@ -86,11 +101,14 @@ class AccessLinkQuerySet(VisibleQuerySet):
 
 class AccessLink(models.Model):
     """A revocable, expiring link for the home haematologist: read the case's handback, post
-    follow-up results, nothing else. Only the token's hash is stored; the link is shown once."""
+    follow-up results, nothing else. The token is an HMAC of ``nonce`` with the site's secret key
+    (as Django's password-reset tokens are), so a reminder can carry the link again; the database
+    alone never yields it, and only the token's hash is looked up."""
 
     haematologist = models.ForeignKey(HomeHaematologist, on_delete=models.CASCADE, related_name="links")
     case = models.ForeignKey("cases.Case", on_delete=models.CASCADE, related_name="home_links")
     token_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=64, blank=True, help_text=_("Empty for links issued before reminders."))
     created_at = models.DateTimeField(default=timezone.now)
     created_by_label = models.CharField(max_length=150)
     expires_at = models.DateTimeField()

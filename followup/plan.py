@@ -26,16 +26,34 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from django.utils.translation import gettext_noop
+
+# The checks and sources are stored in English in the handback; each is marked (gettext_noop) so the
+# home haematologist's page and reminders can show it in their language.
+
 IGG_LOW_G_PER_L = 4  # EBMT/JACIE: consider immunoglobulin replacement below this level
 COUNTS_AND_IGG_MONTHS = (1, 2, 3, 4, 5, 6, 9, 12)
 DEFAULT_MRD_MONTHS = (3, 6, 9, 12)
 VACCINATION_REVIEW_MONTHS = (6, 12)
 YEARLY_REVIEWS = (2, 3, 4, 5)
 
-SOURCE_GUIDE = "Guide: B-cell aplasia and hypogammaglobulinaemia after ALL CAR-T"
-SOURCE_EBMT = "EBMT/JACIE CAR-T recommendations (Hayden et al., Ann Oncol 2022)"
-SOURCE_PROTOCOL = "Treating centre's MRD protocol"
-SOURCE_FDA = "FDA long-term follow-up guidance for gene therapy (2020)"
+SOURCE_GUIDE = gettext_noop("Guide: B-cell aplasia and hypogammaglobulinaemia after ALL CAR-T")
+SOURCE_EBMT = gettext_noop("EBMT/JACIE CAR-T recommendations (Hayden et al., Ann Oncol 2022)")
+SOURCE_PROTOCOL = gettext_noop("Treating centre's MRD protocol")
+SOURCE_FDA = gettext_noop("FDA long-term follow-up guidance for gene therapy (2020)")
+SOURCE_TKI = gettext_noop("Guide: Ph+ TKI maintenance post-CAR-T")
+SOURCE_TRANSPLANT = gettext_noop("Guide: allo-SCT timing")
+
+CHECK_COUNTS = gettext_noop("Blood counts")
+# Written out (not formatted from IGG_LOW_G_PER_L) so that it is one translatable text.
+CHECK_IGG = gettext_noop("IgG (immunoglobulin replacement if below 4 g/L)")
+CHECK_APLASIA = gettext_noop("B-cell aplasia / CAR-T persistence (CD19+ B cells)")
+CHECK_RELAPSE = gettext_noop("Relapse surveillance: examination, blood film")
+CHECK_MRD = gettext_noop("MRD (bone marrow)")
+CHECK_VACCINATION = gettext_noop("Vaccination review: only after B-cell recovery and off immunoglobulin replacement")
+CHECK_TKI = gettext_noop("TKI maintenance: adherence, BCR::ABL1 transcript")
+CHECK_TRANSPLANT = gettext_noop("Transplant work-up with the transplant centre (within 3-4 months of CAR-T)")
+CHECK_YEARLY = gettext_noop("Yearly review: counts, IgG, relapse, late effects")
 
 
 @dataclass(frozen=True)
@@ -76,21 +94,21 @@ def follow_up_plan(
             row["sources"].append(source)
 
     for months in COUNTS_AND_IGG_MONTHS:
-        visit(months, "Blood counts", SOURCE_EBMT)
-        visit(months, f"IgG (immunoglobulin replacement if below {IGG_LOW_G_PER_L} g/L)", SOURCE_GUIDE)
-        visit(months, "B-cell aplasia / CAR-T persistence (CD19+ B cells)", SOURCE_GUIDE)
-        visit(months, "Relapse surveillance: examination, blood film", SOURCE_GUIDE)
+        visit(months, CHECK_COUNTS, SOURCE_EBMT)
+        visit(months, CHECK_IGG, SOURCE_GUIDE)
+        visit(months, CHECK_APLASIA, SOURCE_GUIDE)
+        visit(months, CHECK_RELAPSE, SOURCE_GUIDE)
     for months in mrd_months:
-        visit(months, "MRD (bone marrow)", SOURCE_PROTOCOL)
+        visit(months, CHECK_MRD, SOURCE_PROTOCOL)
     for months in VACCINATION_REVIEW_MONTHS:
-        visit(months, "Vaccination review: only after B-cell recovery and off immunoglobulin replacement", SOURCE_EBMT)
+        visit(months, CHECK_VACCINATION, SOURCE_EBMT)
     if ph_positive:
         for months in COUNTS_AND_IGG_MONTHS:
-            visit(months, "TKI maintenance: adherence, BCR::ABL1 transcript", "Guide: Ph+ TKI maintenance post-CAR-T")
+            visit(months, CHECK_TKI, SOURCE_TKI)
     if transplant_planned:
-        visit(3, "Transplant work-up with the transplant centre (within 3-4 months of CAR-T)", "Guide: allo-SCT timing")
+        visit(3, CHECK_TRANSPLANT, SOURCE_TRANSPLANT)
     for years in YEARLY_REVIEWS:
-        visit(12 * years, "Yearly review: counts, IgG, relapse, late effects", SOURCE_FDA)
+        visit(12 * years, CHECK_YEARLY, SOURCE_FDA)
     return [
         Visit(
             key=f"followup:m{months}",

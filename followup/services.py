@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.roles import is_coordinator
 from audit.actor import Actor
@@ -23,18 +26,23 @@ from eligibility.services import profile_record_fact
 from hospitals.models import Hospital, Referral
 from navigator.errors import DomainError
 from scheduling.models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, TransplantDecision, TreatmentEvent
+from scheduling.reminders import reminders_sync
 from scheduling.services import case_refresh_next_due, milestone_complete, milestone_upsert, pathway_due_at, task_open
 
 from . import handback as rendering
-from .models import AccessLink, FollowUpResult, Handback, HomeHaematologist, LinkUse, token_hash
+from .models import HOME_LANGUAGES, AccessLink, FollowUpResult, Handback, HomeHaematologist, LinkUse, token_hash
 from .plan import follow_up_plan, igg_needs_replacement
 
-LANGUAGES = ("en", "zh-hans", "ar", "ru")
+LANGUAGES = tuple(code for code, _name in HOME_LANGUAGES)
+FOLLOW_UP_PREFIX = "followup:"
+# Stored in English in the handback; marked so the home haematologist's page shows them in their language.
 WATCH_FOR = [
-    "Fever or signs of infection: B-cell aplasia and low IgG make infections more likely; treat promptly.",
-    "New confusion, drowsiness, tremor or trouble speaking (late neurotoxicity is rare but possible).",
-    "Falling blood counts, bruising or bleeding.",
-    "Signs of relapse: bone pain, new lumps, blasts on the blood film.",
+    gettext_noop(
+        "Fever or signs of infection: B-cell aplasia and low IgG make infections more likely; treat promptly."
+    ),
+    gettext_noop("New confusion, drowsiness, tremor or trouble speaking (late neurotoxicity is rare but possible)."),
+    gettext_noop("Falling blood counts, bruising or bleeding."),
+    gettext_noop("Signs of relapse: bone pain, new lumps, blasts on the blood film."),
 ]
 
 
@@ -57,7 +65,10 @@ def haematologist_save(
     phone: str = "",
     language: str = "en",
     time_zone: str = "UTC",
+    receives_reminders: bool = True,
 ) -> HomeHaematologist:
+    """Record (or change) the case's home haematologist; their unsent follow-up reminders follow
+    the change (language, zone, address, consent)."""
     _coordinator(actor, "record the home haematologist")
     if not name.strip():
         raise DomainError("Give the home haematologist's name.", field="name")
@@ -72,11 +83,44 @@ def haematologist_save(
             "phone": phone,
             "language": language,
             "time_zone": time_zone,
+            "receives_reminders": receives_reminders,
         },
     )
-    contact.full_clean()
+    try:
+        contact.full_clean(exclude=["case"])
+    except ValidationError as error:  # the transaction rolls back: nothing is half-written
+        field, messages = next(iter(error.message_dict.items()))
+        raise DomainError(messages[0], field=field) from error
     audit_record(actor=actor, action="create" if created else "update", obj=contact, case=case)
+    followup_reminders_sync(case=case)
     return contact
+
+
+def followup_reminders_sync(*, case: Case) -> None:
+    """Re-plan the unsent reminders of the case's open follow-up visits: after the home
+    haematologist changed, or a link was issued or revoked (a revoked link stops theirs)."""
+    for milestone in Milestone.objects.open().filter(case=case, key__startswith=FOLLOW_UP_PREFIX).order_by("pk"):
+        reminders_sync(milestone=milestone)
+
+
+LINK_SALT = "navigator.followup.home-link"
+
+
+def _token_from(nonce: str, secret) -> str:
+    return salted_hmac(LINK_SALT, nonce, secret=secret, algorithm="sha256").hexdigest()
+
+
+def link_token(link: AccessLink) -> str | None:
+    """The link's token again (for a reminder), from its nonce and the site's secret key; a key
+    rotated out of ``SECRET_KEY_FALLBACKS``, or a link issued before tokens were derived, gives
+    None."""
+    if not link.nonce:
+        return None
+    for secret in (settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])):
+        token = _token_from(link.nonce, secret)
+        if token_hash(token) == link.token_hash:
+            return token
+    return None
 
 
 @transaction.atomic
@@ -86,12 +130,14 @@ def link_issue(*, haematologist: HomeHaematologist, actor, days: int | None = No
     days = days or settings.HOME_LINK_DAYS
     if not 1 <= days <= 366:
         raise DomainError("A link lasts between 1 and 366 days.", field="days")
-    token = secrets.token_urlsafe(32)
+    nonce = secrets.token_urlsafe(32)
+    token = _token_from(nonce, settings.SECRET_KEY)
     now = timezone.now()
     link = AccessLink.objects.create(
         haematologist=haematologist,
         case=haematologist.case,
         token_hash=token_hash(token),
+        nonce=nonce,
         created_at=now,
         created_by_label=Actor.of(actor).label,
         expires_at=now + dt.timedelta(days=days),
@@ -99,6 +145,7 @@ def link_issue(*, haematologist: HomeHaematologist, actor, days: int | None = No
     audit_record(
         actor=actor, action="create", obj=link, case=link.case, detail={"expires_at": link.expires_at.isoformat()}
     )
+    followup_reminders_sync(case=link.case)
     return link, token
 
 
@@ -111,6 +158,7 @@ def link_revoke(*, link: AccessLink, actor) -> AccessLink:
     link.refresh_from_db()
     if updated:
         audit_record(actor=actor, action="update", obj=link, case=link.case, detail={"revoked": True})
+        followup_reminders_sync(case=link.case)
     return link
 
 
@@ -330,7 +378,10 @@ def handback_create(*, case: Case, actor, discharge: Discharge) -> tuple[Handbac
     Case.objects.select_for_update().get(pk=case.pk)
     latest = Handback.objects.filter(case=case).order_by("-version").first()
     version = (latest.version if latest else 0) + 1
-    content = handback_content(case=case, discharge=discharge, version=version, created_at=timezone.now())
+    # Frozen in English whatever language the coordinator works in (labels such as the transplant
+    # decision are translatable); the home haematologist's page translates what it can.
+    with translation.override("en"):
+        content = handback_content(case=case, discharge=discharge, version=version, created_at=timezone.now())
     digest = _digest(content)
     if latest is not None and latest.digest == digest:
         return latest, False
@@ -387,12 +438,13 @@ def result_post(
     if kind not in FollowUpResult.Kind.values:
         raise DomainError(f"Choose one of {', '.join(FollowUpResult.Kind.values)}.", field="kind")
     if date > timezone.localdate():
-        raise DomainError("The date cannot be in the future.", field="date")
+        raise DomainError(gettext("The date cannot be in the future."), field="date")
     allowed = FINDINGS.get(kind)
     if allowed is not None and finding not in allowed:
-        raise DomainError(f"Choose one of: {', '.join(a or '(none)' for a in allowed)}.", field="finding")
+        values = ", ".join(a or gettext("(none)") for a in allowed)
+        raise DomainError(gettext("Choose one of: %(values)s.") % {"values": values}, field="finding")
     if kind == FollowUpResult.Kind.IGG and value is None:
-        raise DomainError("Give the IgG level in g/L.", field="value")
+        raise DomainError(gettext("Give the IgG level in g/L."), field="value")
     if kind == FollowUpResult.Kind.IGG:
         unit = unit or "g/L"
     label = Actor.of(actor).label

@@ -5,10 +5,13 @@ link; every page shown and every refusal is in the audit trail, as the link's co
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
 from django.views import View
 from django.views.decorators.cache import never_cache
 
@@ -18,14 +21,26 @@ from navigator.errors import DomainError
 
 from .forms import ResultForm
 from .handback import pdf_language
+from .models import HOME_LANGUAGES
 from .selectors import handback_latest, results_for
 from .services import LinkRefused, link_actor, link_open, result_post
+
+LANGUAGE_CODES = {code for code, _name in HOME_LANGUAGES}
+SECOND_LANGUAGE = {"zh": _("Chinese"), "ru": _("Russian")}
+
+
+def chosen_language(request) -> str | None:
+    """A language the doctor picked on the page (``?lang=``), if it is one of the page's."""
+    code = request.GET.get("lang", "")
+    return code if code in LANGUAGE_CODES else None
 
 
 @method_decorator(never_cache, name="dispatch")
 class HomeLinkView(View):
     """Opens the link named by the URL (recording the use), answers 410 for a revoked or expired
-    one and 404 for an unknown token, and records what a successful GET showed."""
+    one and 404 for an unknown token, and records what a successful GET showed. Pages are in the
+    home haematologist's language unless they pick another (``?lang=``); a refusal is in the
+    browser's."""
 
     page = "handback"
     audit_kind = "view"
@@ -39,7 +54,11 @@ class HomeLinkView(View):
             raise Http404
         self.case = self.link.case
         self.handback = handback_latest(self.case)
-        response = super().dispatch(request, *args, **kwargs)
+        language = chosen_language(request) or self.link.haematologist.language
+        language = language if language in LANGUAGE_CODES else "en"
+        with translation.override(language):
+            response = super().dispatch(request, *args, **kwargs)
+        response.headers.setdefault("Content-Language", language)
         if request.method in ("GET", "HEAD") and response.status_code == 200:
             audit_record(
                 actor=link_actor(self.link),
@@ -63,19 +82,27 @@ class HandbackPage(HomeLinkView):
             except DomainError as error:
                 form.add_error(error.field if error.field in form.fields else None, error.message)
             else:
-                return redirect(request.path + "?posted=1")
+                query = {"posted": "1", **({"lang": chosen_language(request)} if chosen_language(request) else {})}
+                return redirect(f"{request.path}?{urlencode(query)}")
         return self.render(request, form, status=400)
 
     def render(self, request, form, status=200):
+        content = self.handback.content if self.handback else None
         context = {
             "link": self.link,
             "case": self.case,
             "handback": self.handback,
-            "content": self.handback.content if self.handback else None,
+            "content": content,
+            # The sources of a visit are stored joined; each is shown (and translated) on its own.
+            "schedule": [
+                {**v, "sources": [s for s in v.get("source", "").split("; ") if s]}
+                for v in (content or {}).get("schedule", [])
+            ],
             "results": results_for(self.case),
             "form": form,
             "posted": request.GET.get("posted") == "1",
-            "second_language": {"zh": "Chinese", "ru": "Russian"}[pdf_language(self.link.haematologist.language)],
+            "second_language": SECOND_LANGUAGE[pdf_language(self.link.haematologist.language)],
+            "languages": HOME_LANGUAGES,
         }
         return render(request, "followup/handback.html", context, status=status)
 

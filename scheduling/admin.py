@@ -350,10 +350,18 @@ class ReminderRuleAdmin(admin.ModelAdmin):
         "to_coordinator",
         "to_family",
         "to_hospital",
+        "to_home_haematologist",
         "family_channels",
         "is_active",
     )
-    list_editable = ("to_coordinator", "to_family", "to_hospital", "family_channels", "is_active")
+    list_editable = (
+        "to_coordinator",
+        "to_family",
+        "to_hospital",
+        "to_home_haematologist",
+        "family_channels",
+        "is_active",
+    )
     list_filter = ("kind", "is_escalation", "is_active")
 
     # A rule change applies to the reminders not sent yet, not only to milestones planned later.

@@ -32,7 +32,7 @@ from navigator import metrics, queue
 from notifications.rendering import render_message
 from notifications.services import delivery_guarantee, message_send
 
-from . import conf
+from . import conf, parties
 from .models import CoordinatorTask, Milestone, MilestoneKind, Reminder
 from .services import PATHWAY_PREFIX, milestones_escalate, pathway_due_at, task_open
 
@@ -134,16 +134,23 @@ def _due(milestone: Milestone) -> dict:
     return {"due_at": milestone.due_at}
 
 
-def _render(reminder: Reminder):
+def _render(reminder: Reminder, reach: parties.Reach | None = None):
+    """The message in the recipient's language and zone; a registered party's recipient gets its
+    own template and context (``reach``)."""
     milestone = reminder.milestone
     case = milestone.case
     is_staff = reminder.audience != Reminder.Audience.FAMILY
-    name = reminder.user.get_full_name() or reminder.user.username if reminder.user_id else reminder.contact.name
+    if reach is not None:
+        name = reach.name
+    else:
+        name = reminder.user.get_full_name() or reminder.user.username if reminder.user_id else reminder.contact.name
     link = ""
     if reminder.audience == Reminder.Audience.COORDINATOR:
         link = settings.SITE_URL.rstrip("/") + reverse("admin:cases_case_change", args=[case.pk])
+    # A party may give the due date itself (a follow-up visit is a day, not a clock time).
+    due = {} if reach is not None and "due_on" in reach.context else _due(milestone)
     return render_message(
-        template="reminder",
+        template=reach.template if reach is not None else "reminder",
         language=reminder.language,
         time_zone=reminder.time_zone,
         context={
@@ -152,12 +159,13 @@ def _render(reminder: Reminder):
             "reference": case.reference,
             "kind_label": milestone.title if is_staff and milestone.kind == "other" else milestone.get_kind_display(),
             "title": milestone.title,
-            **_due(milestone),
+            **due,
             "is_escalation": reminder.is_escalation,
             # The post-infusion stay is a period, not an appointment that falls due.
             "is_stay": milestone.kind == MilestoneKind.STAY_NEAR_CENTRE,
             "show_detail": is_staff,
             "link": link,
+            **(reach.context if reach is not None else {}),
         },
     )
 
@@ -219,12 +227,15 @@ def reminder_deliver(*, reminder_id: int) -> str:
     wanted = milestone.status == Milestone.Status.PENDING or (
         milestone.status == Milestone.Status.ESCALATED and (reminder.is_escalation or milestone.due_at > now)
     )
-    address = _address(reminder)
+    # A party registered by a higher app (the home haematologist) says where to reach its own.
+    party = parties.party_for(reminder.audience)
+    reach = party.reach(reminder) if party is not None and wanted else None
+    address = reach.address if reach is not None else _address(reminder)
     reason = ""
     if not wanted:
         reason = "milestone no longer open"
     elif not address:
-        reason = "recipient has no address or opted out"
+        reason = (reach.reason if reach is not None else "") or "recipient has no address or opted out"
     elif reminder.user_id and not can_see_case(reminder.user, milestone.case):
         # Planned while the case was shared with them (e.g. a centre whose referral was since withdrawn).
         reason = "recipient may no longer see the case"
@@ -233,7 +244,7 @@ def reminder_deliver(*, reminder_id: int) -> str:
         return "skipped"
 
     try:
-        rendered = _render(reminder)
+        rendered = _render(reminder, reach)
         ref = message_send(
             channel=reminder.channel,
             to=address,

@@ -333,6 +333,10 @@ class ReminderRule(models.Model):
     to_coordinator = models.BooleanField(default=True)
     to_family = models.BooleanField(default=True, help_text=_("Only for milestones that concern the family."))
     to_hospital = models.BooleanField(default=False, help_text=_("Staff of the milestone's centre, if shared."))
+    to_home_haematologist = models.BooleanField(
+        default=True,
+        help_text=_("The home haematologist: follow-up visits after discharge only, while their link is active."),
+    )
     family_channels = models.CharField(max_length=10, choices=FamilyChannels.choices, default=FamilyChannels.BOTH)
     is_active = models.BooleanField(default=True)
 
@@ -379,6 +383,7 @@ class Reminder(models.Model):
         COORDINATOR = "coordinator", _("Coordinator")
         FAMILY = "family", _("Family")
         HOSPITAL = "hospital", _("Hospital")
+        HOME_HAEMATOLOGIST = "home", _("Home haematologist")
 
     # No index of its own: the unique constraints below start with milestone. Fewer indexes
     # also keep the sweep's claim UPDATE cheap as the table grows.
@@ -389,7 +394,7 @@ class Reminder(models.Model):
     slot = models.CharField(max_length=40, help_text=_("Which rule slot, e.g. -7d or +3d escalation."))
     is_escalation = models.BooleanField(default=False)
     audience = models.CharField(max_length=12, choices=Audience.choices)
-    recipient = models.CharField(max_length=40, help_text=_("user:<id> or contact:<id>."))
+    recipient = models.CharField(max_length=40, help_text=_("user:<id>, contact:<id> or home:<id>."))
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

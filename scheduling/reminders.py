@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from navigator import queue
 
+from . import parties
 from .models import Milestone, Reminder, ReminderRule
 
 DAY_STARTS = dt.time(9, 0)
@@ -82,7 +83,8 @@ class Recipient:
 def recipients_for(*, milestone: Milestone, rule: ReminderRule) -> list[Recipient]:
     """Coordinator always (email); family contacts who receive reminders when the milestone
     concerns them (email and/or SMS); staff of the milestone's centre when the rule says so
-    and the case has been shared with that centre."""
+    and the case has been shared with that centre; then the parties other apps register
+    (``parties``: the home haematologist)."""
     out: list[Recipient] = []
     case = milestone.case
     coordinator = case.coordinator
@@ -128,6 +130,8 @@ def recipients_for(*, milestone: Milestone, rule: ReminderRule) -> list[Recipien
                         user_id=user.pk,
                     )
                 )
+    for party in parties.registered():
+        out += party.recipients(milestone, rule)
     return out
 
 

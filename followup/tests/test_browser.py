@@ -1,5 +1,6 @@
-"""The home haematologist's page in a real browser (Debian's Chromium, headless): open the link,
-read the handback, post a result; a revoked link shows why it stopped working."""
+"""The home haematologist's page in a real browser (Debian's Chromium, headless): open the link in
+their language (Chinese), read the handback, post a result; switch to Arabic (right to left) and
+to English; a revoked link shows why it stopped working."""
 
 from __future__ import annotations
 
@@ -49,10 +50,13 @@ def test_the_home_haematologist_reads_the_handback_and_posts_a_result(site, page
     link, token = link_issue(haematologist=case.home_haematologist_contact, actor=world.alice)
 
     page.goto(f"{url}/home/{token}/")
-    assert page.locator("h1").inner_text() == f"Handback of {case.reference}"
-    assert "CD19 CAR-T (synthetic)" in page.content()
+    # Dr Tan reads Chinese: the page opens in it.
+    assert page.locator("html").get_attribute("lang") == "zh-hans"
+    assert page.locator("h1").inner_text() == f"{case.reference} 的交接资料"
+    assert "CD19 CAR-T (synthetic)" in page.content()  # what the centre wrote stays as written
     assert page.locator("#schedule tbody tr").count() >= 8
-    page.screenshot(path=str(SHOTS / "home-haematologist-handback.png"), full_page=True)
+    assert "血常规" in page.locator("#schedule").inner_text()
+    page.screenshot(path=str(SHOTS / "home-haematologist-handback-zh.png"), full_page=True)
 
     page.select_option("#id_kind", "igg")
     page.fill("#id_date", (timezone.localdate() - dt.timedelta(days=1)).isoformat())
@@ -60,8 +64,22 @@ def test_the_home_haematologist_reads_the_handback_and_posts_a_result(site, page
     page.fill("#id_unit", "g/L")
     page.locator("#id_unit").press("Enter")  # submits the form, as on a phone keyboard
     page.wait_for_url(f"{url}/home/{token}/?posted=1")
-    assert "the result was recorded" in page.content()
+    assert "谢谢：结果已记录" in page.content()
     assert str(FollowUpResult.objects.get(case=case).value) == "3.400"
+
+    # The language switch: Arabic, laid out right to left.
+    page.get_by_role("link", name="العربية").click()
+    page.wait_for_url(f"{url}/home/{token}/?lang=ar")
+    assert page.locator("html").get_attribute("dir") == "rtl"
+    assert page.evaluate("getComputedStyle(document.querySelector('main')).direction") == "rtl"
+    assert page.locator("h1").inner_text() == f"ملف تسليم {case.reference}"
+    assert page.locator("label[for=id_date]").inner_text() == "تاريخ العينة أو الحدث"
+    page.screenshot(path=str(SHOTS / "home-haematologist-handback-ar.png"), full_page=True)
+
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url(f"{url}/home/{token}/?lang=en")
+    assert page.locator("h1").inner_text() == f"Handback of {case.reference}"
+    assert page.locator("html").get_attribute("dir") == "ltr"
 
     link_revoke(link=link, actor=world.alice)
     page.goto(f"{url}/home/{token}/")

@@ -236,7 +236,7 @@ def test_a_link_reaches_its_own_case_only(handed_back, world, client):
         case=world.case_a, actor=world.alice, name="Dr Petrov", email="p@home.example", language="ru"
     )
     _link_a, token_a = link_issue(haematologist=contact_a, actor=world.alice)
-    page_a = client.get(f"/home/{token_a}/").content.decode()
+    page_a = client.get(f"/home/{token_a}/?lang=en").content.decode()
     assert "handback is not ready yet" in page_a and "CD19 CAR-T (synthetic)" not in page_a
     assert world.case_b.reference not in page_a
     page_b = client.get(f"/home/{token}/").content.decode()
@@ -278,10 +278,13 @@ def test_a_posted_result_completes_its_visit_and_low_igg_opens_a_task(handed_bac
 def test_a_bad_result_is_a_form_error_and_writes_nothing(handed_back, client):
     _handback, _link, token = handed_back
     tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
-    response = client.post(f"/home/{token}/", {"kind": "mrd", "date": tomorrow, "finding": "positive"})
+    response = client.post(f"/home/{token}/?lang=en", {"kind": "mrd", "date": tomorrow, "finding": "positive"})
     assert response.status_code == 400 and "cannot be in the future" in response.content.decode()
-    response = client.post(f"/home/{token}/", {"kind": "mrd", "date": "2026-01-01", "finding": "maybe"})
-    assert response.status_code == 400 and "Choose one of" in response.content.decode()
+    # A finding that does not fit the kind of result (B-cell aplasia for an MRD result).
+    response = client.post(f"/home/{token}/?lang=en", {"kind": "mrd", "date": "2026-01-01", "finding": "present"})
+    assert response.status_code == 400 and "Choose one of: negative, positive." in response.content.decode()
+    response = client.post(f"/home/{token}/?lang=en", {"kind": "mrd", "date": "2026-01-01", "finding": "maybe"})
+    assert response.status_code == 400 and "Select a valid choice" in response.content.decode()
     assert not FollowUpResult.objects.exists()
 
 
