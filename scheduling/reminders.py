@@ -226,7 +226,12 @@ def reminders_sync(*, milestone: Milestone, now: dt.datetime | None = None) -> d
                 milestone=milestone, recipient=p.recipient.key, channel=p.recipient.channel, slot=p.rule.slot, **fields
             )
             counts["created"] += 1
-        elif row.status in REPLANNABLE and (row.send_at != p.send_at or row.status != Reminder.Status.PENDING):
+        elif row.status in REPLANNABLE and (
+            row.send_at != p.send_at
+            or row.status != Reminder.Status.PENDING
+            # The recipient now reads another language, or lives in another zone at the same instant.
+            or (row.language, row.time_zone) != (p.recipient.language, p.recipient.time_zone)
+        ):
             # Conditional: a sweep may have claimed it a moment ago; then it stays as it is.
             moved = Reminder.objects.filter(pk=row.pk, status__in=REPLANNABLE).update(
                 status=Reminder.Status.PENDING, last_error="", updated_at=timezone.now(), **fields

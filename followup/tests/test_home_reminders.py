@@ -272,3 +272,32 @@ def test_the_coordinator_sets_their_language_and_zone_in_the_admin_and_the_remin
     data.pop("receives_reminders")  # unticked: no longer reminded
     assert client.post(url, data).status_code == 302
     assert not home_reminders(status="pending").exists()
+
+
+def test_a_link_issued_before_tokens_were_derived_is_not_repeated_in_the_reminder(handed_back, treated, sms_dir):
+    link, _token = handed_back
+    type(link).objects.filter(pk=link.pk).update(nonce="")  # as for links issued before this change
+    haematologist = treated.home_haematologist_contact
+    type(haematologist).objects.filter(pk=haematologist.pk).update(language="en")
+    visit = month3(treated)
+    reminders_sync(milestone=visit)
+    make_due(home_reminders(milestone=visit))
+    delivery.reminders_sweep()
+    for r in home_reminders(milestone=visit):
+        assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    body = next(m.body for m in mail.outbox if m.to == ["tan@sgh.example"])
+    assert "/home/" not in body and "Please use the link the coordinator sent you" in body
+    assert "Blood counts" in body and "Sources: EBMT/JACIE" in body
+
+
+def test_a_new_language_alone_reaches_their_unsent_reminders(handed_back, treated, world):
+    # Same zone offset, same instants: only the language changes.
+    haematologist_save(
+        case=treated,
+        actor=world.alice,
+        name="Dr Tan",
+        email="tan@sgh.example",
+        language="ar",
+        time_zone="Asia/Singapore",
+    )
+    assert {r.language for r in home_reminders(status="pending")} == {"ar"}
