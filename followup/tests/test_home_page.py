@@ -100,3 +100,11 @@ def test_a_revoked_link_is_explained_in_the_browsers_language(handed_back, world
     assert page.status_code == 410
     body = page.content.decode()
     assert 'dir="rtl"' in body and "لم يعد هذا الرابط يعمل" in body
+
+
+def test_labels_frozen_in_the_handback_are_shown_in_the_language_of_the_page(handed_back, client):
+    _link, token = handed_back
+    body = client.get(f"/home/{token}/?lang=ru").content.decode()
+    assert "День 28 (Проточная цитометрия (чувствительность 10^-4)): МОБ-отрицательный" in body
+    assert "Трансплантация запланирована" in body
+    assert "Руководство: B-клеточная аплазия и гипогаммаглобулинемия после CAR-T при ОЛЛ" in body
