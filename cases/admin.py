@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import connection
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -318,6 +319,17 @@ def case_inlines() -> tuple:
     return tuple(inline for _order, inline in sorted(_case_sections, key=lambda section: section[0]))
 
 
+def case_page_url(case_id: int, section: str = "") -> str:
+    """The case page, with ``section`` (a key of ``workplace.TABS``) open and rendered in the page:
+    where an action on the case page sends the coordinator back to."""
+    url = reverse("admin:cases_case_change", args=[case_id])
+    if not section:
+        return url
+    if section not in workplace.TAB_KEYS:
+        raise ValueError(f"unknown case page section {section!r}; one of {sorted(workplace.TAB_KEYS)}")
+    return f"{url}?open={section}#tab-{section}"
+
+
 @admin.register(Case)
 class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
     list_display = (
@@ -482,9 +494,12 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
         return obj
 
     def get_inlines(self, request, obj):
+        """Only the inlines of the sections this answer renders (``sections_shown``): the others are
+        neither read nor, on a save, expected in the form."""
         if obj is None:
             return []
-        return [*self.inlines, *case_inlines()]
+        shown = self.sections_shown(request)
+        return [inline for inline in (*self.inlines, *case_inlines()) if inline.workplace_tab in shown]
 
     # --- the case page as a workplace ---------------------------------------------------
     change_form_template = "admin/cases/case/change_form.html"
@@ -495,6 +510,11 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
                 "<int:case_id>/transition/",
                 self.admin_site.admin_view(require_POST(self.transition_view)),
                 name="cases_case_transition",
+            ),
+            path(
+                "<int:case_id>/section/<slug:section>/",
+                self.admin_site.admin_view(self.audited_admin_view(self.section_view, page="section")),
+                name="cases_case_section",
             ),
             *super().get_urls(),
         ]
@@ -519,15 +539,35 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
                 )
         return redirect("admin:cases_case_change", case.pk)
 
+    # The page renders its header and the headings of its sections; a section's body (panels, inlines,
+    # the timeline) is rendered only when asked for: by its own URL (section_view, fetched by
+    # cases/case_sections.js when the section opens) or in the page with ?open=<section> (the link
+    # a closed section holds without script, and where actions send the coordinator back to).
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The case page goes without the navigation sidebar: its sections want the width, and the
+        # breadcrumbs and the desk's links (Today lists every app) lead everywhere else.
+        request.nav_sidebar = False
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def sections_shown(self, request) -> frozenset[str]:
+        """The sections whose bodies this answer renders: on a GET those named by ``?open=``
+        (repeated or comma-separated); on a save those whose forms came with it (each rendered
+        section holds ``<input name="_section">``), so a section never opened is not expected in
+        the form. The section view names its own."""
+        shown = getattr(request, "case_sections", None)
+        if shown is None:
+            if request.method == "POST":
+                names = request.POST.getlist("_section")
+            else:
+                names = [name for value in request.GET.getlist("open") for name in value.split(",")]
+            shown = frozenset(names) & workplace.TAB_KEYS
+            request.case_sections = shown
+        return shown
+
     def workplace(self, request, case) -> dict:
-        """The header of the case page and the panels of its tabs."""
+        """The header of the case page: who, where the case stands, what is due, what can be done."""
         local, zone = family_local_time(case)
-        panels_by_tab: dict[str, list] = {key: [] for key, _title in workplace.TABS}
-        for panel in workplace.panels():
-            panels_by_tab[panel.tab].append(panel.render(request, case))
-        panels_by_tab["audit"].insert(0, self.audit_trail(case))
-        limit = None if request.GET.get("timeline") == "all" else 30
-        timeline = case_timeline(case, limit=limit or 100_000)
         return {
             "case": case,
             "age": case.patient.age(),
@@ -535,21 +575,69 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
             "language": dict(settings.LANGUAGES).get(case.patient.preferred_language, case.patient.preferred_language),
             "family_time": local.strftime("%a %H:%M"),
             "family_zone": zone,
-            "transition_form": TransitionForm(statuses=[case.status]),
             "moves": allowed_moves(case.status),
-            "time_zones": [name for name, _label in time_zone_choices()],
-            "panels": panels_by_tab,
-            "timeline": timeline,
             "actions": [
                 {"key": a.key, "label": a.label, "url": reverse(f"admin:{a.url_name}", args=[case.pk])}
                 for a in workplace.actions()
             ],
-            "timeline_limited": limit is not None and len(timeline) >= limit,
         }
+
+    def section(self, request, case, key: str, inline_admin_formsets) -> dict:
+        """The body of one section: the apps' panels, its inlines, and for the overview the timeline
+        (30 entries, all with ``?timeline=all``) and the time zones its contacts are typed from."""
+        title = dict(workplace.TABS)[key]
+        body: dict = {"key": key, "title": title, "inlines": list(inline_admin_formsets)}
+        body["panels"] = [panel.render(request, case) for panel in workplace.panels() if panel.tab == key]
+        if key == "audit":
+            body["panels"].insert(0, self.audit_trail(case))
+        if key == "overview":
+            limit = None if request.GET.get("timeline") == "all" else 30
+            body["timeline"] = case_timeline(case, limit=limit or 100_000)
+            body["timeline_limited"] = limit is not None and len(body["timeline"]) >= limit
+            body["time_zones"] = [name for name, _label in time_zone_choices()]
+        return body
+
+    def section_view(self, request, case_id: int, section: str):
+        """One section's body, for the case page to put in place when it is opened (a fragment of
+        the page's form: its inlines are saved with the case). Recorded as a read of the case
+        naming the section (``audited_admin_view``), and the rows of inlines marked
+        ``audit_rows`` one by one, as on the page."""
+        if section not in workplace.TAB_KEYS:
+            raise Http404(f"No section {section!r}")
+        case = self.get_object(request, str(case_id))
+        if case is None:
+            raise Http404("No such case")
+        if not self.has_view_or_change_permission(request, case):
+            raise PermissionDenied
+        request.case_sections = frozenset({section})
+        # The same formsets, with the same prefixes, as the page builds for this section.
+        formsets, inline_instances = self._create_formsets(request, case, change=True)
+        inline_admin_formsets = self.get_inline_formsets(request, formsets, inline_instances, case)
+        response = TemplateResponse(
+            request,
+            "admin/cases/case/_section.html",
+            {
+                "case": case,
+                "section": self.section(request, case, section, inline_admin_formsets),
+                "inline_admin_formsets": inline_admin_formsets,
+            },
+        )
+        self._audit_inline_rows(request, response)
+        response.audit_detail = {"section": section}
+        return response
+
+    def sections_media(self) -> forms.Media:
+        """A section opened later brings inlines (and their "add another" rows) into the page, so the
+        page carries what inlines need from the start, and the script that loads the sections
+        (cases/tests/test_case_sections.py checks that each section's own media is in the page's)."""
+        extra = "" if settings.DEBUG else ".min"
+        inlines = [f"admin/js/vendor/jquery/jquery{extra}.js", "admin/js/jquery.init.js", "admin/js/inlines.js"]
+        return forms.Media(js=[*inlines, "cases/case_sections.js"])
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None and obj.pk:
             place = self.workplace(request, obj)
+            shown = self.sections_shown(request)
             inline_tabs: dict[str, list] = {key: [] for key, _title in workplace.TABS}
             for formset in context.get("inline_admin_formsets", []):
                 inline_tabs[getattr(formset.opts, "workplace_tab", "overview")].append(formset)
@@ -557,13 +645,13 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
                 {
                     "key": key,
                     "title": title,
-                    "panels": place["panels"][key],
-                    "inlines": inline_tabs[key],
-                    "open": key == "overview" or any(f.formset.errors for f in inline_tabs[key] if f.formset.is_bound),
+                    "url": reverse("admin:cases_case_section", args=[obj.pk, key]),
+                    "body": self.section(request, obj, key, inline_tabs[key]) if key in shown else None,
                 }
                 for key, title in workplace.TABS
             ]
             context["workplace"] = place
+            context["media"] = context["media"] + self.sections_media()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_formset_kwargs(self, request, obj, inline, prefix):

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from audit.mixins import audited_admin_action
-from cases.admin import case_section
+from cases.admin import case_page_url, case_section
 from cases.models import Case
 from cases.workplace import case_panel, timeline_source
 from navigator.admin import VisibleAdmin
@@ -287,7 +287,7 @@ class DocumentAdmin(VisibleAdmin, admin.ModelAdmin):
                     and self.has_change_permission(request, document),
                     "reject_form": RejectForm(prefix="reject"),
                     "better_form": BetterCopyForm(prefix="better"),
-                    "case_url": reverse("admin:cases_case_change", args=[document.case_id]) + "#tab-records",
+                    "case_url": case_page_url(document.case_id, "records"),
                 }
             )
         return super().change_view(request, object_id, form_url, extra_context)
@@ -341,7 +341,7 @@ class DocumentAdmin(VisibleAdmin, admin.ModelAdmin):
         if following is not None:
             messages.info(request, "The next file of this case waiting for review is shown.")
             return redirect("admin:documents_document_change", following.pk)
-        return redirect(reverse("admin:cases_case_change", args=[document.case_id]) + "#tab-records")
+        return redirect(case_page_url(document.case_id, "records"))
 
     # --- actions --------------------------------------------------------------------------
     def _each(self, request, queryset, func, done_message, **kwargs):

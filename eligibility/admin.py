@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.roles import is_coordinator
-from cases.admin import case_section
+from cases.admin import case_page_url, case_section
 from cases.models import Case
 from cases.workplace import case_action, case_panel
 from navigator import queue
@@ -410,11 +410,11 @@ class AssessmentAdmin(VisibleAdmin, admin.ModelAdmin):
         ]
 
     def run_view(self, request, case_id: int):
-        """Run the pre-screen from the case page (POST); back to the case's eligibility tab."""
+        """Run the pre-screen from the case page (POST); back to the case's eligibility section."""
         case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id)
         if request.method != "POST" or not is_coordinator(request.user):
             raise PermissionDenied
-        back = reverse("admin:cases_case_change", args=[case.pk]) + "#tab-eligibility"
+        back = case_page_url(case.pk, "eligibility")
         try:
             assessments = services.assessment_run(case=case, actor=request.user, trigger=Assessment.Trigger.MANUAL)
         except ValidationError as exc:

@@ -121,6 +121,11 @@ def admin_form_data(response) -> dict:
         data.update(values(formset.management_form))
         for form in formset.forms:
             data.update(values(form))
+    # Each section of the case page rendered in it says so with a hidden "_section" (cases/admin.py).
+    workplace = context.get("workplace") or {}
+    sections = [tab["key"] for tab in workplace.get("tabs", []) if tab["body"]]
+    if sections:
+        data["_section"] = sections
     return data
 
 

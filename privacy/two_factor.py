@@ -288,6 +288,19 @@ class NavigatorAdminSite(OTPAdminSite):
     login_form = AdminAuthenticationForm
     login_template = None
 
+    def each_context(self, request):
+        context = super().each_context(request)
+        if getattr(request, "nav_sidebar", True) is False:
+            context["is_nav_sidebar_enabled"] = False
+        return context
+
+    def get_app_list(self, request, app_label=None):
+        # A page without the navigation sidebar (``request.nav_sidebar = False``, set by the page's
+        # view: the case page) does not build the list of every app and model the sidebar shows.
+        if app_label is None and getattr(request, "nav_sidebar", True) is False:
+            return []
+        return super().get_app_list(request, app_label)
+
     def has_permission(self, request) -> bool:
         if two_factor_required():
             return super().has_permission(request)

@@ -63,7 +63,7 @@ def test_accepting_on_the_page_puts_the_record_into_packets_and_moves_on(world, 
     last = coordinator.post(f"/admin/documents/document/{second.pk}/review/", {"decision": "accept"})
     second.refresh_from_db()
     assert second.review_status == "accepted" and not second.include_in_packets
-    assert last["Location"].endswith(f"/case/{world.case_a.pk}/change/#tab-records")
+    assert last["Location"].endswith(f"/case/{world.case_a.pk}/change/?open=records#tab-records")
 
 
 def test_rejecting_needs_a_reason_the_family_can_act_on(world, coordinator):

@@ -24,8 +24,12 @@ def test_the_pre_screen_runs_from_the_case_page(world, coordinator):
     url = f"/admin/eligibility/assessment/run/{world.case_a.pk}/"
     assert f'action="{url}"' in page
     response = coordinator.post(url, follow=True)
-    assert response.redirect_chain[-1][0].endswith(f"/cases/case/{world.case_a.pk}/change/#tab-eligibility")
+    assert response.redirect_chain[-1][0].endswith(
+        f"/cases/case/{world.case_a.pk}/change/?open=eligibility#tab-eligibility"
+    )
     assert "Pre-screen run for" in response.content.decode()
+    assert 'id="tab-eligibility" data-section-url' in response.content.decode()
+    assert "data-loaded open" in response.content.decode().split('id="tab-eligibility"')[1].split(">")[0]
     assert Assessment.objects.filter(case=world.case_a, run_by=world.alice, trigger="manual").exists()
 
 

@@ -9,6 +9,7 @@ import re
 import pytest
 from django.contrib import admin
 
+from cases.workplace import TABS
 from eligibility.models import VERDICT_CHOICES
 from eligibility.services import assessment_run, family_summary_publish
 from eligibility.summary import STAFF_NOTICE
@@ -38,19 +39,23 @@ def test_every_admin_page_that_shows_an_eligibility_result_carries_the_notice(cl
     family_summary_publish(assessment=assessments[0], language="en", actor=world.alice)
     client.force_login(world.sam)
     with_result = []
-    for url in [*admin_pages(world.sam), f"/admin/cases/case/{world.case_a.pk}/change/"]:
+    case_page = f"/admin/cases/case/{world.case_a.pk}/change/"
+    sections = [f"/admin/cases/case/{world.case_a.pk}/section/{key}/" for key, _title in TABS]
+    for url in [*admin_pages(world.sam), case_page, f"{case_page}?open=eligibility", *sections]:
         response = client.get(url)
         assert response.status_code == 200, url
         html = response.content.decode()
         if shows_a_result(html):
             with_result.append(url)
             assert STAFF_NOTICE in html, f"{url} shows an eligibility result without the notice"
-    # The guard looked where results are: the assessments, the profile and the case page.
+    # The guard looked where results are: the assessments, the profile and the case page's eligibility
+    # section, in the page and on its own.
     expected = {
         "/admin/eligibility/assessment/",
         f"/admin/eligibility/assessment/{assessments[-1].pk}/change/",
         "/admin/eligibility/clinicalprofile/",
-        f"/admin/cases/case/{world.case_a.pk}/change/",
+        f"{case_page}?open=eligibility",
+        f"/admin/cases/case/{world.case_a.pk}/section/eligibility/",
     }
     assert expected <= set(with_result), set(with_result)
 

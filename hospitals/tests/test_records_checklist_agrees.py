@@ -53,7 +53,7 @@ def test_portal_case_page_and_packet_builder_agree_on_what_is_needed(checklist_c
     coordinator = Client()
     coordinator.force_login(w.alice)
     builder = coordinator.get(f"/admin/hospitals/referral/{w.referral.pk}/packet-builder/").content.decode()
-    case_page = coordinator.get(f"/admin/cases/case/{w.case_a.pk}/change/").content.decode()
+    case_page = coordinator.get(f"/admin/cases/case/{w.case_a.pk}/section/records/").content.decode()
 
     assert "Nothing missing" not in builder
     assert _needed_on(portal) == _needed_on(builder) == _needed_on(case_page) == checklist.needed_count

@@ -26,6 +26,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from audit.mixins import NOTHING, READS, STANDARD_ACTIONS, AuditedAdminMixin, AuditedViewMixin
 from audit.models import AuditEvent
 from audit.services import case_path_to
+from cases import workplace
 
 from .test_idor import kwargs_for, owned_by_case_a, stock_case_a, url_of
 
@@ -222,6 +223,8 @@ def _case_a_row(model, world):
 
 
 STANDARD_ADMIN_URLS = ("changelist", "add", "delete", "change", "history", "autocomplete")
+# Parameters of custom admin pages that are not the object's id: every value each may take.
+PAGE_PARAMETERS = {"section": lambda: [key for key, _title in workplace.TABS]}  # the case page's sections
 
 
 def admin_pages(model, model_admin, obj) -> list[str]:
@@ -237,8 +240,19 @@ def admin_pages(model, model_admin, obj) -> list[str]:
             continue
         if name.endswith("_simple_history") or not re.search(r"<", str(pattern.pattern)):
             continue
-        pages.append(prefix + re.sub(r"<(?:\w+:)?\w+>", str(obj.pk), str(pattern.pattern)))
+        route = str(pattern.pattern)
+        for parameter, values in PAGE_PARAMETERS.items():
+            if re.search(rf"<(?:\w+:)?{parameter}>", route):
+                pages.extend(prefix + _fill_route(route, obj, {parameter: value}) for value in values())
+                break
+        else:
+            pages.append(prefix + _fill_route(route, obj, {}))
     return pages
+
+
+def _fill_route(route: str, obj, values: dict) -> str:
+    """The route with ``values`` for the parameters they name and the object's id for the others."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(values.get(m.group(1), obj.pk)), route)
 
 
 def test_every_admin_page_of_case_data_writes_audit_rows(stocked, client):
@@ -270,6 +284,14 @@ def test_every_admin_page_of_case_data_writes_audit_rows(stocked, client):
     assert not unread, "admin pages nobody could read:\n" + "\n".join(unread)
     assert not unrecorded, "admin pages that wrote no audit row:\n" + "\n".join(unrecorded)
     assert walked >= 75, walked
+
+
+def test_the_walk_reads_every_section_of_the_case_page(world):
+    from cases.models import Case
+
+    pages = admin_pages(Case, admin.site._registry[Case], world.case_a)
+    for key, _title in workplace.TABS:
+        assert f"/admin/cases/case/{world.case_a.pk}/section/{key}/" in pages, key
 
 
 def test_the_data_request_pages_are_recorded(stocked, client):

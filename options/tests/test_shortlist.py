@@ -312,7 +312,7 @@ def test_a_trial_team_sees_the_case_it_was_asked_to_screen_and_nothing_else(worl
 
 def test_the_case_page_leads_to_the_cases_options(world, client):
     client.force_login(world.alice)
-    page = client.get(f"/admin/cases/case/{world.case_a.pk}/change/").content.decode()
+    page = client.get(f"/admin/cases/case/{world.case_a.pk}/section/eligibility/").content.decode()
     assert "Other treatments and trials" in page
     assert f'href="/admin/options/caseoptions/{world.case_a.pk}/change/"' in page
     assert client.get(f"/admin/options/caseoptions/{world.case_a.pk}/change/").status_code == 200

@@ -25,7 +25,7 @@ def test_the_case_page_shows_travel_masked_and_audited_with_its_warnings(world, 
     admission(world.case_a, world.alice, world.pkuph, d)  # lands the day after admission
     stay(world.case_a, world.alice, d, d + dt.timedelta(days=60))
     client.force_login(world.alice)
-    response = client.get(f"/admin/cases/case/{world.case_a.pk}/change/")
+    response = client.get(f"/admin/cases/case/{world.case_a.pk}/section/travel/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "N12345678" not in html
