@@ -6,8 +6,10 @@ columns as the API's list with one ``.values()`` query and writes them with orjs
 below alternates with it over several rounds (see ``common.interleaved``).
 
 Measured: the case list API page, filtered; the search (by reference, a name that matches
-nothing, a rare name, a common surname shared by about 5,000 patients); the admin changelist
-and a case's admin page. Queries and Redis round trips of each are in the notes.
+nothing, a rare name, a common surname shared by about 5,000 patients); the admin changelist,
+a case's admin page (its header and section headings: a section's body is rendered when it is
+opened) and two of its sections on their own URLs, the overview (timeline and contacts) and travel
+(the largest). Queries and Redis round trips of each are in the notes.
 
     .venv/bin/python bench/bench_case_list.py            # 100,000 cases
     .venv/bin/python bench/bench_case_list.py --quick    # 10,000 cases
@@ -112,6 +114,8 @@ def run(quick: bool = False) -> list[dict]:
         ("admin changelist, page of 50", "/admin/cases/case/", 8),
         ("admin changelist, searched by surname", f"/admin/cases/case/?q={common_name}", None),
         ("admin case page (change form)", f"/admin/cases/case/{case_id}/change/", 15),
+        ("admin case page: overview section", f"/admin/cases/case/{case_id}/section/overview/", None),
+        ("admin case page: travel section", f"/admin/cases/case/{case_id}/section/travel/", None),
     ]
     results = []
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False, SECURE_SSL_REDIRECT=False):

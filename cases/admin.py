@@ -626,6 +626,15 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
         response.audit_detail = {"section": section}
         return response
 
+    def response_change(self, request, obj):
+        # "Save and continue editing" comes back with the sections that were open still open.
+        response = super().response_change(request, obj)
+        shown = [key for key, _title in workplace.TABS if key in self.sections_shown(request)]
+        if "_continue" in request.POST and shown and response.status_code == 302:
+            url = response["Location"]
+            response["Location"] = f"{url}{'&' if '?' in url else '?'}open={','.join(shown)}"
+        return response
+
     def sections_media(self) -> forms.Media:
         """A section opened later brings inlines (and their "add another" rows) into the page, so the
         page carries what inlines need from the start, and the script that loads the sections

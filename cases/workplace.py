@@ -2,8 +2,10 @@
 timeline every app feeds. Each app registers its own from its admin module, so this app imports none.
 
 A panel renders read-only HTML for one case (it sits inside the case form, so it holds no form of its
-own; a button may name a form of the header with ``form="..."``). A timeline source returns what
-happened to a case, newest first, in ONE query whatever the case holds.
+own; a button may name a form of the header with ``form="..."``). It is rendered only when its tab is
+opened, in the page (``?open=<tab>``) or on the tab's own URL (``CaseAdmin.section_view``), which the
+page fetches: it holds no script of its own. A timeline source returns what happened to a case, newest
+first, in ONE query whatever the case holds.
 """
 
 from __future__ import annotations

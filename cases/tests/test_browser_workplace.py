@@ -102,9 +102,19 @@ def test_a_coordinators_morning_from_the_case_page(morning):
     _no_sideways_scroll(page)
     page.screenshot(path=str(shots / "workplace-1-case-page.png"))
     _accessible(page, "case page")
+    # A section opens in place: its body is fetched, no page load.
     page.locator("#tab-records > summary").click()
+    page.wait_for_selector("#tab-records[data-loaded] .records-waiting")
+    assert loads.take() == 0
     page.screenshot(path=str(shots / "workplace-2-records-tab.png"), full_page=True)
     _accessible(page, "case page, records tab open")
+    # Its inlines work as in a page of their own (Django's inline script prepared them).
+    page.locator("#tab-overview > summary").click()
+    page.wait_for_selector("#tab-overview[data-loaded]")
+    rows = page.locator("#contacts-group tbody tr.form-row:not(.empty-form)").count()
+    page.locator("#contacts-group .add-row a").click()
+    assert page.locator("#contacts-group tbody tr.form-row:not(.empty-form)").count() == rows + 1
+    _accessible(page, "case page, overview open")
 
     # Review and accept an upload: the waiting file's document page, then Accept.
     page.locator(".records-waiting a").first.click()
@@ -156,10 +166,10 @@ def test_a_coordinators_morning_from_the_case_page(morning):
     done["record an MRD result"] = loads.take()
     assert "was added successfully" in page.locator(".messagelist").inner_text()
 
-    # Answer the family: the family thread, then the reply.
-    _case_page(page, base, case)
+    # Answer the family: the family thread, then the reply. (The address names the section: it opens.)
+    page.goto(f"{base}/admin/cases/case/{case.pk}/change/#tab-messages")
     loads.take()
-    page.locator("#tab-messages > summary").click()
+    page.wait_for_selector("#tab-messages[open][data-loaded]")
     page.locator("#tab-messages a[href*='/admin/messaging/thread/']").first.click()
     page.locator("textarea[name=reply]").fill("Thank you, we received the report and will call you tomorrow.")
     page.get_by_role("button", name=re.compile("^(Send reply|Send|Save)$")).first.click()

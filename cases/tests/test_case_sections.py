@@ -188,6 +188,13 @@ def test_a_save_with_a_loaded_section_saves_its_rows(world, coordinator):
     assert world.contact_a.phone.as_e164 == "+77017654321"
 
 
+def test_save_and_continue_comes_back_with_the_same_sections_open(world, coordinator):
+    url = f"/admin/cases/case/{world.case_a.pk}/change/"
+    data = admin_form_data(_page(coordinator, world.case_a, "?open=audit,overview"))
+    response = coordinator.post(url, {**data, "_continue": "1"})
+    assert response.status_code == 302 and response["Location"] == f"{url}?open=overview,audit"
+
+
 def test_actions_send_the_coordinator_back_to_their_section(world):
     assert case_page_url(world.case_a.pk, "records") == (
         f"/admin/cases/case/{world.case_a.pk}/change/?open=records#tab-records"
