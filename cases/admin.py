@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.html import format_html, format_html_join
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.models import User
@@ -513,7 +513,7 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
             ),
             path(
                 "<int:case_id>/section/<slug:section>/",
-                self.admin_site.admin_view(self.audited_admin_view(self.section_view, page="section")),
+                self.admin_site.admin_view(require_safe(self.audited_admin_view(self.section_view, page="section"))),
                 name="cases_case_section",
             ),
             *super().get_urls(),

@@ -110,8 +110,9 @@ def test_a_section_of_a_case_the_user_may_not_see_is_not_found_and_not_recorded(
     assert AuditEvent.objects.count() == before
 
 
-def test_an_unknown_section_is_not_found(world, coordinator):
+def test_an_unknown_section_is_not_found_and_a_section_only_answers_a_read(world, coordinator):
     assert _section(coordinator, world.case_a, "everything").status_code == 404
+    assert coordinator.post(f"/admin/cases/case/{world.case_a.pk}/section/overview/").status_code == 405
     assert (
         coordinator.get(f"/admin/cases/case/{Case.objects.order_by('-pk')[0].pk + 1}/section/audit/").status_code == 404
     )
