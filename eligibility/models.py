@@ -9,6 +9,7 @@ are never changed once stored.
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -94,6 +95,35 @@ MRD_METHOD_CHOICES = [
     ("pcr", _("PCR (IG/TR or fusion transcript)")),
     ("ngs", _("Next-generation sequencing")),
 ]
+# Infection screening before apheresis. The tests are those the EU requires of every donor of
+# tissues and cells, autologous donors included (Commission Directive 2006/17/EC, Annex II 1.1:
+# anti-HIV-1,2, HBsAg, anti-HBc, anti-HCV, syphilis by a validated algorithm; 1.2: HTLV-I for
+# donors from high-prevalence areas; 1.3: anti-HBc positive with HBsAg negative needs further
+# investigation; 1.5: CMV, EBV where the history calls for it), which centres ask for as the
+# "infection serology" of the records a centre needs for review (shared/domain/pathway.md).
+# HBV DNA, HCV RNA and EBV DNA are the nucleic-acid tests a positive antibody is followed by;
+# only they carry a viral load.
+SEROLOGY_TEST_CHOICES = [
+    ("hbsag", _("HBsAg")),
+    ("anti_hbc", _("Anti-HBc (total)")),
+    ("hbv_dna", _("HBV DNA")),
+    ("anti_hcv", _("Anti-HCV")),
+    ("hcv_rna", _("HCV RNA")),
+    ("hiv_ag_ab", _("HIV-1/2 Ag/Ab")),
+    ("cmv_igg", _("CMV IgG")),
+    ("ebv_vca_igg", _("EBV VCA IgG")),
+    ("ebv_dna", _("EBV DNA")),
+    ("syphilis_treponemal", _("Syphilis, treponemal (TPHA/TPPA)")),
+    ("syphilis_rpr", _("Syphilis, non-treponemal (RPR/VDRL)")),
+    ("htlv", _("HTLV-1/2 antibody")),
+]
+VIRAL_LOAD_TESTS = ("hbv_dna", "hcv_rna", "ebv_dna")
+SEROLOGY_RESULT_CHOICES = [
+    ("negative", _("Negative / not detected")),
+    ("positive", _("Positive / detected")),
+    ("indeterminate", _("Indeterminate")),
+]
+VIRAL_LOAD_UNIT_CHOICES = [("[iU]/mL", "IU/mL"), ("{copies}/mL", "copies/mL")]
 OUTCOME_CHOICES = [
     (rules.MET, _("Met")),
     (rules.NOT_MET, _("Not met")),
@@ -390,6 +420,125 @@ class MarrowAssessment(Fact):
         return f"Marrow {self.date}: blasts {self.blasts_percent} %, MRD {self.mrd}"
 
 
+class BodyMeasurement(Fact):
+    """Weight and height on one date (dosing, apheresis volumes, body surface area)."""
+
+    date = models.DateField()
+    weight_kg = models.DecimalField(_("weight (kg)"), max_digits=5, decimal_places=1, null=True, blank=True)
+    height_cm = models.DecimalField(_("height (cm)"), max_digits=4, decimal_places=1, null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("body measurement")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=False) | Q(height_cm__isnull=False),
+                name="body_measurement_has_a_value",
+                violation_error_message=_("Give the weight (kg), the height (cm) or both."),
+            ),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gt=0, weight_kg__lte=400),
+                name="body_measurement_weight_plausible",
+            ),
+            models.CheckConstraint(
+                condition=Q(height_cm__isnull=True) | Q(height_cm__gte=30, height_cm__lte=250),
+                name="body_measurement_height_plausible",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.weight_kg or '-'} kg, {self.height_cm or '-'} cm ({self.date})"
+
+    def clean(self):
+        errors = {}
+        if self.weight_kg is not None and not 0 < self.weight_kg <= 400:
+            errors["weight_kg"] = [_("Give the weight in kilograms (more than 0, at most 400).")]
+        if self.height_cm is not None and not 30 <= self.height_cm <= 250:
+            errors["height_cm"] = [_("Give the height in centimetres (30 to 250).")]
+        if errors:
+            raise ValidationError(errors)
+
+
+class SerologyResult(Fact):
+    """One infection screening test (serology or nucleic-acid test) and its result."""
+
+    test = models.CharField(max_length=30, choices=SEROLOGY_TEST_CHOICES)
+    result = models.CharField(max_length=15, choices=SEROLOGY_RESULT_CHOICES)
+    viral_load = models.DecimalField(
+        _("viral load"),
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("HBV DNA, HCV RNA or EBV DNA only, in the unit the laboratory reports."),
+    )
+    viral_load_unit = models.CharField(
+        _("viral load unit (UCUM)"), max_length=20, choices=VIRAL_LOAD_UNIT_CHOICES, blank=True
+    )
+    date = models.DateField(_("sample date"))
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("infection serology result")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(viral_load__isnull=True, viral_load_unit="")
+                | Q(viral_load__isnull=False, viral_load__gte=0) & ~Q(viral_load_unit=""),
+                name="serology_viral_load_with_unit",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_test_display()} {self.result} ({self.date})"
+
+    def clean(self):
+        if self.viral_load is None and not self.viral_load_unit:
+            return
+        if self.test not in VIRAL_LOAD_TESTS:
+            raise ValidationError({"viral_load": [_("Only HBV DNA, HCV RNA and EBV DNA carry a viral load.")]})
+        if self.viral_load is None:
+            raise ValidationError({"viral_load": [_("Give the viral load for this unit, or clear the unit.")]})
+        if self.viral_load < 0:
+            raise ValidationError({"viral_load": [_("A viral load cannot be negative.")]})
+        if not self.viral_load_unit:
+            raise ValidationError({"viral_load_unit": [_("Choose the unit of the viral load (IU/mL or copies/mL).")]})
+
+
+class LymphocyteCount(Fact):
+    """Lymphocytes before apheresis: the absolute count and the CD3+ T-cell count of one sample."""
+
+    date = models.DateField(_("sample date"))
+    absolute_lymphocytes = models.DecimalField(
+        _("absolute lymphocyte count (10^9/L)"), max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    cd3_per_ul = models.PositiveIntegerField(_("CD3+ cells per µL"), null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-date", "-id"]
+        verbose_name = _("lymphocyte count")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(absolute_lymphocytes__isnull=False) | Q(cd3_per_ul__isnull=False),
+                name="lymphocyte_count_has_a_value",
+                violation_error_message=_("Give the absolute lymphocyte count, the CD3+ count or both."),
+            ),
+            models.CheckConstraint(
+                condition=Q(absolute_lymphocytes__isnull=True) | Q(absolute_lymphocytes__gte=0),
+                name="lymphocyte_count_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"ALC {self.absolute_lymphocytes}, CD3 {self.cd3_per_ul} ({self.date})"
+
+    def clean(self):
+        if self.absolute_lymphocytes is not None and self.absolute_lymphocytes < 0:
+            raise ValidationError({"absolute_lymphocytes": [_("A count cannot be negative.")]})
+
+
 # Each kind of fact, by the name the API, the rules and the snapshots use.
 FACT_MODELS: dict[str, type[Fact]] = {
     "cd19_results": Cd19Result,
@@ -401,6 +550,9 @@ FACT_MODELS: dict[str, type[Fact]] = {
     "organ_function": OrganFunctionResult,
     "infections": Infection,
     "marrow": MarrowAssessment,
+    "body_measurements": BodyMeasurement,
+    "serology": SerologyResult,
+    "lymphocyte_counts": LymphocyteCount,
 }
 FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "cd19_results": ("status", "sample_type", "sample_date", "method"),
@@ -412,7 +564,13 @@ FACT_FIELDS: dict[str, tuple[str, ...]] = {
     "organ_function": ("test", "value", "unit", "upper_limit_normal", "date"),
     "infections": ("description", "status", "date"),
     "marrow": ("date", "blasts_percent", "mrd", "mrd_level", "mrd_method", "mrd_sensitivity"),
+    "body_measurements": ("date", "weight_kg", "height_cm"),
+    "serology": ("test", "result", "viral_load", "viral_load_unit", "date"),
+    "lymphocyte_counts": ("date", "absolute_lymphocytes", "cd3_per_ul"),
 }
+# Facts a centre reads in the packet that the pre-screen rules do not read: they are left out
+# of the pre-screen's input, so recording one does not store a new assessment.
+FACTS_OUTSIDE_RULES = ("body_measurements", "serology", "lymphocyte_counts")
 PROFILE_FIELDS = (
     "diagnosis_lineage",
     "diagnosis_method",

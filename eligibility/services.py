@@ -29,6 +29,7 @@ from . import rules
 from .models import (
     FACT_FIELDS,
     FACT_MODELS,
+    FACTS_OUTSIDE_RULES,
     PROFILE_FIELDS,
     PROFILE_SOURCE_FIELDS,
     Assessment,
@@ -88,7 +89,8 @@ def _fact_rows(profile: ClinicalProfile) -> dict[str, list[dict]]:
 
 
 def profile_snapshot(profile: ClinicalProfile, *, assessed_on: dt.date | None = None) -> dict[str, Any]:
-    """Everything the rules read, as JSON-ready data, with each fact's id and source document."""
+    """Every fact of the profile as JSON-ready data, with each fact's id and source document: what
+    the rules read, and the facts only the packet carries (``FACTS_OUTSIDE_RULES``)."""
     case = profile.case
     snapshot: dict[str, Any] = {
         "assessed_on": (assessed_on or timezone.localdate()).isoformat(),
@@ -365,11 +367,12 @@ def _actor_fields(actor) -> dict:
 
 
 def _rules_input(snapshot: dict) -> dict:
-    """The part of a snapshot the result depends on (not row ids, not provenance)."""
+    """The part of a snapshot the result depends on (not row ids, not provenance, not the facts
+    the rules do not read)."""
     drop = {"id", "source_document"}
     out = {}
     for key, value in snapshot.items():
-        if key in PROFILE_SOURCE_FIELDS:
+        if key in PROFILE_SOURCE_FIELDS or key in FACTS_OUTSIDE_RULES:
             continue
         if isinstance(value, list):
             out[key] = sorted(json.dumps({k: v for k, v in r.items() if k not in drop}, sort_keys=True) for r in value)

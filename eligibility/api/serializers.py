@@ -68,6 +68,9 @@ class ClinicalProfileSerializer(serializers.ModelSerializer):
     organ_function = FACT_SERIALIZERS["organ_function"](many=True, read_only=True, source="organfunctionresult_set")
     infections = FACT_SERIALIZERS["infections"](many=True, read_only=True, source="infection_set")
     marrow = FACT_SERIALIZERS["marrow"](many=True, read_only=True, source="marrowassessment_set")
+    body_measurements = FACT_SERIALIZERS["body_measurements"](many=True, read_only=True, source="bodymeasurement_set")
+    serology = FACT_SERIALIZERS["serology"](many=True, read_only=True, source="serologyresult_set")
+    lymphocyte_counts = FACT_SERIALIZERS["lymphocyte_counts"](many=True, read_only=True, source="lymphocytecount_set")
 
     class Meta:
         model = ClinicalProfile
@@ -86,6 +89,9 @@ class ClinicalProfileSerializer(serializers.ModelSerializer):
             "organ_function",
             "infections",
             "marrow",
+            "body_measurements",
+            "serology",
+            "lymphocyte_counts",
             "updated_at",
         )
         read_only_fields = ("updated_at",)

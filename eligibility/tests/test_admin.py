@@ -52,6 +52,9 @@ def profile_post(profile, **extra):
         "organfunctionresult_set",
         "infection_set",
         "marrowassessment_set",
+        "bodymeasurement_set",
+        "serologyresult_set",
+        "lymphocytecount_set",
     ):
         data.update(inline_management(prefix))
     data.update(extra)
