@@ -28,7 +28,8 @@ def _plain(value: Any) -> Any:
 def clinical_for(case) -> dict:
     """The clinical profile as plain data, in the pre-screen rules' shape: diagnosis, CD19
     results, relapses, therapy lines, transplants, CNS assessments, Philadelphia status,
-    fitness; plus MRD results read from the therapy lines' responses. Empty when no profile
+    fitness, organ function, infections, marrow; MRD results read from the therapy lines'
+    responses; weight and height, infection screening and lymphocyte counts. Empty when no profile
     has been recorded yet (reading never creates one)."""
     from eligibility.models import ClinicalProfile
     from eligibility.services import profile_snapshot, snapshot_to_rules
@@ -36,11 +37,31 @@ def clinical_for(case) -> dict:
     profile = ClinicalProfile.objects.filter(case=case).select_related("case__patient").first()
     if profile is None:
         return {}
-    data = _plain(snapshot_to_rules(profile_snapshot(profile)))
+    snapshot = profile_snapshot(profile)
+    data = _plain(snapshot_to_rules(snapshot))
     data.pop("assessed_on", None)
     data.pop("date_of_birth", None)  # in the patient section already
     data["mrd_results"] = mrd_from_responses(data.get("therapy_lines") or [])
+    data.update(facts_outside_rules(snapshot))
     return data
+
+
+def facts_outside_rules(snapshot: dict) -> dict:
+    """The facts a centre reads that the pre-screen does not (weight and height, infection
+    screening, lymphocyte counts), in the rules' row shape: each with its ``row`` and ``source``."""
+    from eligibility.models import FACTS_OUTSIDE_RULES
+
+    return {
+        kind: [
+            {
+                **{k: v for k, v in r.items() if k not in ("id", "source_document")},
+                "row": r.get("id"),
+                "source": r.get("source_document"),
+            }
+            for r in snapshot.get(kind) or []
+        ]
+        for kind in FACTS_OUTSIDE_RULES
+    }
 
 
 def mrd_from_responses(lines: list[dict]) -> list[dict]:

@@ -68,6 +68,9 @@ RESULT_CODES = {
     "positive": (SNOMED, "10828004", "Positive"),
     "dim": (SNOMED, "10828004", "Positive (dim)"),
     "negative": (SNOMED, "260385009", "Negative"),
+    # The answer LOINC's own answer lists give for an indeterminate screening test (LA11884-6,
+    # e.g. on loinc.org/47364-5).
+    "indeterminate": (SNOMED, "82334004", "Indeterminate"),
     "unknown": (SNOMED, "261665006", "Unknown"),
 }
 
@@ -161,6 +164,7 @@ def build_bundle(snapshot: dict, *, document_url: Callable[[int], str] | None = 
     condition = _condition(ctx, clinical)
     history = [*_relapse_conditions(ctx, clinical), *_gvhd_conditions(ctx, clinical)]
     observations = _observations(ctx, clinical)
+    vital_signs = _body_observations(ctx, clinical.get("body_measurements") or [])
     procedures = _procedures(ctx, clinical)
     medications = [*_medication_statements(ctx, clinical), *_immunosuppression_statements(ctx, clinical)]
     doc_refs = _document_references(ctx, snapshot.get("documents", []))
@@ -170,6 +174,7 @@ def build_bundle(snapshot: dict, *, document_url: Callable[[int], str] | None = 
         condition=condition,
         history=history,
         observations=observations,
+        vital_signs=vital_signs,
         procedures=procedures,
         medications=medications,
         doc_refs=doc_refs,
@@ -183,6 +188,7 @@ def build_bundle(snapshot: dict, *, document_url: Callable[[int], str] | None = 
         condition,
         *history,
         *observations,
+        *vital_signs,
         *procedures,
         *medications,
         *doc_refs,
@@ -409,6 +415,8 @@ def _observations(ctx: _Context, clinical: dict) -> list[dict]:
         _bcr_abl1_observation(ctx, clinical.get("philadelphia") or {}),
         *_cns_observations(ctx, clinical.get("cns_assessments") or []),
         *_clinical_review_observations(ctx, clinical),
+        *_serology_observations(ctx, clinical.get("serology") or []),
+        *_lymphocyte_observations(ctx, clinical.get("lymphocyte_counts") or []),
     ]
     return [{k: v for k, v in obs.items() if v is not None} for obs in observations]
 
@@ -619,6 +627,166 @@ def _clinical_review_observations(ctx: _Context, clinical: dict) -> list[dict]:
     return out
 
 
+# Weight and height, infection screening and lymphocyte counts before apheresis. A LOINC code is
+# given only where a published source states it for what we record (cited on each line); the
+# others keep our own code alone. Not coded in LOINC here, for want of a source that states the
+# code: HBV DNA, HCV RNA and EBV DNA (quantitative or qualitative, IU or copies, differ by
+# assay), syphilis (treponemal or not, and the method, decide the term) and HTLV-1/2.
+BODY_LOINC = {
+    # FHIR R4 Body Weight and Body Height profiles (hl7.org/fhir/R4/bodyweight.html, bodyheight.html)
+    "weight": ("29463-7", "Body weight"),
+    "height": ("8302-2", "Body height"),
+}
+SEROLOGY_LOINC = {
+    # loinc.org/5195-3 (the method-less term; 5196-1 is by immunoassay).
+    "hbsag": ("5195-3", "Hepatitis B virus surface Ag [Presence] in Serum"),
+    # eHealth Connector (eHealth Suisse laboratory report value set, LabObsList).
+    "anti_hbc": ("16933-4", "Hepatitis B virus core Ab [Presence] in Serum"),
+    # eHealth Connector LabObsList; the Swiss CH EKM implementation guide's examples.
+    "anti_hcv": ("16128-1", "Hepatitis C virus Ab [Presence] in Serum"),
+    # HL7 Uzbekistan core IG examples; Cleveland Clinic Laboratories (HIV-1 p24 Ag + HIV-1/2 Ab).
+    "hiv_ag_ab": ("56888-1", "HIV 1+2 Ab+HIV1 p24 Ag [Presence] in Serum or Plasma by Immunoassay"),
+    # eHealth Connector LabObsList; Mayo Clinic Laboratories (CMV Ab, IgG, result LOINC).
+    "cmv_igg": ("22244-8", "Cytomegalovirus IgG Ab [Presence] in Serum"),
+    # eHealth Connector LabObsList.
+    "ebv_vca_igg": ("30339-6", "Epstein Barr virus capsid IgG Ab [Presence] in Serum"),
+}
+SEROLOGY_LABELS = {
+    "hbsag": "HBsAg",
+    "anti_hbc": "Anti-HBc (total)",
+    "hbv_dna": "HBV DNA",
+    "anti_hcv": "Anti-HCV",
+    "hcv_rna": "HCV RNA",
+    "hiv_ag_ab": "HIV-1/2 Ag/Ab",
+    "cmv_igg": "CMV IgG",
+    "ebv_vca_igg": "EBV VCA IgG",
+    "ebv_dna": "EBV DNA",
+    "syphilis_treponemal": "Syphilis, treponemal (TPHA/TPPA)",
+    "syphilis_rpr": "Syphilis, non-treponemal (RPR/VDRL)",
+    "htlv": "HTLV-1/2 antibody",
+}
+LYMPHOCYTE_LOINC = {
+    # HL7 US Core and eCR implementation guides' laboratory examples.
+    "absolute": ("731-0", "Lymphocytes [#/volume] in Blood by Automated count"),
+    # eHealth Connector LabObsList; the OMOP vocabulary (concept 3011412).
+    "cd3": ("8122-4", "CD3 cells [#/volume] in Blood"),
+}
+INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+INTERPRETATION_CODES = {
+    "positive": ("POS", "Positive"),
+    "negative": ("NEG", "Negative"),
+    "indeterminate": ("IND", "Indeterminate"),
+}
+
+
+def _vital_signs_category() -> list[dict]:
+    return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}]
+
+
+def _body_observations(ctx: _Context, measurements: list[dict]) -> list[dict]:
+    """Each recorded weight and height as a vital-signs Observation (kg, cm)."""
+    out = []
+    for i, m in enumerate(measurements):
+        for what, key, unit, label in (
+            ("weight", "weight_kg", "kg", "Body weight"),
+            ("height", "height_cm", "cm", "Body height"),
+        ):
+            if m.get(key) is None:
+                continue
+            out.append(
+                {
+                    "resourceType": "Observation",
+                    "id": ctx.id(f"body-{what}", i),
+                    "status": "final",
+                    "category": _vital_signs_category(),
+                    "code": _coded(f"body-{what}", label, BODY_LOINC[what]),
+                    "subject": ctx.patient_ref,
+                    "effectiveDateTime": m.get("date"),
+                    "valueQuantity": _quantity(m[key], unit),
+                }
+            )
+    return out
+
+
+def _serology_observations(ctx: _Context, results: list[dict]) -> list[dict]:
+    """Each infection screening test: the result as a coded value (positive, negative,
+    indeterminate), or the viral load as a UCUM quantity with the result as its interpretation."""
+    out = []
+    for i, r in enumerate(results):
+        test, result = str(r.get("test", "")), str(r.get("result", ""))
+        label = SEROLOGY_LABELS.get(test, test.replace("_", " "))
+        obs = {
+            "resourceType": "Observation",
+            "id": ctx.id("serology", i),
+            "status": "final",
+            "category": _lab_category(),
+            "code": _coded(f"serology-{test}", label, SEROLOGY_LOINC.get(test)),
+            "subject": ctx.patient_ref,
+            "effectiveDateTime": r.get("date"),
+        }
+        if r.get("viral_load") is not None and r.get("viral_load_unit"):
+            obs["valueQuantity"] = _quantity(r["viral_load"], str(r["viral_load_unit"]))
+        else:
+            obs["valueCodeableConcept"] = _result(result)
+        if result in INTERPRETATION_CODES:
+            code, display = INTERPRETATION_CODES[result]
+            obs["interpretation"] = [{"coding": [{"system": INTERPRETATION, "code": code, "display": display}]}]
+        out.append(obs)
+    return out
+
+
+def _lymphocyte_observations(ctx: _Context, counts: list[dict]) -> list[dict]:
+    """Absolute lymphocyte count (10*9/L) and CD3+ count ({cells}/uL) before apheresis."""
+    out = []
+    for i, c in enumerate(counts):
+        for what, key, unit, label in (
+            ("absolute", "absolute_lymphocytes", "10*9/L", "Absolute lymphocyte count"),
+            ("cd3", "cd3_per_ul", "{cells}/uL", "CD3+ T cells"),
+        ):
+            if c.get(key) is None:
+                continue
+            out.append(
+                {
+                    "resourceType": "Observation",
+                    "id": ctx.id(f"lymphocytes-{what}", i),
+                    "status": "final",
+                    "category": _lab_category(),
+                    "code": _coded(f"lymphocytes-{what}", label, LYMPHOCYTE_LOINC[what]),
+                    "subject": ctx.patient_ref,
+                    "effectiveDateTime": c.get("date"),
+                    "valueQuantity": _quantity(c[key], unit),
+                }
+            )
+    return out
+
+
+def _screening_lines(summary: dict) -> list[str]:
+    """The Composition narrative's lines for weight, height and body surface area, infection
+    screening and the latest lymphocyte count (none for packets without them)."""
+    lines = []
+    body = summary.get("body")
+    if body:
+        parts = []
+        if body.get("weight_kg") is not None:
+            parts.append(f"weight {body['weight_kg']:g} kg ({body.get('weight_date')})")
+        if body.get("height_cm") is not None:
+            parts.append(f"height {body['height_cm']:g} cm ({body.get('height_date')})")
+        if body.get("bsa_m2") is not None:
+            parts.append(f"BSA {body['bsa_m2']:g} m² (Mosteller), BMI {body['bmi']:g} kg/m²")
+        lines.append("Body: " + "; ".join(parts))
+    serology = summary.get("serology") or {}
+    if serology:
+        lines.append(
+            "Infection screening: "
+            + "; ".join(f"{SEROLOGY_LABELS.get(t, t)} {r.get('result')} ({r.get('date')})" for t, r in serology.items())
+        )
+    lymphocytes = summary.get("latest_lymphocytes")
+    if lymphocytes:
+        alc, cd3 = lymphocytes.get("absolute_lymphocytes"), lymphocytes.get("cd3_per_ul")
+        lines.append(f"Lymphocytes ({lymphocytes.get('date')}): ALC {_plain(alc)} x10^9/L, CD3+ {_plain(cd3)} cells/µL")
+    return lines
+
+
 def _procedures(ctx: _Context, clinical: dict) -> list[dict]:
     """One Procedure per stem-cell transplant."""
     procedures = []
@@ -758,6 +926,7 @@ def _composition(
     condition: dict,
     history: list[dict],
     observations: list[dict],
+    vital_signs: list[dict],
     procedures: list[dict],
     medications: list[dict],
     doc_refs: list[dict],
@@ -773,6 +942,7 @@ def _composition(
             f"CD19: {_plain(s.get('cd19_status'))}; CNS: {_plain(s.get('cns_status'))}; "
             f"Philadelphia: {_plain(s.get('ph_status'))}; prior lines: {_plain(s.get('prior_lines'))}; "
             f"prior transplants: {_plain(s.get('prior_transplants'))}",
+            *_screening_lines(s),
             f"Assembled by {ctx.assembled_by} ({ctx.assembled_role}) at {ctx.assembled_at}",
             "Pre-screen only, not medical advice: the treating haematologist at the centre decides.",
         ),
@@ -790,6 +960,9 @@ def _composition(
             _section("History of procedures", "47519-4", "History of Procedures Document", procedures),
             _section("Medication summary", "10160-0", "History of Medication use Narrative", medications),
             _section("Attached records", "55107-7", "Addendum Document", doc_refs),
+            # The IPS vital signs section (LOINC 8716-3, as the IPS examples code it), only when a
+            # weight or height was recorded: a version assembled before they were renders as it did.
+            *([_section("Vital signs", "8716-3", "Vital signs", vital_signs)] if vital_signs else []),
         ],
     }
 

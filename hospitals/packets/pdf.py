@@ -39,6 +39,7 @@ from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from .diff import describe
+from .snapshot import body_summary, serology_summary
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,16 @@ LABELS = {
         "organ": "Organ function",
         "infections": "Infections",
         "gvhd": "GvHD / immunosuppression",
+        "body": "Weight and height",
+        "weight": "weight",
+        "height": "height",
+        "bsa": "body surface area (Mosteller)",
+        "bmi": "BMI",
+        "serology": "Infection screening",
+        "viral_load": "viral load",
+        "lymphocytes": "Lymphocytes before apheresis",
+        "alc": "absolute lymphocytes",
+        "cd3": "CD3+ cells",
         "therapy": "Treatment history",
         "transplant_history": "Transplant history",
         "eligibility": "Eligibility pre-screen",
@@ -200,6 +211,16 @@ LABELS = {
         "organ": "脏器功能",
         "infections": "感染",
         "gvhd": "移植物抗宿主病 / 免疫抑制",
+        "body": "身高体重",
+        "weight": "体重",
+        "height": "身高",
+        "bsa": "体表面积（Mosteller 公式）",
+        "bmi": "体重指数",
+        "serology": "感染筛查",
+        "viral_load": "病毒载量",
+        "lymphocytes": "采集前淋巴细胞",
+        "alc": "淋巴细胞绝对计数",
+        "cd3": "CD3+ 细胞",
         "therapy": "治疗史",
         "transplant_history": "移植史",
         "eligibility": "入组资格预筛",
@@ -255,6 +276,38 @@ ORGAN_TESTS = {
         "spo2": "静息血氧饱和度",
     },
 }
+SEROLOGY_TESTS = {
+    "en": {
+        "hbsag": "HBsAg",
+        "anti_hbc": "Anti-HBc",
+        "hbv_dna": "HBV DNA",
+        "anti_hcv": "Anti-HCV",
+        "hcv_rna": "HCV RNA",
+        "hiv_ag_ab": "HIV-1/2 Ag/Ab",
+        "cmv_igg": "CMV IgG",
+        "ebv_vca_igg": "EBV VCA IgG",
+        "ebv_dna": "EBV DNA",
+        "syphilis_treponemal": "Syphilis (TPHA/TPPA)",
+        "syphilis_rpr": "Syphilis (RPR/VDRL)",
+        "htlv": "HTLV-1/2 Ab",
+    },
+    "zh": {
+        "hbsag": "乙肝表面抗原（HBsAg）",
+        "anti_hbc": "乙肝核心抗体（抗-HBc）",
+        "hbv_dna": "乙肝病毒 DNA",
+        "anti_hcv": "丙肝抗体（抗-HCV）",
+        "hcv_rna": "丙肝病毒 RNA",
+        "hiv_ag_ab": "HIV-1/2 抗原抗体",
+        "cmv_igg": "巨细胞病毒 IgG",
+        "ebv_vca_igg": "EB 病毒衣壳抗原 IgG",
+        "ebv_dna": "EB 病毒 DNA",
+        "syphilis_treponemal": "梅毒螺旋体抗体（TPHA/TPPA）",
+        "syphilis_rpr": "梅毒非特异性抗体（RPR/VDRL）",
+        "htlv": "HTLV-1/2 抗体",
+    },
+}
+# UCUM units as a reader writes them.
+UNIT_TEXT = {"[iU]/mL": "IU/mL", "{copies}/mL": "copies/mL"}
 FACT_WORDS = {
     "en": {
         "on": "on immunosuppression",
@@ -265,6 +318,7 @@ FACT_WORDS = {
         "controlled": "active, controlled",
         "resolved": "resolved",
         "sensitivity": "sensitivity",
+        "indeterminate": "indeterminate",
     },
     "zh": {
         "on": "正在使用免疫抑制剂",
@@ -275,6 +329,7 @@ FACT_WORDS = {
         "controlled": "活动性，已控制",
         "resolved": "已痊愈",
         "sensitivity": "灵敏度",
+        "indeterminate": "不确定",
     },
 }
 
@@ -342,6 +397,7 @@ def decision_rows(clinical: dict, lang: str) -> list[tuple[str, str]]:
                 f"{inf.get('description')}: {W.get(inf.get('status'), inf.get('status'))} ({inf.get('date')})",
             )
         )
+    rows.extend(screening_rows(clinical, lang))
     for t in clinical.get("transplants") or []:
         bits = []
         if t.get("on_immunosuppression") is not None:
@@ -350,6 +406,39 @@ def decision_rows(clinical: dict, lang: str) -> list[tuple[str, str]]:
             bits.append(W["gvhd"] if t["active_gvhd"] else W["no_gvhd"])
         if bits:
             rows.append((f"{L['gvhd']} ({t.get('date')})", ", ".join(bits)))
+    return rows
+
+
+def screening_rows(clinical: dict, lang: str) -> list[tuple[str, str]]:
+    """Weight and height with body surface area and BMI (from the packet's summary formulas),
+    the latest result of each infection screening test, and the latest lymphocyte count."""
+    L, W = LABELS[lang], FACT_WORDS[lang]
+    rows: list[tuple[str, str]] = []
+    body = body_summary(clinical.get("body_measurements") or [])
+    if body:
+        parts = []
+        if body["weight_kg"] is not None:
+            parts.append(f"{L['weight']} {_number(body['weight_kg'])} kg ({body['weight_date']})")
+        if body["height_cm"] is not None:
+            parts.append(f"{L['height']} {_number(body['height_cm'])} cm ({body['height_date']})")
+        if body["bsa_m2"] is not None:
+            parts.append(f"{L['bsa']} {_number(body['bsa_m2'])} m², {L['bmi']} {_number(body['bmi'])} kg/m²")
+        rows.append((L["body"], "; ".join(parts)))
+    for test, r in serology_summary(clinical.get("serology") or []).items():
+        result = W["indeterminate"] if r["result"] == "indeterminate" else _v(r["result"], lang)
+        if r.get("viral_load") is not None:
+            unit = UNIT_TEXT.get(r.get("viral_load_unit") or "", r.get("viral_load_unit") or "")
+            result += f", {L['viral_load']} {_number(r['viral_load'])} {unit}"
+        rows.append((f"{L['serology']}: {SEROLOGY_TESTS[lang].get(test, test)}", f"{result} ({r['date']})"))
+    counts = sorted(clinical.get("lymphocyte_counts") or [], key=lambda c: str(c.get("date") or ""))
+    if counts:
+        c = counts[-1]
+        parts = []
+        if c.get("absolute_lymphocytes") is not None:
+            parts.append(f"{L['alc']} {_number(c['absolute_lymphocytes'])} ×10⁹/L")
+        if c.get("cd3_per_ul") is not None:
+            parts.append(f"{L['cd3']} {c['cd3_per_ul']}/µL")
+        rows.append((L["lymphocytes"], f"{'; '.join(parts)} ({c.get('date')})"))
     return rows
 
 

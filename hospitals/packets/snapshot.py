@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 
 import rfc8785
 from django.utils import timezone
@@ -62,8 +63,52 @@ def _latest(items: list[dict], date_key: str) -> dict | None:
     return max(dated, key=lambda i: i[date_key]) if dated else None
 
 
+def body_summary(measurements: list[dict]) -> dict | None:
+    """The latest weight and the latest height, each with its date, and what follows from them:
+    body mass index (kg/m²) and body surface area by the Mosteller formula,
+    BSA (m²) = √(height (cm) × weight (kg) / 3600) (Mosteller RD, N Engl J Med 1987;317:1098),
+    the one CAR-T and chemotherapy doses per m² are usually computed with. None without any."""
+    weight = _latest([m for m in measurements if m.get("weight_kg") is not None], "date")
+    height = _latest([m for m in measurements if m.get("height_cm") is not None], "date")
+    if weight is None and height is None:
+        return None
+    body = {
+        "weight_kg": weight["weight_kg"] if weight else None,
+        "weight_date": weight["date"] if weight else None,
+        "height_cm": height["height_cm"] if height else None,
+        "height_date": height["date"] if height else None,
+        "bmi": None,
+        "bsa_m2": None,
+        "bsa_formula": "mosteller",
+    }
+    if weight and height:
+        kg, cm = float(weight["weight_kg"]), float(height["height_cm"])
+        body["bmi"] = round(kg / (cm / 100) ** 2, 1)
+        body["bsa_m2"] = round(math.sqrt(cm * kg / 3600), 2)
+    return body
+
+
+def serology_summary(results: list[dict]) -> dict:
+    """The latest result of each infection screening test, by test."""
+    latest: dict[str, dict] = {}
+    for r in results:
+        test = str(r.get("test"))
+        if test not in latest or str(r.get("date") or "") >= str(latest[test].get("date") or ""):
+            latest[test] = r
+    return {
+        test: {
+            "result": r.get("result"),
+            "viral_load": r.get("viral_load"),
+            "viral_load_unit": r.get("viral_load_unit") or "",
+            "date": r.get("date"),
+        }
+        for test, r in sorted(latest.items())
+    }
+
+
 def clinical_summary(clinical: dict) -> dict:
-    """The few facts a centre looks for first: CD19, CNS and Ph status, transplant history."""
+    """The few facts a centre looks for first: CD19, CNS and Ph status, transplant history;
+    weight, height and body surface area, the latest infection screening and lymphocyte count."""
     cd19 = _latest(clinical.get("cd19_results") or [], "sample_date")
     cns = _latest(clinical.get("cns_assessments") or [], "date")
     ph = clinical.get("philadelphia") or {}
@@ -79,7 +124,14 @@ def clinical_summary(clinical: dict) -> dict:
         "latest_mrd": mrd,
         "prior_lines": len(clinical.get("therapy_lines") or []) or clinical.get("reported_prior_lines"),
         "prior_transplants": len(transplants),
+        "body": body_summary(clinical.get("body_measurements") or []),
+        "serology": serology_summary(clinical.get("serology") or []),
+        "latest_lymphocytes": _without_provenance(_latest(clinical.get("lymphocyte_counts") or [], "date")),
     }
+
+
+def _without_provenance(item: dict | None) -> dict | None:
+    return None if item is None else {k: v for k, v in item.items() if k not in ("row", "source")}
 
 
 def build_content(*, referral, documents) -> dict:
