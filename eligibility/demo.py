@@ -130,4 +130,52 @@ def seed_case(*, case, story, rng, actor) -> None:
         date=today - dt.timedelta(days=40),
     )
     profile_update(case=case, actor=actor, infections_reviewed_on=today - dt.timedelta(days=5))
+    seed_screening(case=case, story=story, actor=actor, age_days=age_days, docs=docs)
     assessment_run(case=case, actor=actor)
+
+
+def demo_body_measurements(age_days: int) -> tuple[str, str]:
+    """A plausible height (cm) and weight (kg) for the age, to one decimal: a child grows about
+    6 cm a year from 75 cm at one year; body mass index 16 in children, 22 in adults."""
+    years = age_days / 365.25
+    height = min(75 + 6 * max(years - 1, 0), 172.0)
+    bmi = 22.0 if years >= 18 else 16.0
+    return f"{height:.1f}", f"{bmi * (height / 100) ** 2:.1f}"
+
+
+def seed_screening(*, case, story, actor, age_days: int, docs: dict) -> None:
+    """Weight and height, the infection screening before apheresis and the lymphocyte counts,
+    consistent with the story: CMV IgG positive after a transplant or in an adult (as most are),
+    every other screening test negative, an absolute lymphocyte count and CD3+ count that allow
+    an apheresis."""
+    today = timezone.localdate()
+    height, weight = demo_body_measurements(age_days)
+    profile_record_fact(
+        case=case,
+        kind="body_measurements",
+        actor=actor,
+        date=today - dt.timedelta(days=5),
+        weight_kg=weight,
+        height_cm=height,
+    )
+    cmv_positive = story.post_transplant or age_days >= 18 * 365
+    serology = docs.get("infection_serology")
+    for test in ("hbsag", "anti_hbc", "anti_hcv", "hiv_ag_ab", "cmv_igg", "ebv_vca_igg", "syphilis_treponemal"):
+        profile_record_fact(
+            case=case,
+            kind="serology",
+            actor=actor,
+            test=test,
+            result="positive" if test == "ebv_vca_igg" or (test == "cmv_igg" and cmv_positive) else "negative",
+            date=today - dt.timedelta(days=12),
+            source_document=serology,
+        )
+    profile_record_fact(
+        case=case,
+        kind="lymphocyte_counts",
+        actor=actor,
+        date=today - dt.timedelta(days=5),
+        absolute_lymphocytes="0.9",
+        cd3_per_ul=520,
+        source_document=docs.get("blood_counts"),
+    )
