@@ -8,6 +8,8 @@ are never changed once stored.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -420,6 +422,12 @@ class MarrowAssessment(Fact):
         return f"Marrow {self.date}: blasts {self.blasts_percent} %, MRD {self.mrd}"
 
 
+def _is_number(value) -> bool:
+    """A value its field has already converted (``clean()`` runs even when a field's own check
+    failed, with the raw input left in place)."""
+    return isinstance(value, (int, Decimal)) and not isinstance(value, bool)
+
+
 class BodyMeasurement(Fact):
     """Weight and height on one date (dosing, apheresis volumes, body surface area)."""
 
@@ -452,9 +460,9 @@ class BodyMeasurement(Fact):
 
     def clean(self):
         errors = {}
-        if self.weight_kg is not None and not 0 < self.weight_kg <= 400:
+        if _is_number(self.weight_kg) and not 0 < self.weight_kg <= 400:
             errors["weight_kg"] = [_("Give the weight in kilograms (more than 0, at most 400).")]
-        if self.height_cm is not None and not 30 <= self.height_cm <= 250:
+        if _is_number(self.height_cm) and not 30 <= self.height_cm <= 250:
             errors["height_cm"] = [_("Give the height in centimetres (30 to 250).")]
         if errors:
             raise ValidationError(errors)
@@ -500,7 +508,7 @@ class SerologyResult(Fact):
             raise ValidationError({"viral_load": [_("Only HBV DNA, HCV RNA and EBV DNA carry a viral load.")]})
         if self.viral_load is None:
             raise ValidationError({"viral_load": [_("Give the viral load for this unit, or clear the unit.")]})
-        if self.viral_load < 0:
+        if _is_number(self.viral_load) and self.viral_load < 0:
             raise ValidationError({"viral_load": [_("A viral load cannot be negative.")]})
         if not self.viral_load_unit:
             raise ValidationError({"viral_load_unit": [_("Choose the unit of the viral load (IU/mL or copies/mL).")]})
@@ -535,7 +543,7 @@ class LymphocyteCount(Fact):
         return f"ALC {self.absolute_lymphocytes}, CD3 {self.cd3_per_ul} ({self.date})"
 
     def clean(self):
-        if self.absolute_lymphocytes is not None and self.absolute_lymphocytes < 0:
+        if _is_number(self.absolute_lymphocytes) and self.absolute_lymphocytes < 0:
             raise ValidationError({"absolute_lymphocytes": [_("A count cannot be negative.")]})
 
 
