@@ -91,7 +91,10 @@ def _result(status: str | None) -> dict:
 # Standard codes where one exists for what we record. BCR::ABL1 is recorded as present or
 # absent, which LOINC names exactly. CD19 on blasts (positive/dim/negative) and MRD (by flow or
 # PCR, as a value or a result) have no single LOINC term that fits every report, so they keep
-# only our own code and the method in Observation.method.
+# only our own code and the method in Observation.method. Checked again for CD19, CNS status,
+# MRD and marrow blasts: no published source states a code for them as we record them (public
+# code lists give marrow blasts as 26464-8, which others name "WBC [#/volume] in Blood", or as
+# 77147-7, an eGFR (MDRD) term in every list that names it), so none is added until one does.
 LOINC_OBSERVATIONS = {
     "bcr-abl1": (
         "21821-4",
