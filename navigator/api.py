@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers, status, viewsets
 from rest_framework.response import Response
@@ -203,6 +204,18 @@ class VisibleRelationsMixin:
             relation = getattr(field, "child_relation", field)
             relation.queryset = relation.queryset.model.objects.visible_to(user)
         return fields
+
+
+class AutoSchema(openapi.AutoSchema):
+    """drf-spectacular's, except that only a GET is a list: an action answering a POST with
+    several objects (the pre-screen's runs, proposed slots) takes no filter or page parameter
+    and answers a plain array, and its schema says so."""
+
+    def get_filter_backends(self):
+        return super().get_filter_backends() if self.method == "GET" else []
+
+    def _get_paginator(self):
+        return super()._get_paginator() if self.method == "GET" else None
 
 
 class ErrorSerializer(serializers.Serializer):

@@ -13,6 +13,9 @@ from urllib import parse
 
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
+
+from navigator.filters import refuse_unknown_parameters
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
@@ -98,10 +101,13 @@ class CursorPagination(pagination.CursorPagination):
         ]
 
 
-def paginate(view, queryset, serializer_class, *, ordering: str = "-id"):
+def paginate(view, queryset, serializer_class, *, ordering: str = "-id", query_parameters: tuple[str, ...] = ()):
     """A paginated answer for a list an action of ``view`` shows (sub-lists such as a
-    referral's packets): the same pages, total and parameters as the standard lists. The
+    referral's packets): the same pages, total and parameters as the standard lists, and like
+    them a 400 for a query parameter it does not take (its own are ``query_parameters``). The
     view's ``paginate_queryset`` records the rows shown when the action is an audited read."""
+    known = {p["name"] for p in view.paginator.get_schema_operation_parameters(view)}
+    refuse_unknown_parameters(view.request, {*known, *query_parameters, api_settings.URL_FORMAT_OVERRIDE})
     view.paginator.ordering = ordering
     page = view.paginate_queryset(queryset)
     data = serializer_class(page, many=True, context=view.get_serializer_context()).data

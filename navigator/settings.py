@@ -259,7 +259,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "navigator.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "navigator.api.AutoSchema",
     "EXCEPTION_HANDLER": "navigator.api.exception_handler",
     "DEFAULT_THROTTLE_CLASSES": [
         # Fixed-window counters (one Redis round trip), open (with a logged warning) while the

@@ -2,21 +2,23 @@ import django_filters
 from django.db.models import Q
 from django.utils import timezone
 
+from navigator.filters import BooleanFilter, FilterSet, IntegerFilter
+
 from .. import workflow
 from ..models import Case, FamilyContact, Patient
 from ..selectors import case_search
 
 
-class CaseFilter(django_filters.FilterSet):
+class CaseFilter(FilterSet):
     # distinct=False: a case has one status, and DISTINCT would make PostgreSQL sort the whole match.
     status = django_filters.MultipleChoiceFilter(
         choices=[(s, workflow.LABELS[s]) for s in workflow.TRANSITIONS], distinct=False
     )
     coordinator = django_filters.CharFilter(field_name="coordinator__username", help_text="Coordinator's username.")
-    mine = django_filters.BooleanFilter(method="filter_mine", help_text="Only the caller's own caseload.")
+    mine = BooleanFilter(method="filter_mine", help_text="Only the caller's own caseload.")
     country = django_filters.CharFilter(field_name="patient__country", help_text="ISO 3166-1 alpha-2 code.")
-    overdue = django_filters.BooleanFilter(method="filter_overdue", help_text="Cases with an overdue item.")
-    priority = django_filters.NumberFilter()
+    overdue = BooleanFilter(method="filter_overdue", help_text="Cases with an overdue item.")
+    priority = IntegerFilter()
     q = django_filters.CharFilter(method="filter_q", help_text="Reference or patient name (any script).")
     inquiry_after = django_filters.DateFilter(field_name="inquiry_date", lookup_expr="gte")
     inquiry_before = django_filters.DateFilter(field_name="inquiry_date", lookup_expr="lte")
@@ -38,7 +40,7 @@ class CaseFilter(django_filters.FilterSet):
         return case_search(queryset=queryset, text=value)
 
 
-class PatientFilter(django_filters.FilterSet):
+class PatientFilter(FilterSet):
     country = django_filters.CharFilter()
     name = django_filters.CharFilter(method="filter_name")
 
@@ -52,7 +54,7 @@ class PatientFilter(django_filters.FilterSet):
         )
 
 
-class ContactFilter(django_filters.FilterSet):
+class ContactFilter(FilterSet):
     class Meta:
         model = FamilyContact
         fields = ["patient", "relationship", "language"]

@@ -1,17 +1,19 @@
 import django_filters
 
+from navigator.filters import BooleanFilter, FilterSet, IntegerFilter
+
 from ..models import DocType, Document, DocumentRequest
 
 
-class DocumentFilter(django_filters.FilterSet):
-    case = django_filters.NumberFilter(field_name="case_id")
+class DocumentFilter(FilterSet):
+    case = IntegerFilter(field_name="case_id")
     case_reference = django_filters.CharFilter(field_name="case__reference")
     doc_type = django_filters.MultipleChoiceFilter(choices=DocType.choices)
     review_status = django_filters.MultipleChoiceFilter(choices=Document.ReviewStatus.choices)
     clinical_date = django_filters.DateFromToRangeFilter(help_text="clinical_date_after / clinical_date_before")
     created = django_filters.IsoDateTimeFromToRangeFilter(field_name="created_at")
-    include_in_packets = django_filters.BooleanFilter()
-    current = django_filters.BooleanFilter(method="filter_current", help_text="Only documents not superseded.")
+    include_in_packets = BooleanFilter()
+    current = BooleanFilter(method="filter_current", help_text="Only documents not superseded.")
 
     class Meta:
         model = Document
@@ -24,12 +26,12 @@ class DocumentFilter(django_filters.FilterSet):
         return queryset.exclude(review_status=superseded) if value else queryset.filter(review_status=superseded)
 
 
-class DocumentRequestFilter(django_filters.FilterSet):
-    case = django_filters.NumberFilter(field_name="case_id")
+class DocumentRequestFilter(FilterSet):
+    case = IntegerFilter(field_name="case_id")
     doc_type = django_filters.MultipleChoiceFilter(choices=DocType.choices)
     status = django_filters.MultipleChoiceFilter(choices=DocumentRequest.Status.choices)
     due = django_filters.DateFromToRangeFilter(field_name="due_date")
-    overdue = django_filters.BooleanFilter(method="filter_overdue")
+    overdue = BooleanFilter(method="filter_overdue")
 
     class Meta:
         model = DocumentRequest

@@ -98,6 +98,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         latest_packet_version=Max("packets__version"), triage=TRIAGE
     )
     filterset_fields = ["status"]
+    list_query_parameters = ("updated_since",)  # applied in filter_queryset
     ordering = "-created_at"
 
     def filter_queryset(self, queryset):
@@ -178,7 +179,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         referral = self._referral()
         if request.method == "GET":
             slots = updated_since(request, referral.slots.select_related("referral__case"), "created_at", "decided_at")
-            return paginate(self, slots, SlotSerializer, ordering="id")
+            return paginate(self, slots, SlotSerializer, ordering="id", query_parameters=("updated_since",))
         if not is_hospital(request.user):
             self.permission_denied(request, message=IsHospitalStaff.message)
         data = SlotProposalSerializer(data=request.data)
@@ -200,7 +201,9 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
     def packets(self, request, pk=None):
         referral = self._referral()
         packets = updated_since(request, referral.packets.select_related("first_view"), "created_at")
-        return paginate(self, packets, PacketVersionSerializer, ordering="-version")
+        return paginate(
+            self, packets, PacketVersionSerializer, ordering="-version", query_parameters=("updated_since",)
+        )
 
     @extend_schema(
         summary="Fetch a packet version: json, pdf, zip (streamed, with a checksum manifest) or fhir",
@@ -317,7 +320,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
                 thread.messages.select_related("thread__case").prefetch_related("attachments"),
                 "created_at",
             )
-            return paginate(self, messages, MessageSerializer, ordering="id")
+            return paginate(self, messages, MessageSerializer, ordering="id", query_parameters=("updated_since",))
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = message_post(author=request.user, thread=thread, **data.validated_data)

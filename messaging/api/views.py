@@ -52,7 +52,7 @@ class ThreadViewSet(VisibleReadOnlyViewSet):
             messages = updated_since(
                 request, thread.messages.select_related("thread__case").prefetch_related("attachments"), "created_at"
             )
-            return paginate(self, messages, MessageSerializer, ordering="id")
+            return paginate(self, messages, MessageSerializer, ordering="id", query_parameters=("updated_since",))
         data = MessageCreateSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         message = message_post(author=request.user, thread=thread, **data.validated_data)

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 from audit.mixins import AuditedViewMixin, audited
 from cases.models import Case
 from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleReadOnlyViewSet
+from navigator.filters import FilterSet
 
 from .. import services
 from ..calendar import milestones_ics
@@ -37,7 +38,7 @@ from .serializers import (
 )
 
 
-class MilestoneFilter(filters.FilterSet):
+class MilestoneFilter(FilterSet):
     due_after = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
     due_before = filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
 
