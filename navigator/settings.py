@@ -277,7 +277,14 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Navigator API",
-    "DESCRIPTION": "Case management for cross-border CD19 CAR-T navigation in B-cell ALL.",
+    "DESCRIPTION": (
+        "Case management for cross-border CD19 CAR-T navigation in B-cell ALL.\n\n"
+        "Every error is JSON `{code, detail, fields}`. A list answers 400 naming the query parameter "
+        "in `fields` for a parameter it does not take and for a malformed value: a boolean other than "
+        "`true` or `false`, an integer that is not a whole number, a date or date-time that is not "
+        "ISO 8601, a value outside the documented `enum`, a single-valued parameter given twice. "
+        "An empty value is the same as leaving the parameter out."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and its docs are for signed-in users and centres' keys (the demo shows them to all).

@@ -215,3 +215,19 @@ def _api_patterns(resolver, prefix=""):
 @pytest.fixture
 def api():
     return APIClient()
+
+
+def test_the_integration_guide_shows_what_the_api_answers(world):
+    import json
+    import re
+    from pathlib import Path
+
+    from django.conf import settings
+
+    guide = (Path(settings.BASE_DIR) / "docs" / "integration-guide.md").read_text()
+    request, body = re.search(r"For example `GET (\S+)` answers\s+`400 (\{.*?\})`\.", guide, re.S).groups()
+    client = APIClient()
+    client.force_authenticate(world.dr_li)
+    response = client.get(request)
+    assert response.status_code == 400
+    assert response.json() == json.loads(body)
