@@ -76,6 +76,27 @@ def refuse_unknown_parameters(request, known) -> None:
         raise serializers.ValidationError({name: [message] for name in unknown})
 
 
+def query_boolean(request, name: str) -> bool:
+    """An action's boolean query parameter: ``true`` or ``false``, false when not given; a 400
+    naming it otherwise (the same rule as a list's boolean filters)."""
+    try:
+        return bool(StrictBooleanField().clean(request.query_params.get(name)))
+    except forms.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.messages}) from None
+
+
+def query_integer(request, name: str) -> int:
+    """An action's required whole-number query parameter (an id); a 400 naming it when it is
+    missing or not a whole number."""
+    try:
+        value = StrictIntegerField().clean(request.query_params.get(name))
+    except forms.ValidationError as exc:
+        raise serializers.ValidationError({name: exc.messages}) from None
+    if value is None:
+        raise serializers.ValidationError({name: [INTEGER_MESSAGE]})
+    return value
+
+
 # --- Strict filters --------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from accounts.roles import is_coordinator
 from audit.mixins import audited
 from cases.models import Case
 from navigator.api import ErrorSerializer, IsCoordinatorOrFamily, IsCoordinatorOrReadOnly, VisibleModelViewSet
+from navigator.filters import query_boolean, query_integer
 from navigator.input import StrictJSONParser
 
 from .. import selectors, services
@@ -139,7 +140,7 @@ class DocumentViewSet(VisibleModelViewSet):
     @property
     def inline(self) -> bool:
         """Show the content in the browser (a view) rather than save it (a download)."""
-        return self.request.query_params.get("inline") in ("1", "true", "yes")
+        return query_boolean(self.request, "inline")
 
     @extend_schema(
         operation_id="documents_checklist",
@@ -150,8 +151,7 @@ class DocumentViewSet(VisibleModelViewSet):
     @action(detail=False, methods=["get"], filterset_class=None, pagination_class=None)
     @audited("view", detail={"checklist": True})
     def checklist(self, request):
-        case_id = request.query_params.get("case", "")
-        case = get_object_or_404(Case.objects.visible_to(request.user), pk=case_id if case_id.isdigit() else 0)
+        case = get_object_or_404(Case.objects.visible_to(request.user), pk=query_integer(request, "case"))
         items = selectors.checklist_for(case)
         self.audit_shown(case)
         return Response(ChecklistItemSerializer(items, many=True).data)

@@ -159,7 +159,7 @@ def test_a_download_streams_the_bytes_with_a_safe_disposition_and_is_audited(wor
 
 def test_viewing_content_inline_is_audited_as_a_view(world):
     document = make_document(world.case_a, world.alice)
-    response = client_for(world.alice).get(f"{URL}{document.pk}/download/?inline=1")
+    response = client_for(world.alice).get(f"{URL}{document.pk}/download/?inline=true")
     assert response["Content-Disposition"].startswith("inline")
     assert AuditEvent.objects.filter(object_id=str(document.pk), action="view", detail__content=True).count() == 1
 

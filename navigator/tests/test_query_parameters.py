@@ -158,14 +158,19 @@ def test_a_sub_list_refuses_what_it_does_not_take(world):
         error_naming(client.get(path, {"status": "sent"}), "status")
 
 
-def test_an_action_keeps_its_own_parameters(world, api):
-    # Only lists refuse parameters they do not take; an action reads its own (``inline``).
+def test_an_action_checks_its_own_parameters_by_the_same_rules(world, api):
     from hospitals.tests.conftest import add_document
 
     document = add_document(world.case_a, world.alice, "cd19_flow", "cd19-flow-report")
     api.force_authenticate(world.alice)
-    response = api.get(f"/api/v1/documents/{document.pk}/download/?inline=1")
-    assert response.status_code == 200 and response["Content-Disposition"].startswith("inline")
+    download = f"/api/v1/documents/{document.pk}/download/"
+    assert api.get(download, {"inline": "true"})["Content-Disposition"].startswith("inline")
+    assert api.get(download, {"inline": "false"})["Content-Disposition"].startswith("attachment")
+    assert error_naming(api.get(download, {"inline": "yes"}), "inline") == ["Give true or false."]
+    checklist = "/api/v1/documents/checklist/"
+    assert api.get(checklist, {"case": world.case_a.pk}).status_code == 200
+    assert error_naming(api.get(checklist, {"case": "NAV-2026-00001"}), "case")
+    assert error_naming(api.get(checklist), "case")
 
 
 def test_every_filterset_is_strict(schema):
