@@ -183,6 +183,18 @@ class FilterSet(django_filters.FilterSet):
 
     FILTER_DEFAULTS = _strict_defaults()
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Messages that say what to give, not what to select in a form.
+        for filter_ in self.filters.values():
+            field = filter_.field
+            if isinstance(field, forms.ModelChoiceField):
+                text = f"Give the id of an existing {field.queryset.model._meta.verbose_name}."
+                field.error_messages.update(invalid_choice=text, invalid_pk_value=text)
+            elif isinstance(field, forms.ChoiceField):
+                values = ", ".join(str(value) for value, _ in field.choices if value != "")
+                field.error_messages["invalid_choice"] = f"Give one of: {values}."
+
     @property
     def errors(self):
         errors: dict[str, list] = {}

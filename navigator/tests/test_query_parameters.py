@@ -143,10 +143,15 @@ def test_a_single_valued_parameter_given_twice_is_refused(world, api):
     assert api.get("/api/v1/cases/?status=inquiry&status=eligibility_screening").status_code == 200
 
 
-def test_a_choice_outside_the_documented_ones_is_refused(world, api):
+def test_a_choice_outside_the_documented_ones_is_refused_saying_what_to_give(world, api):
     api.force_authenticate(world.alice)
-    error_naming(api.get("/api/v1/cases/?status=inquiry&status=finished"), "status")
-    error_naming(api.get("/api/v1/milestones/?kind=party"), "kind")
+    [message] = error_naming(api.get("/api/v1/cases/?status=inquiry&status=finished"), "status")
+    assert message.startswith("Give one of: inquiry, records_collection, ")
+    assert error_naming(api.get("/api/v1/coordinator-tasks/?priority=9"), "priority") == ["Give one of: 1, 2, 3."]
+    for value in ("abc", "999999"):
+        assert error_naming(api.get("/api/v1/milestones/", {"case": value}), "case") == [
+            "Give the id of an existing case."
+        ]
 
 
 def test_a_sub_list_refuses_what_it_does_not_take(world):
