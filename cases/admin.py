@@ -663,6 +663,22 @@ class CaseAdmin(VisibleAdmin, ServiceSavesAdminMixin, SimpleHistoryAdmin):
             context["media"] = context["media"] + self.sections_media()
         return super().render_change_form(request, context, add, change, form_url, obj)
 
+    def get_inline_formsets(self, request, formsets, inline_instances, obj=None):
+        # A row that names its case (a journey: "Outbound (NAV-...)") finds it without a query, and
+        # the selects of an inline's rows (a visa's traveller, an admission's centre) list their
+        # choices from one query for all the rows, not one query a row.
+        for formset in formsets:
+            shared: dict[str, list] = {}
+            for form in formset.forms:
+                if form.instance.pk is not None:
+                    setattr(form.instance, formset.fk.name, formset.instance)
+                for name, field in form.fields.items():
+                    if isinstance(field, forms.ModelChoiceField) and not field.widget.is_hidden:
+                        if name not in shared:
+                            shared[name] = list(field.choices)
+                        field.choices = shared[name]
+        return super().get_inline_formsets(request, formsets, inline_instances, obj)
+
     def get_formset_kwargs(self, request, obj, inline, prefix):
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         if isinstance(inline, ContactInline):

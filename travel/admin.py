@@ -97,6 +97,9 @@ class VisaApplicationInline(CaseTravelInline):
         "valid_until",
     ]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("traveller")  # each row is named by its traveller
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "traveller":
             kwargs["queryset"] = self._case_rows(request, Traveller)
@@ -109,7 +112,7 @@ class JourneyInline(CaseTravelInline):
     readonly_fields = ["flights"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).prefetch_related("legs")
+        return super().get_queryset(request).prefetch_related("legs", "travellers")
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
         if db_field.name == "travellers":
@@ -148,6 +151,9 @@ class AirportPickupInline(CaseTravelInline):
     model = AirportPickup
     fields = ["leg", "meet_at", "driver_name", "driver_phone", "destination", "confirmed"]
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("leg")  # each row is named by its flight
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "leg":
             kwargs["queryset"] = self._case_rows(request, Leg)
@@ -172,6 +178,9 @@ class AdmissionInline(CaseTravelInline):
         "infusion_estimate_days",
         "what_to_bring",
     ]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("hospital")  # each row is named by its centre
 
 
 class TravelWarningsInline(VisibleAdmin, admin.TabularInline):

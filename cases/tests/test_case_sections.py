@@ -4,6 +4,7 @@ queries whatever the case holds, and a save touches only the sections that came 
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import pytest
@@ -125,6 +126,46 @@ def test_each_section_costs_the_same_at_5_and_200_items_of_each_kind(world, coor
     with CaptureQueriesContext(connection) as small:
         assert _section(coordinator, world.case_a, key).status_code == 200
     _fill(world, 200)
+    with CaptureQueriesContext(connection) as large:
+        assert _section(coordinator, world.case_a, key).status_code == 200
+    assert len(small.captured_queries) == len(large.captured_queries), [
+        q["sql"][:120] for q in large.captured_queries[len(small.captured_queries) - 5 :]
+    ]
+
+
+def _rows(world, n: int) -> None:
+    """n rows of each kind the overview and travel sections list as forms: contacts, travellers with a
+    visa, journeys with a flight and a pickup, stays, interpreters, admissions."""
+    from cases.factories import ContactFactory
+    from travel.models import AirportPickup, InterpreterNeed
+    from travel.services import travel_save
+    from travel.tests.helpers import admission, day, journey, leg, stay, traveller, visa
+
+    for i in range(FamilyContact.objects.filter(patient=world.patient_a).count() - 1, n):
+        ContactFactory(patient=world.patient_a, name=f"Contact {i}")
+        visa(traveller(world.case_a, world.alice, passport_number=f"N{i:08d}", given_names=f"A{i}"), world.alice)
+        when = day(30 + i)
+        flight = leg(
+            journey(world.case_a, world.alice),
+            world.alice,
+            "ALA",
+            "PEK",
+            dt.datetime.combine(when, dt.time(8)),
+            dt.datetime.combine(when, dt.time(16)),
+        )
+        travel_save(obj=AirportPickup(case=world.case_a, leg=flight, meet_at=flight.arrival_at), actor=world.alice)
+        travel_save(obj=InterpreterNeed(case=world.case_a, language="ru", starts_on=when), actor=world.alice)
+        stay(world.case_a, world.alice, when, when + dt.timedelta(days=3))
+        admission(world.case_a, world.alice, world.pkuph, when + dt.timedelta(days=1))
+
+
+@pytest.mark.parametrize("key", ["overview", "travel"])
+def test_a_section_of_forms_costs_the_same_at_1_and_8_rows_of_each_kind(world, coordinator, key):
+    _rows(world, 1)
+    _section(coordinator, world.case_a, key)
+    with CaptureQueriesContext(connection) as small:
+        assert _section(coordinator, world.case_a, key).status_code == 200
+    _rows(world, 8)
     with CaptureQueriesContext(connection) as large:
         assert _section(coordinator, world.case_a, key).status_code == 200
     assert len(small.captured_queries) == len(large.captured_queries), [
