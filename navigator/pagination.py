@@ -1,7 +1,8 @@
 """One pagination for every list of the API: keyset (cursor) pages with the total count.
 
 Page 1,000 costs what page 1 costs (no OFFSET); the total is one COUNT of the same filtered
-rows, so a list still costs a constant number of queries. ``page_size`` is a whole number
+rows (for the case list, read in the page's own query), so a list still costs a constant
+number of queries. ``page_size`` is a whole number
 from 1 to ``max_page_size``; anything else, and a cursor that is not one of ours, is a 400
 naming the parameter (never silently the default page).
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 from base64 import b64decode
 from urllib import parse
 
+from django.db.models import F, Func, Subquery
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -19,6 +21,8 @@ from navigator.filters import refuse_unknown_parameters
 
 MAX_PAGE_SIZE = 200
 DEFAULT_PAGE_SIZE = 50
+# The column of a page's rows that carries the list's total (see ``count_queryset``).
+TOTAL = "_list_total"
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -28,15 +32,24 @@ class CursorPagination(pagination.CursorPagination):
     ordering = "-id"
     invalid_cursor_message = "This cursor is not valid; use the `next` or `previous` link of a page."
 
-    # The rows to count when the page's queryset is not the cheapest way to count them: a list
-    # shaped with .values() over related columns sets it to the queryset before .values(), whose
-    # count needs no join (a forward foreign key adds no rows).
+    # The rows to count, for a list that names them (the case list): the queryset before its
+    # .values() over related columns, whose count needs no join (a forward foreign key adds no
+    # rows). Its total is then read in the page's own query, as a column of every row (an
+    # uncorrelated subquery, which PostgreSQL evaluates once): one round trip fewer per page.
     count_queryset = None
 
     def paginate_queryset(self, queryset, request, view=None):
-        counted = queryset if self.count_queryset is None else self.count_queryset
-        self.count = counted.order_by().count()
-        return super().paginate_queryset(queryset, request, view)
+        if self.count_queryset is None:
+            self.count = queryset.order_by().count()
+            return super().paginate_queryset(queryset, request, view)
+        total = self.count_queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+        page = super().paginate_queryset(queryset.annotate(**{TOTAL: Subquery(total)}), request, view)
+        if page:
+            self.count = page[0][TOTAL] if isinstance(page[0], dict) else getattr(page[0], TOTAL)
+        elif page is not None:
+            # No row to read it from (past the last page, or nothing matches): counted apart.
+            self.count = self.count_queryset.order_by().count()
+        return page
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)
