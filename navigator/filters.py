@@ -10,6 +10,7 @@ same as leaving the parameter out, as in an HTML form. Every app's filtersets ar
 
 from __future__ import annotations
 
+import functools
 import re
 
 import django_filters
@@ -18,7 +19,7 @@ from django.db import models
 from django.db.models import Q
 from django.forms.utils import ErrorDict, ErrorList
 from django.utils.dateparse import parse_datetime
-from django_filters import filterset
+from django_filters import filterset, utils
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.widgets import SuffixedMultiWidget
 from drf_spectacular.types import OpenApiTypes
@@ -234,7 +235,12 @@ class FilterBackend(DjangoFilterBackend):
     The filterset is skipped when the request has no query parameter that could be a filter:
     building and validating the filter form costs more than half a millisecond on every list
     request; the caseload page, the most frequent request, usually comes without filters, and
-    with no parameters every filter is a no-op anyway.
+    with no parameters every filter is a no-op anyway. Likewise a filter the request does not
+    name is a no-op (an empty value filters nothing) and cannot be invalid: a request is
+    filtered by the view's filterset cut down to the filters it names (``_named``, made once per
+    set of names), which answers the same rows and the same 400s without copying, building and
+    validating every other filter (about a millisecond on a filtered case list). The whole
+    filterset still documents the API and shows in the browsable form.
     """
 
     filterset_base = FilterSet
@@ -243,9 +249,24 @@ class FilterBackend(DjangoFilterBackend):
     def filter_queryset(self, request, queryset, view):
         if getattr(view, "action", None) == "list" and request.query_params:
             refuse_unknown_parameters(request, self.known_parameters(view, queryset))
-        if not set(request.query_params) - NOT_FILTERS:
+        params = set(request.query_params) - NOT_FILTERS
+        if not params:
             return queryset
-        return super().filter_queryset(request, queryset, view)
+        filterset_class = getattr(view, "filterset_class", None)
+        if filterset_class is None:  # filterset_fields: django-filter makes a class per request
+            return super().filter_queryset(request, queryset, view)
+        self.get_filterset_class(view, queryset)  # its checks (the model is the queryset's)
+        names = frozenset(
+            name
+            for name, reads in _parameters(filterset_class).items()
+            if params & reads or filterset_class.base_filters[name].extra.get("required")
+        )
+        if not names:
+            return queryset
+        filterset = _named(filterset_class, names)(**self.get_filterset_kwargs(request, queryset, view))
+        if not filterset.is_valid() and self.raise_exception:
+            raise utils.translate_validation(filterset.errors)
+        return filterset.qs
 
     def known_parameters(self, view, queryset) -> frozenset[str]:
         """Every query parameter the list of ``view`` takes (computed once per ViewSet)."""
@@ -260,3 +281,17 @@ class FilterBackend(DjangoFilterBackend):
                     names.update(parameter_names(name, filter_))
             known = self._known_by_view[type(view)] = frozenset(names)
         return known
+
+
+@functools.cache
+def _parameters(filterset_class) -> dict[str, frozenset[str]]:
+    """Each filter of ``filterset_class`` and the query parameters it reads."""
+    return {name: frozenset(parameter_names(name, f)) for name, f in filterset_class.base_filters.items()}
+
+
+@functools.lru_cache(maxsize=512)
+def _named(filterset_class, names: frozenset[str]):
+    """``filterset_class`` with only the filters in ``names`` (in their declared order)."""
+    narrowed = type(filterset_class.__name__, (filterset_class,), {"__module__": filterset_class.__module__})
+    narrowed.base_filters = {n: f for n, f in filterset_class.base_filters.items() if n in names}
+    return narrowed
