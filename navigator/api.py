@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import models
 from django.http import Http404
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
@@ -15,6 +16,32 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from accounts.roles import is_coordinator, is_family, is_hospital
 from audit.mixins import AuditedViewSetMixin
 from navigator.errors import DomainError
+
+
+class StrictBooleanField(serializers.BooleanField):
+    """``true`` or ``false`` and nothing else: a JSON boolean, or the word in a form or multipart body.
+
+    DRF's own field also takes "yes", "on", "1", 1 and their opposites; an integrator who sends
+    ``"is_active": "no"`` should hear that it is not a boolean rather than have it read as one."""
+
+    TRUE_VALUES = {True, "true"}
+    FALSE_VALUES = {False, "false"}
+    default_error_messages = {"invalid": "Give true or false (a JSON boolean), not {input!r}."}
+
+    def to_internal_value(self, data):
+        # ``1 == True`` in Python: refuse numbers before the set lookup would accept them.
+        if isinstance(data, (int, float)) and not isinstance(data, bool):
+            self.fail("invalid", input=data)
+        return super().to_internal_value(data)
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    """The project's ModelSerializer: model booleans become ``StrictBooleanField``."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.BooleanField: StrictBooleanField,
+    }
 
 
 def _flatten(detail) -> tuple[str, dict]:

@@ -4,13 +4,13 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from accounts.models import User
-from navigator.api import VisibleRelationsMixin
+from navigator.api import ModelSerializer, VisibleRelationsMixin
 
 from .. import workflow
 from ..models import Case, FamilyContact, Indication, Patient, StatusChange, age_on
 
 
-class PatientSerializer(serializers.ModelSerializer):
+class PatientSerializer(ModelSerializer):
     age = serializers.SerializerMethodField()
 
     class Meta:
@@ -44,7 +44,7 @@ class PatientSerializer(serializers.ModelSerializer):
         return value
 
 
-class ContactSerializer(VisibleRelationsMixin, serializers.ModelSerializer):
+class ContactSerializer(VisibleRelationsMixin, ModelSerializer):
     # A caller can only attach contacts to patients it can see.
     visible_relations = ("patient",)
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())
@@ -84,7 +84,7 @@ class ContactSerializer(VisibleRelationsMixin, serializers.ModelSerializer):
         return attrs
 
 
-class StatusChangeSerializer(serializers.ModelSerializer):
+class StatusChangeSerializer(ModelSerializer):
     changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -92,7 +92,7 @@ class StatusChangeSerializer(serializers.ModelSerializer):
         fields = ["from_status", "to_status", "changed_by", "changed_at", "reason"]
 
 
-class CaseListSerializer(serializers.ModelSerializer):
+class CaseListSerializer(ModelSerializer):
     """The caseload row: everything comes from the case row and two joined rows."""
 
     patient_name = serializers.CharField(source="patient.full_name", read_only=True)
@@ -186,7 +186,7 @@ class CaseDetailSerializer(CaseListSerializer):
         ]
 
 
-class CaseWriteSerializer(serializers.ModelSerializer):
+class CaseWriteSerializer(ModelSerializer):
     """Creating or editing a case (coordinators only). Status moves go through /transition/."""
 
     patient = serializers.PrimaryKeyRelatedField(queryset=Patient.objects.all())

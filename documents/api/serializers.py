@@ -5,12 +5,13 @@ from rest_framework import serializers
 
 from accounts.roles import is_coordinator
 from cases.models import Case, FamilyContact
+from navigator.api import ModelSerializer, StrictBooleanField
 
 from ..models import DocType, Document, DocumentRequest
 from ..selectors import ChecklistState
 
 
-class DocumentSerializer(serializers.ModelSerializer):
+class DocumentSerializer(ModelSerializer):
     """A document as listed and read. ``notes`` are the coordinators' own and shown only to them."""
 
     case_reference = serializers.CharField(source="case.reference", read_only=True)
@@ -92,7 +93,7 @@ class DocumentUploadSerializer(serializers.Serializer):
     request = serializers.PrimaryKeyRelatedField(
         queryset=DocumentRequest.objects.none(), required=False, allow_null=True
     )
-    include_in_packets = serializers.BooleanField(required=False, default=False)
+    include_in_packets = StrictBooleanField(required=False, default=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -106,14 +107,14 @@ class DocumentUploadSerializer(serializers.Serializer):
         self.fields["request"].queryset = DocumentRequest.objects.visible_to(user)
 
 
-class DocumentUpdateSerializer(serializers.ModelSerializer):
+class DocumentUpdateSerializer(ModelSerializer):
     class Meta:
         model = Document
         fields = ["doc_type", "clinical_date", "language", "title", "include_in_packets", "notes", "translator"]
 
 
 class AcceptSerializer(serializers.Serializer):
-    include_in_packets = serializers.BooleanField(
+    include_in_packets = StrictBooleanField(
         required=False,
         allow_null=True,
         default=True,
@@ -133,7 +134,7 @@ class BetterCopySerializer(serializers.Serializer):
     )
 
 
-class DocumentRequestSerializer(serializers.ModelSerializer):
+class DocumentRequestSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.none())
     asked_contact = serializers.PrimaryKeyRelatedField(
         queryset=FamilyContact.objects.all(), required=False, allow_null=True
@@ -178,7 +179,7 @@ class ChecklistItemSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
     doc_types = serializers.ListField(child=serializers.CharField())
-    required = serializers.BooleanField()
+    required = StrictBooleanField()
     note = serializers.CharField()
     state = serializers.ChoiceField(
         choices=[
@@ -191,7 +192,7 @@ class ChecklistItemSerializer(serializers.Serializer):
             ChecklistState.MISSING,
         ]
     )
-    needed = serializers.BooleanField(help_text="Still to be supplied: not accepted and not waiting for review.")
+    needed = StrictBooleanField(help_text="Still to be supplied: not accepted and not waiting for review.")
     accepted = serializers.IntegerField(help_text="Accepted current documents of this kind.")
     in_review = serializers.IntegerField(help_text="Files received or in review, not yet counted as accepted.")
     documents = serializers.ListField(child=serializers.IntegerField())

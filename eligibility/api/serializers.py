@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from cases.models import Case
 from documents.models import Document
+from navigator.api import ModelSerializer
 
 from .. import rules
 from ..models import (
@@ -54,7 +55,7 @@ def fact_serializer(kind: str) -> type[serializers.ModelSerializer]:
 FACT_SERIALIZERS = {kind: fact_serializer(kind) for kind in FACT_MODELS}
 
 
-class ClinicalProfileSerializer(serializers.ModelSerializer):
+class ClinicalProfileSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(read_only=True)
     diagnosis_source = VisiblePrimaryKeyField(queryset=Document.objects.all(), required=False, allow_null=True)
     primary_refractory_source = VisiblePrimaryKeyField(queryset=Document.objects.all(), required=False, allow_null=True)
@@ -120,7 +121,7 @@ class NoteSerializer(serializers.Serializer):
     text = serializers.CharField()
 
 
-class AssessmentSerializer(serializers.ModelSerializer):
+class AssessmentSerializer(ModelSerializer):
     criteria = serializers.SerializerMethodField()
     notes = serializers.SerializerMethodField()
     centre_name = serializers.CharField(source="centre.name_en", read_only=True, default=None)
@@ -183,7 +184,7 @@ class AssessmentDiffSerializer(serializers.Serializer):
     assessment = serializers.ListField(child=serializers.DictField())
 
 
-class FamilySummarySerializer(serializers.ModelSerializer):
+class FamilySummarySerializer(ModelSerializer):
     published_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:

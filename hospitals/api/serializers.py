@@ -5,6 +5,8 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from navigator.api import ModelSerializer
+
 from ..models import ApiCredential, AppointmentSlot, PacketVersion, Referral
 
 
@@ -75,7 +77,7 @@ class ReferralLinksSerializer(serializers.Serializer):
     answer = serializers.URLField()
 
 
-class ReferralSerializer(serializers.ModelSerializer):
+class ReferralSerializer(ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     hospital = serializers.CharField(source="hospital.code", read_only=True)
     status_label = serializers.CharField(source="get_status_display", read_only=True)
@@ -153,7 +155,7 @@ class DocumentLinkSerializer(serializers.Serializer):
     url = serializers.URLField(help_text="Download (streamed, with X-Content-SHA256).")
 
 
-class PacketVersionSerializer(serializers.ModelSerializer):
+class PacketVersionSerializer(ModelSerializer):
     documents = serializers.SerializerMethodField()
     seen = serializers.SerializerMethodField()
     links = serializers.SerializerMethodField()
@@ -270,14 +272,14 @@ class SlotProposalSerializer(serializers.Serializer):
     slots = SlotInputSerializer(many=True, allow_empty=False, max_length=20)
 
 
-class SlotSerializer(serializers.ModelSerializer):
+class SlotSerializer(ModelSerializer):
     class Meta:
         model = AppointmentSlot
         fields = ["id", "kind", "starts_at", "ends_at", "location", "note", "status", "created_at", "decided_at"]
         read_only_fields = fields
 
 
-class ApiKeySerializer(serializers.ModelSerializer):
+class ApiKeySerializer(ModelSerializer):
     state = serializers.CharField(read_only=True, help_text="active, expired or revoked.")
     rotated_from = serializers.CharField(source="rotated_from.key_id", read_only=True, allow_null=True, default=None)
     current = serializers.SerializerMethodField(help_text="True for the key this request was made with.")

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from navigator.api import ModelSerializer, StrictBooleanField
+
 from ..models import Message, Thread
 
 
@@ -13,7 +15,7 @@ class AttachmentSerializer(serializers.Serializer):
     sha256 = serializers.CharField()
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     attachments = AttachmentSerializer(many=True, read_only=True)
 
     class Meta:
@@ -38,11 +40,11 @@ class MessageCreateSerializer(serializers.Serializer):
     body = serializers.CharField(max_length=20000)
     language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
     attachments = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, default=list)
-    needs_translation = serializers.BooleanField(required=False, default=False)
+    needs_translation = StrictBooleanField(required=False, default=False)
     translation_language = serializers.CharField(max_length=16, required=False, allow_blank=True, default="")
 
 
-class ThreadSerializer(serializers.ModelSerializer):
+class ThreadSerializer(ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     hospital = serializers.CharField(source="hospital.code", read_only=True, allow_null=True, default=None)
 

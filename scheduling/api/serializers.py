@@ -4,11 +4,12 @@ from rest_framework import serializers
 
 from cases.models import Case
 from documents.models import Document
+from navigator.api import ModelSerializer
 
 from ..models import CoordinatorTask, Milestone, MRDResult, TransplantDecision, TreatmentEvent
 
 
-class MilestoneSerializer(serializers.ModelSerializer):
+class MilestoneSerializer(ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     is_overdue = serializers.BooleanField(read_only=True)
 
@@ -33,7 +34,7 @@ class MilestoneSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class TreatmentEventSerializer(serializers.ModelSerializer):
+class TreatmentEventSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
     # hospital: the field ModelSerializer derives from the nullable foreign key (any centre, optional).
 
@@ -73,7 +74,7 @@ class TreatmentEventResultSerializer(serializers.Serializer):
     changes = PathwayChangesSerializer()
 
 
-class MRDResultSerializer(serializers.ModelSerializer):
+class MRDResultSerializer(ModelSerializer):
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
     document = serializers.PrimaryKeyRelatedField(queryset=Document.objects.all(), required=False, allow_null=True)
     value = serializers.DecimalField(
@@ -107,7 +108,7 @@ class MRDResultSerializer(serializers.ModelSerializer):
         return fields
 
 
-class TransplantDecisionSerializer(serializers.ModelSerializer):
+class TransplantDecisionSerializer(ModelSerializer):
     """The MDT's transplant decision of a case (one per case; recording it again replaces it)."""
 
     case = serializers.PrimaryKeyRelatedField(queryset=Case.objects.all())
@@ -126,7 +127,7 @@ class TransplantDecisionSerializer(serializers.ModelSerializer):
         return fields
 
 
-class CoordinatorTaskSerializer(serializers.ModelSerializer):
+class CoordinatorTaskSerializer(ModelSerializer):
     class Meta:
         model = CoordinatorTask
         fields = [

@@ -16,7 +16,7 @@ from rest_framework import serializers
 
 from documents.models import Document
 from hospitals.models import Hospital
-from navigator.api import VisibleRelationsMixin
+from navigator.api import ModelSerializer, VisibleRelationsMixin
 
 from ..airports import get_airport, to_instant
 from ..models import (
@@ -68,7 +68,7 @@ def _django_errors(exc: DjangoValidationError, rename: dict | None = None) -> se
     return serializers.ValidationError({"non_field_errors": exc.messages})
 
 
-class TravelSerializer(VisibleRelationsMixin, serializers.ModelSerializer):
+class TravelSerializer(VisibleRelationsMixin, ModelSerializer):
     """Validates travel data; the ViewSet hands it to ``travel_create`` / ``travel_update``."""
 
     visible_relations: tuple[str, ...] = ("case",)

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from navigator.api import ModelSerializer
+
 from ..models import EVENT_TYPE_VALUES, WebhookEndpoint, validate_endpoint_url
 
 
-class WebhookEndpointSerializer(serializers.ModelSerializer):
+class WebhookEndpointSerializer(ModelSerializer):
     url = serializers.URLField(max_length=500, validators=[validate_endpoint_url])
     event_types = serializers.ListField(
         child=serializers.ChoiceField(choices=EVENT_TYPE_VALUES), required=False, default=list
