@@ -48,6 +48,7 @@ from django_otp_webauthn.models import WebAuthnCredential
 
 from accounts.roles import is_coordinator
 from audit.services import audit_record
+from navigator.admin import QuickAppListMixin
 
 from .models import TwoFactorEnrolmentCode
 
@@ -280,7 +281,7 @@ class EnrolmentCodeForm(forms.Form):
         return code
 
 
-class NavigatorAdminSite(OTPAdminSite):
+class NavigatorAdminSite(QuickAppListMixin, OTPAdminSite):
     """The admin, open only to staff verified by a TOTP device when ``ADMIN_REQUIRE_2FA`` is on."""
 
     # Step one stays the ordinary password form; the code is asked on its own page so staff

@@ -77,3 +77,35 @@ def test_the_fast_sidebar_says_so_when_there_is_nothing_to_show(rf):
     ours = get_template("admin/nav_sidebar.html").render({"available_apps": [], "request": request}, request)
     djangos = _djangos_template("admin/nav_sidebar.html").render({"available_apps": [], "request": request}, request)
     assert parse_html(ours) == parse_html(djangos)
+
+
+def _plain(app_dict):
+    """An app dict with its (possibly lazy) names as text."""
+    return {
+        label: {**app, "name": str(app["name"]), "models": [{**m, "name": str(m["name"])} for m in app["models"]]}
+        for label, app in app_dict.items()
+    }
+
+
+@pytest.mark.parametrize("who", ["alice", "sam"])
+@pytest.mark.parametrize("method", ["get", "post"])
+@pytest.mark.parametrize("label", [None, "cases"])
+def test_the_quick_app_list_is_djangos_app_list(rf, world, who, method, label):
+    request = getattr(rf, method)("/admin/")
+    request.user = getattr(world, who)
+    ours = admin.site._build_app_dict(request, label)
+    djangos = admin.AdminSite._build_app_dict(admin.site, request, label)
+    assert ours and _plain(ours) == _plain(djangos)
+    assert admin.site._build_app_dict(request, label) == ours  # and again, from the names worked out once
+
+
+def test_the_quick_app_list_follows_the_language(rf, world):
+    from django.utils import translation
+
+    request = rf.get("/admin/")
+    request.user = world.sam
+    with translation.override("ru"):
+        ours = _plain(admin.site._build_app_dict(request))
+        djangos = _plain(admin.AdminSite._build_app_dict(admin.site, request))
+    assert ours == djangos
+    assert ours["auth"]["name"] == "Пользователи и группы"  # Russian, so the comparison means something
