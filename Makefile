@@ -8,6 +8,8 @@ PIP := $(VENV)/bin/pip
 TEST_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/navigator)
 TEST_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
 PYTEST_ARGS ?=
+# pytest-xdist processes for `make test` (each with its own test database and Redis database).
+TEST_PROCESSES ?= auto
 
 .PHONY: install run test lint typecheck bench clean messages lock audit-deps
 
@@ -40,7 +42,7 @@ run: install
 # when nothing answers there (and says what to install when the servers are not installed).
 test: install
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DJANGO_SECRET_KEY=test-only-secret \
-		bin/with-services $(VENV)/bin/pytest --create-db $(PYTEST_ARGS)
+		bin/with-services $(VENV)/bin/pytest --create-db -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -110,6 +110,32 @@ def screenshots_dir(settings):
 
 
 @pytest.hookimpl(trylast=True)
+def pytest_configure(config):
+    """Under pytest-xdist (``make test`` runs ``-n``), each worker process has a database of its own
+    (pytest-django names it ``test_<name>_gw<n>``) and, set here, a Redis database of its own: the
+    base database's number plus 8 plus the worker's number. A real Celery worker started by one
+    process then never takes the tasks of the other, and a purge of one queue leaves the other's."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    from django.conf import settings
+
+    if not worker or not settings.REDIS_URL.startswith("redis"):
+        return
+    from navigator.testing import worker_redis_url
+
+    os.environ["NAVIGATOR_TEST_BASE_REDIS_URL"] = settings.REDIS_URL
+    url = worker_redis_url(settings.REDIS_URL, worker)
+    shared_broker = settings.CELERY_BROKER_URL == settings.REDIS_URL
+    settings.REDIS_URL = url
+    os.environ["REDIS_URL"] = url
+    if shared_broker:
+        from navigator.celery import app
+
+        settings.CELERY_BROKER_URL = url
+        os.environ["CELERY_BROKER_URL"] = url
+        app.conf.broker_url = url
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items):
     # Browser tests run last: their live server and browser outlive the test body, and a
     # late request after the database was emptied must not disturb the tests that follow.

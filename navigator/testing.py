@@ -164,3 +164,17 @@ def axe_report(violations: list[dict]) -> str:
         for node in violation["nodes"][:3]:
             lines.append(f"    {' '.join(node['target'])}: {node.get('failureSummary', '').splitlines()[-1:]}")
     return "\n".join(lines)
+
+
+def redis_db_url(url: str, db: int) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+def worker_redis_url(base: str, worker: str) -> str:
+    """The Redis database of pytest-xdist worker ``gw<n>``: the base database's number + 8 + n."""
+    from urllib.parse import urlsplit
+
+    base_db = int(urlsplit(base).path.strip("/") or 0)
+    return redis_db_url(base, (base_db + 8 + int(worker.removeprefix("gw"))) % 16)
