@@ -130,8 +130,9 @@ def pytest_configure(config):
     if shared_broker:
         from navigator.celery import app
 
+        # Not os.environ["CELERY_BROKER_URL"]: Celery prefers that variable to its configuration, and the
+        # tests that point the app at a private broker (``celery_on``) change the configuration.
         settings.CELERY_BROKER_URL = url
-        os.environ["CELERY_BROKER_URL"] = url
         app.conf.broker_url = url
 
 
