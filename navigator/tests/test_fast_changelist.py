@@ -109,3 +109,22 @@ def test_the_quick_app_list_follows_the_language(rf, world):
         djangos = _plain(admin.AdminSite._build_app_dict(admin.site, request))
     assert ours == djangos
     assert ours["auth"]["name"] == "Пользователи и группы"  # Russian, so the comparison means something
+
+
+@pytest.mark.parametrize("query", ["", "?status=referred", "?_facets=1", "?caseload=mine&due=overdue", "?priority=1"])
+def test_the_fast_filters_are_djangos_filters(client, world, query):
+    from django.contrib.admin.templatetags.admin_list import admin_list_filter
+
+    from navigator.templatetags.navigator_admin_list import list_filter_html
+
+    CaseFactory(coordinator=world.alice, status="referred")
+    client.force_login(world.alice)
+    response = client.get("/admin/cases/case/" + query)
+    assert response.status_code == 200
+    cl = response.context["cl"]
+    assert len(cl.filter_specs) >= 5
+    page = parse_html(response.content.decode())
+    for spec in cl.filter_specs:
+        ours = parse_html(list_filter_html(cl, spec))
+        assert ours == parse_html(admin_list_filter(cl, spec)), spec.title
+        assert ours in page  # the page shows ours
