@@ -44,7 +44,7 @@ def test_a_scrape_has_every_documented_metric_and_no_case_data(world, client, se
     settings.METRICS_CACHE_SECONDS = 0
     api = APIClient()
     api.force_authenticate(world.alice)
-    assert api.get("/api/v1/cases/", {"search": world.case_a.patient.family_name}).status_code == 200
+    assert api.get("/api/v1/cases/", {"q": world.case_a.patient.family_name}).status_code == 200
     assert api.get(f"/api/v1/cases/{world.case_a.pk}/").status_code == 200
     # A resumable upload, a task outcome, a webhook attempt and a late reminder, counted.
     family = APIClient()
