@@ -2,7 +2,9 @@
 
 Page 1,000 costs what page 1 costs (no OFFSET); the total is one COUNT of the same filtered
 rows (for the case list, read in the page's own query), so a list still costs a constant
-number of queries. ``page_size`` is a whole number
+number of queries. The count stops at ``COUNT_LIMIT``: a larger list answers ``"count": null``
+(as GitLab leaves out its total above 10,000), because counting every one of 100,000 cases
+took longer than the page itself and grew with the table. ``page_size`` is a whole number
 from 1 to ``max_page_size``; anything else, and a cursor that is not one of ours, is a 400
 naming the parameter (never silently the default page).
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from base64 import b64decode
 from urllib import parse
 
-from django.db.models import F, Func, Subquery
+from django.db.models.expressions import RawSQL
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
@@ -20,9 +22,15 @@ from rest_framework.settings import api_settings
 from navigator.filters import refuse_unknown_parameters
 
 MAX_PAGE_SIZE = 200
+# Above this many items a list's count is null: counting stops at COUNT_LIMIT + 1 rows.
+COUNT_LIMIT = 1000
 DEFAULT_PAGE_SIZE = 50
 # The column of a page's rows that carries the list's total (see ``count_queryset``).
 TOTAL = "_list_total"
+
+
+def _capped(n: int) -> int | None:
+    return None if n > COUNT_LIMIT else n
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -40,15 +48,18 @@ class CursorPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         if self.count_queryset is None:
-            self.count = queryset.order_by().count()
+            self.count = _capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
             return super().paginate_queryset(queryset, request, view)
-        total = self.count_queryset.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-        page = super().paginate_queryset(queryset.annotate(**{TOTAL: Subquery(total)}), request, view)
+        counted = self.count_queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
+        sql, params = counted.query.sql_with_params()
+        # The SQL is Django's own for the queryset, its values passed as parameters.
+        total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608, S611
+        page = super().paginate_queryset(queryset.annotate(**{TOTAL: total}), request, view)
         if page:
-            self.count = page[0][TOTAL] if isinstance(page[0], dict) else getattr(page[0], TOTAL)
+            self.count = _capped(page[0][TOTAL] if isinstance(page[0], dict) else getattr(page[0], TOTAL))
         elif page is not None:
             # No row to read it from (past the last page, or nothing matches): counted apart.
-            self.count = self.count_queryset.order_by().count()
+            self.count = _capped(counted.count())
         return page
 
     def get_page_size(self, request):
@@ -88,7 +99,11 @@ class CursorPagination(pagination.CursorPagination):
         paginated["properties"] = {
             "count": {
                 "type": "integer",
-                "description": "How many items the whole list has (with the same filters), on every page.",
+                "nullable": True,
+                "description": (
+                    "How many items the whole list has (with the same filters), on every page; "
+                    f"null when it has more than {COUNT_LIMIT:,} (follow `next` to the end instead)."
+                ),
                 "example": 123,
             },
             **paginated["properties"],

@@ -90,3 +90,28 @@ def test_a_filter_on_the_patient_still_counts_the_matching_cases(world):
     country = world.case_a.patient.country
     response = client.get(f"/api/v1/cases/?country={country}")
     assert response.json()["count"] == Case.objects.filter(patient__country=country).count() > 0
+
+
+def test_a_list_larger_than_the_count_limit_says_null_and_still_pages(world, monkeypatch):
+    # Counting stops at COUNT_LIMIT + 1 rows (navigator.pagination): a larger list's count is null.
+    from navigator import pagination
+
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    CaseFactory.create_batch(3)
+    total = Case.objects.count()
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total)
+    assert client.get("/api/v1/cases/?page_size=2").json()["count"] == total
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total - 1)
+    first = client.get("/api/v1/cases/?page_size=2").json()
+    assert first["count"] is None and len(first["results"]) == 2
+    seen = [r["id"] for r in first["results"]]
+    page = first
+    while page["next"]:
+        page = client.get(page["next"]).json()
+        assert page["count"] is None
+        seen += [r["id"] for r in page["results"]]
+    assert sorted(seen) == sorted(Case.objects.values_list("id", flat=True))
+    # A list without a count_queryset (the patients) is capped the same way.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1)
+    assert client.get("/api/v1/patients/").json()["count"] is None
