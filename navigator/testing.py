@@ -178,3 +178,27 @@ def worker_redis_url(base: str, worker: str) -> str:
 
     base_db = int(urlsplit(base).path.strip("/") or 0)
     return redis_db_url(base, (base_db + 8 + int(worker.removeprefix("gw"))) % 16)
+
+
+def untranslated_after_makemessages(app_dir, languages, tmp_path) -> dict[str, list[str]]:
+    """Run makemessages over a copy of an app (tests and compiled catalogs left out) and return, per
+    language, the strings of the current source its catalog lacks or marks fuzzy."""
+    import os
+    import shutil
+
+    import polib
+    from django.core.management import call_command
+
+    copy = tmp_path / app_dir.name
+    shutil.copytree(app_dir, copy, ignore=shutil.ignore_patterns("tests", "__pycache__", "*.mo"))
+    before = os.getcwd()
+    os.chdir(copy)
+    try:
+        call_command("makemessages", locale=list(languages), verbosity=0)
+    finally:
+        os.chdir(before)
+    gaps = {}
+    for language in languages:
+        po = polib.pofile(str(copy / "locale" / language / "LC_MESSAGES" / "django.po"))
+        gaps[language] = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
+    return gaps

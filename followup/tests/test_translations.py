@@ -4,15 +4,13 @@ current source, placeholders kept, compiled catalogs up to date."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from pathlib import Path
 
 import polib
 import pytest
-from django.core.management import call_command
 
+from navigator.testing import untranslated_after_makemessages
 from portal.tests.test_translations import TAG, TRANSLATED_BLOCK, WORDS, visible_text
 
 FOLLOWUP = Path(__file__).resolve().parent.parent
@@ -60,18 +58,8 @@ def test_their_reminder_has_a_translation_in_each_language(language):
 
 def test_the_catalogs_hold_every_string_of_the_current_source(tmp_path):
     """makemessages over a copy of the app finds nothing new or changed in any catalog."""
-    copy = tmp_path / "followup"
-    shutil.copytree(FOLLOWUP, copy, ignore=shutil.ignore_patterns("tests", "__pycache__", "*.mo"))
-    before = os.getcwd()
-    os.chdir(copy)
-    try:
-        call_command("makemessages", locale=CATALOGS, verbosity=0)
-    finally:
-        os.chdir(before)
-    for language in CATALOGS:
-        po = polib.pofile(str(copy / "locale" / language / "LC_MESSAGES" / "django.po"))
-        missing = [e.msgid for e in po if not e.obsolete and (not e.translated() or "fuzzy" in e.flags)]
-        assert missing == [], f"{language}: new or changed strings without a translation: {missing[:5]}"
+    gaps = untranslated_after_makemessages(FOLLOWUP, CATALOGS, tmp_path)
+    assert gaps == {language: [] for language in CATALOGS}, f"new or changed strings without a translation: {gaps}"
 
 
 @pytest.mark.parametrize("language", CATALOGS)

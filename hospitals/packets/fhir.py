@@ -686,29 +686,32 @@ def _vital_signs_category() -> list[dict]:
     return [{"coding": [{"system": OBSERVATION_CATEGORY, "code": "vital-signs", "display": "Vital Signs"}]}]
 
 
-def _body_observations(ctx: _Context, measurements: list[dict]) -> list[dict]:
-    """Each recorded weight and height as a vital-signs Observation (kg, cm)."""
+def _quantity_observations(ctx: _Context, rows: list[dict], kind: str, measures, loinc: dict, category) -> list[dict]:
+    """One Observation per measure recorded in each row: ``measures`` are (what, key, UCUM unit, label)."""
     out = []
-    for i, m in enumerate(measurements):
-        for what, key, unit, label in (
-            ("weight", "weight_kg", "kg", "Body weight"),
-            ("height", "height_cm", "cm", "Body height"),
-        ):
-            if m.get(key) is None:
+    for i, row in enumerate(rows):
+        for what, key, unit, label in measures:
+            if row.get(key) is None:
                 continue
             out.append(
                 {
                     "resourceType": "Observation",
-                    "id": ctx.id(f"body-{what}", i),
+                    "id": ctx.id(f"{kind}-{what}", i),
                     "status": "final",
-                    "category": _vital_signs_category(),
-                    "code": _coded(f"body-{what}", label, BODY_LOINC[what]),
+                    "category": category(),
+                    "code": _coded(f"{kind}-{what}", label, loinc[what]),
                     "subject": ctx.patient_ref,
-                    "effectiveDateTime": m.get("date"),
-                    "valueQuantity": _quantity(m[key], unit),
+                    "effectiveDateTime": row.get("date"),
+                    "valueQuantity": _quantity(row[key], unit),
                 }
             )
     return out
+
+
+def _body_observations(ctx: _Context, measurements: list[dict]) -> list[dict]:
+    """Each recorded weight and height as a vital-signs Observation (kg, cm)."""
+    measures = (("weight", "weight_kg", "kg", "Body weight"), ("height", "height_cm", "cm", "Body height"))
+    return _quantity_observations(ctx, measurements, "body", measures, BODY_LOINC, _vital_signs_category)
 
 
 def _serology_observations(ctx: _Context, results: list[dict]) -> list[dict]:
@@ -740,27 +743,11 @@ def _serology_observations(ctx: _Context, results: list[dict]) -> list[dict]:
 
 def _lymphocyte_observations(ctx: _Context, counts: list[dict]) -> list[dict]:
     """Absolute lymphocyte count (10*9/L) and CD3+ count ({cells}/uL) before apheresis."""
-    out = []
-    for i, c in enumerate(counts):
-        for what, key, unit, label in (
-            ("absolute", "absolute_lymphocytes", "10*9/L", "Absolute lymphocyte count"),
-            ("cd3", "cd3_per_ul", "{cells}/uL", "CD3+ T cells"),
-        ):
-            if c.get(key) is None:
-                continue
-            out.append(
-                {
-                    "resourceType": "Observation",
-                    "id": ctx.id(f"lymphocytes-{what}", i),
-                    "status": "final",
-                    "category": _lab_category(),
-                    "code": _coded(f"lymphocytes-{what}", label, LYMPHOCYTE_LOINC[what]),
-                    "subject": ctx.patient_ref,
-                    "effectiveDateTime": c.get("date"),
-                    "valueQuantity": _quantity(c[key], unit),
-                }
-            )
-    return out
+    measures = (
+        ("absolute", "absolute_lymphocytes", "10*9/L", "Absolute lymphocyte count"),
+        ("cd3", "cd3_per_ul", "{cells}/uL", "CD3+ T cells"),
+    )
+    return _quantity_observations(ctx, counts, "lymphocytes", measures, LYMPHOCYTE_LOINC, _lab_category)
 
 
 def _screening_lines(summary: dict) -> list[str]:
