@@ -14,6 +14,7 @@ from __future__ import annotations
 from base64 import b64decode
 from urllib import parse
 
+from django.core.exceptions import EmptyResultSet
 from django.db.models.expressions import RawSQL
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
@@ -51,7 +52,11 @@ class CursorPagination(pagination.CursorPagination):
             self.count = _capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
             return super().paginate_queryset(queryset, request, view)
         counted = self.count_queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
-        sql, params = counted.query.sql_with_params()
+        try:
+            sql, params = counted.query.sql_with_params()
+        except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
+            self.count = 0
+            return super().paginate_queryset(queryset, request, view)
         # The SQL is Django's own for the queryset, its values passed as parameters.
         total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608, S611
         page = super().paginate_queryset(queryset.annotate(**{TOTAL: total}), request, view)
