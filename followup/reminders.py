@@ -14,10 +14,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.urls import reverse
 
-from scheduling.models import Milestone, Reminder, ReminderRule
+from scheduling.models import CoordinatorTask, Milestone, Reminder, ReminderRule
 from scheduling.parties import Party, Reach
 from scheduling.reminders import Recipient
-from scheduling.services import pathway_due_at
+from scheduling.services import pathway_due_at, task_open
 
 from .models import AccessLink, HomeHaematologist
 from .selectors import FOLLOW_UP_KEY, handback_latest
@@ -28,6 +28,24 @@ AUDIENCE = Reminder.Audience.HOME_HAEMATOLOGIST.value
 
 def _usable_link(contact: HomeHaematologist) -> AccessLink | None:
     return AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
+
+
+def _tell_the_coordinator_the_link_expired(contact: HomeHaematologist) -> None:
+    """A reminder stopped because the doctor's newest link expired (revoking is the coordinator's
+    own act): the coordinator is told once per link, so they can issue a new one."""
+    newest = AccessLink.objects.filter(haematologist=contact).order_by("-created_at", "-id").first()
+    if newest is None or newest.state != "expired":
+        return
+    task_open(
+        case=contact.case,
+        key=f"followup:link-expired:{newest.pk}",
+        title=f"Issue {contact.name} a new link: their follow-up reminders stopped",
+        detail=(
+            f"The link to their page expired on {newest.expires_at:%Y-%m-%d}; reminders of follow-up "
+            "visits are skipped until a new link is issued (Follow-up > Home haematologists)."
+        ),
+        priority=CoordinatorTask.Priority.HIGH,
+    )
 
 
 def home_recipients(milestone: Milestone, rule: ReminderRule) -> list[Recipient]:
@@ -66,6 +84,7 @@ def home_reach(reminder: Reminder) -> Reach:
         return Reach(reason="home haematologist removed or no longer reminded")
     link = _usable_link(contact)
     if link is None:
+        _tell_the_coordinator_the_link_expired(contact)
         return Reach(reason="no usable link to their page (revoked or expired)")
     address = contact.email if reminder.channel == Reminder.Channel.EMAIL else str(contact.phone or "")
     token = link_token(link)

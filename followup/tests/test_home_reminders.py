@@ -141,6 +141,22 @@ def test_an_expired_link_stops_them_at_send_time(handed_back, treated, sms_dir):
         created_at=timezone.now() - dt.timedelta(days=2), expires_at=timezone.now() - dt.timedelta(days=1)
     )
     assert {delivery.reminder_deliver(reminder_id=r.pk) for r in home_reminders(milestone=visit)} == {"skipped"}
+    # The coordinator is told once (per link), so a new link can be issued.
+    tasks = CoordinatorTask.objects.filter(case=visit.case, key=f"followup:link-expired:{link.pk}")
+    assert tasks.count() == 1 and "new link" in tasks.get().title
+    assert tasks.get().assignee_id == visit.case.coordinator_id
+
+
+def test_a_revoked_link_stops_them_without_a_task(handed_back, treated, world, sms_dir):
+    # Revoking is the coordinator's own act: nothing to tell them.
+    link, _token = handed_back
+    visit = month3(treated)
+    make_due(home_reminders(milestone=visit))
+    delivery.reminders_sweep()
+    claimed = list(home_reminders(milestone=visit))
+    link_revoke(link=link, actor=world.alice)
+    assert {delivery.reminder_deliver(reminder_id=r.pk) for r in claimed} == {"skipped"}
+    assert not CoordinatorTask.objects.filter(key__startswith="followup:link-expired:").exists()
 
 
 def test_closing_the_case_stops_them(handed_back, treated, world):
