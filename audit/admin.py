@@ -1,12 +1,12 @@
 from django.contrib import admin
 
-from navigator.admin import VisibleAdmin
+from navigator.admin import ReadOnlyAdmin, VisibleAdmin
 
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(VisibleAdmin, admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     """The trail is read-only here: nobody may add, change or delete entries."""
 
     list_display = (
@@ -32,12 +32,3 @@ class AuditEventAdmin(VisibleAdmin, admin.ModelAdmin):
 
     def lookup_allowed(self, lookup, value, request=None):
         return lookup == "case_id" or super().lookup_allowed(lookup, value, request)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -27,7 +27,7 @@ from accounts.models import User
 from accounts.roles import is_coordinator, is_supervisor
 from audit.mixins import audited_admin_action
 from audit.models import AuditEvent
-from navigator.admin import VisibleAdmin
+from navigator.admin import ReadOnlyAdmin, VisibleAdmin
 from navigator.errors import DomainError
 
 from . import services, workflow, workplace
@@ -235,7 +235,7 @@ class ContactInline(LanguageAndZoneChoices, VisibleAdmin, admin.TabularInline):
         super().__init__(Patient, admin_site)
 
 
-class StatusChangeInline(VisibleAdmin, admin.TabularInline):
+class StatusChangeInline(ReadOnlyAdmin, VisibleAdmin, admin.TabularInline):
     workplace_tab = "audit"
     model = StatusChange
     extra = 0
@@ -255,15 +255,6 @@ class StatusChangeInline(VisibleAdmin, admin.TabularInline):
     @admin.display(description="To")
     def moved_to(self, obj):
         return obj.to_label
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 def allowed_moves(*statuses: str) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from django.utils.html import format_html
 
 from cases.admin import time_zone_choices
 from cases.models import Case
-from navigator.admin import VisibleAdmin
+from navigator.admin import ReadOnlyAdmin, VisibleAdmin
 from navigator.errors import DomainError
 
 from .forms import DischargeForm
@@ -178,21 +178,12 @@ class HandbackAdmin(VisibleAdmin, admin.ModelAdmin):
 
 
 @admin.register(FollowUpResult)
-class FollowUpResultAdmin(VisibleAdmin, admin.ModelAdmin):
+class FollowUpResultAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     list_display = ("case", "kind", "date", "value", "unit", "finding", "reported_by_label", "created_at")
     list_filter = ("kind",)
     list_select_related = ("case",)
     search_fields = ("case__reference",)
     readonly_fields = [f.name for f in FollowUpResult._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class OverdueVisitFilter(admin.SimpleListFilter):
@@ -213,7 +204,7 @@ class OverdueVisitFilter(admin.SimpleListFilter):
 
 
 @admin.register(FollowUpVisit)
-class FollowUpVisitAdmin(VisibleAdmin, admin.ModelAdmin):
+class FollowUpVisitAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     """Follow-up visits after discharge across cases; "Overdue" is the coordinator's list of who
     has not been seen (or whose results have not come back)."""
 
@@ -229,18 +220,9 @@ class FollowUpVisitAdmin(VisibleAdmin, admin.ModelAdmin):
     def overdue(self, obj):
         return obj.status in ("pending", "escalated") and obj.due_at < timezone.now()
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(LinkUse)
-class LinkUseAdmin(VisibleAdmin, admin.ModelAdmin):
+class LinkUseAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     """Every use of a home haematologist's link, refusals (revoked, expired) included."""
 
     list_display = ("at", "case", "page", "outcome", "ip")
@@ -249,12 +231,3 @@ class LinkUseAdmin(VisibleAdmin, admin.ModelAdmin):
     search_fields = ("case__reference",)
     readonly_fields = ("link", "case", "at", "page", "outcome", "ip")
     fields = readonly_fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

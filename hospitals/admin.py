@@ -14,7 +14,7 @@ from django.utils.html import format_html
 
 from cases.admin import case_section
 from cases.workplace import timeline_source
-from navigator.admin import VisibleAdmin
+from navigator.admin import ReadOnlyAdmin, VisibleAdmin
 from navigator.errors import DomainError
 
 from . import selectors as hospitals_selectors
@@ -303,7 +303,7 @@ class ReferralAdmin(VisibleAdmin, admin.ModelAdmin):
 
 
 @admin.register(PacketVersion)
-class PacketVersionAdmin(VisibleAdmin, admin.ModelAdmin):
+class PacketVersionAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     """Sent packets: read-only, forever."""
 
     list_display = ("referral", "version", "created_at", "created_by", "content_hash")
@@ -319,15 +319,6 @@ class PacketVersionAdmin(VisibleAdmin, admin.ModelAdmin):
         "changes",
         "snapshot",
     )
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 # --- API credentials --------------------------------------------------------------------------------

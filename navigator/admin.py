@@ -24,6 +24,20 @@ class LabelledSplitDateTime(widgets.AdminSplitDateTime):
     template_name = "admin/widgets/split_datetime_labelled.html"
 
 
+class ReadOnlyAdmin:
+    """A record that is written by the services alone (audit events, packet versions, follow-up
+    results, ...): the admin lists and shows it, and offers no add, change or delete."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class VisibleAdmin(AuditedAdminMixin):
     """Shows only the rows the signed-in user may see (the model's declared rule, applied by
     ``accounts.access.visible``), and records every read and change (``AuditedAdminMixin``).

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from cases.workplace import case_panel
-from navigator.admin import VisibleAdmin
+from navigator.admin import ReadOnlyAdmin, VisibleAdmin
 from navigator.errors import DomainError
 
 from .matching import OptionFacts, screen
@@ -222,7 +222,7 @@ def _shortlist_post(request, case) -> str:
 
 
 @admin.register(ShortlistEntry)
-class ShortlistEntryAdmin(VisibleAdmin, admin.ModelAdmin):
+class ShortlistEntryAdmin(ReadOnlyAdmin, VisibleAdmin, admin.ModelAdmin):
     """Every shortlisted option, across cases (changes are made on the case's options page)."""
 
     list_display = (
@@ -238,15 +238,6 @@ class ShortlistEntryAdmin(VisibleAdmin, admin.ModelAdmin):
     search_fields = ("case__reference", "option__short_name", "option__registry_id")
     list_select_related = ("case", "option", "screening_referral")
     readonly_fields = [f.name for f in ShortlistEntry._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @case_panel("eligibility", order=30)
