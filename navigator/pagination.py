@@ -15,6 +15,7 @@ from base64 import b64decode
 from urllib import parse
 
 from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models.expressions import RawSQL
 from rest_framework import pagination, serializers
 from rest_framework.response import Response
@@ -46,25 +47,34 @@ class CursorPagination(pagination.CursorPagination):
     # rows). Its total is then read in the page's own query, as a column of every row (an
     # uncorrelated subquery, which PostgreSQL evaluates once): one round trip fewer per page.
     count_queryset = None
+    # Or the SQL of the rows to count and its parameters, when a list knows a faster way to name
+    # them than its queryset (a search for a common name: cases.selectors.common_name_rows_to_count).
+    count_sql: tuple[str, list] | None = None
 
     def paginate_queryset(self, queryset, request, view=None):
         if self.count_queryset is None:
             self.count = _capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
             return super().paginate_queryset(queryset, request, view)
-        counted = self.count_queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
-        try:
-            sql, params = counted.query.sql_with_params()
-        except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
-            self.count = 0
-            return super().paginate_queryset(queryset, request, view)
-        # The SQL is Django's own for the queryset, its values passed as parameters.
-        total = RawSQL(f"SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608, S611
-        page = super().paginate_queryset(queryset.annotate(**{TOTAL: total}), request, view)
+        if self.count_sql is not None:
+            rows_sql, params = self.count_sql
+            sql = f"{rows_sql} LIMIT {COUNT_LIMIT + 1}"
+        else:
+            counted = self.count_queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
+            try:
+                sql, params = counted.query.sql_with_params()
+            except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
+                self.count = 0
+                return super().paginate_queryset(queryset, request, view)
+        # The SQL is Django's own for the queryset (or a selector's), values passed as parameters.
+        count_sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
+        page = super().paginate_queryset(queryset.annotate(**{TOTAL: RawSQL(count_sql, params)}), request, view)  # noqa: S611
         if page:
             self.count = _capped(page[0][TOTAL] if isinstance(page[0], dict) else getattr(page[0], TOTAL))
         elif page is not None:
             # No row to read it from (past the last page, or nothing matches): counted apart.
-            self.count = _capped(counted.count())
+            with connections[self.count_queryset.db].cursor() as cursor:
+                cursor.execute(count_sql, params)
+                self.count = _capped(cursor.fetchone()[0])
         return page
 
     def get_page_size(self, request):

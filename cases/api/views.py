@@ -9,7 +9,7 @@ from audit.mixins import audited
 from audit.models import AuditEvent
 from navigator.api import IsCoordinator, IsCoordinatorOrReadOnly, VisibleModelViewSet
 
-from .. import services
+from .. import selectors, services
 from ..models import Case, FamilyContact, Patient, StatusChange
 from .filters import CaseFilter, ContactFilter, PatientFilter
 from .serializers import (
@@ -46,6 +46,8 @@ class CaseViewSet(VisibleModelViewSet):
         # The total counts the cases alone: the page's .values() joins the patient and the
         # coordinator, and COUNT(*) over those joins reads a patient row for every case.
         self.paginator.count_queryset = cases
+        if text := request.query_params.get("q"):
+            self.paginator.count_sql = selectors.common_name_rows_to_count(queryset=cases, text=text)
         page = self.paginate_queryset(cases.values(*CaseListSerializer.VALUES))
         return self.get_paginated_response(CaseListSerializer.rows(page))
 

@@ -141,3 +141,67 @@ def test_a_common_name_is_told_from_a_rare_one_by_the_statistics(db, monkeypatch
     # Common: walks the cases newest first (a join, no UNION); rare: the UNION of index lookups.
     assert "UNION" not in str(selectors.case_search(queryset=Case.objects.all(), text="Rahman").query)
     assert "UNION" in str(selectors.case_search(queryset=Case.objects.all(), text="Rare7").query)
+
+
+def test_a_common_names_total_is_counted_from_the_patients_with_the_same_result(world, scripts, monkeypatch):
+    """For a common name the list's total counts the name's patients' cases (a LATERAL join from
+    the trigram indexes) plus the cases found by reference, instead of walking cases newest
+    first: the total is the same as counting the list, with every narrowing and filter, and a
+    case found both ways is counted once."""
+    from django.test.utils import CaptureQueriesContext
+
+    from navigator import pagination
+
+    # A patient with two cases, one of them closed; a patient whose name holds a case's reference.
+    second = CaseFactory(patient=world.case_a.patient, coordinator=world.bob, status="closed")
+    both = CaseFactory(patient=PatientFactory(given_name="Ref", family_name="Holder"))
+    both.patient.family_name = f"Holder {both.reference}"
+    both.patient.save()
+    monkeypatch.setattr(selectors, "COMMON_NAME_PATIENTS", -1)  # every name is common
+    searches = [text for text, _ in _searches(world, scripts)] + ["Ivanov", both.reference, both.reference.lower()]
+    users = [world.alice, world.ivanova, world.dr_li, world.dr_wang]
+    filters = [{}, {"status": "closed"}, {"coordinator": "bob"}, {"country": str(world.case_a.patient.country)}]
+    api = APIClient()
+    checked = 0
+    for user in users:
+        api.force_authenticate(user)
+        visible = Case.objects.visible_to(user)
+        for text in searches:
+            for extra in filters:
+                with CaptureQueriesContext(connection) as ctx:
+                    response = api.get("/api/v1/cases/", {"q": text, **extra})
+                assert response.status_code == 200, response.content
+                expected = selectors.case_search(queryset=visible, text=text)
+                if "status" in extra:
+                    expected = expected.filter(status=extra["status"])
+                if "coordinator" in extra:
+                    expected = expected.filter(coordinator__username=extra["coordinator"])
+                if "country" in extra:
+                    expected = expected.filter(patient__country=extra["country"])
+                body = response.json()
+                assert body["count"] == expected.count(), (user, text, extra)
+                assert {r["reference"] for r in body["results"]} == {c.reference for c in expected}
+                if body["count"]:
+                    assert any("CROSS JOIN LATERAL" in q["sql"] for q in ctx.captured_queries)
+                    checked += 1
+    assert checked > 20
+    # The reference found both ways is counted once; the patient with two cases counts both.
+    api.force_authenticate(world.alice)
+    assert api.get("/api/v1/cases/", {"q": both.reference}).json()["count"] == 1
+    assert api.get("/api/v1/cases/", {"q": "Ivanov"}).json()["count"] == 2
+    assert second.reference in _api(api, "Ivanov")
+    # Above the limit the total is null, as for any list.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1)
+    assert api.get("/api/v1/cases/", {"q": "Ivanov"}).json()["count"] is None
+    # Past the last page (no row carries the total) it is counted on its own, the same way.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", 1000)
+    first = api.get("/api/v1/cases/", {"q": "Ivanov", "page_size": 2}).json()
+    assert first["count"] == 2 and first["next"] is None
+
+
+def test_a_common_names_count_is_left_to_the_plain_count_when_no_case_can_match(world, monkeypatch):
+    monkeypatch.setattr(selectors, "COMMON_NAME_PATIENTS", -1)
+    assert selectors.common_name_rows_to_count(queryset=Case.objects.none(), text="Ivanov") is None
+    assert selectors.common_name_rows_to_count(queryset=Case.objects.all(), text="  ") is None
+    monkeypatch.setattr(selectors, "COMMON_NAME_PATIENTS", 10**9)
+    assert selectors.common_name_rows_to_count(queryset=Case.objects.all(), text="Ivanov") is None
