@@ -31,8 +31,8 @@ DEFAULT_PAGE_SIZE = 50
 TOTAL = "_list_total"
 
 
-def _capped(n: int) -> int | None:
-    return None if n > COUNT_LIMIT else n
+def _capped(n: int | None) -> int | None:
+    return None if n is None or n > COUNT_LIMIT else n
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -49,33 +49,57 @@ class CursorPagination(pagination.CursorPagination):
     count_queryset = None
     # Or the SQL of the rows to count and its parameters, when a list knows a faster way to name
     # them than its queryset (a search for a common name: cases.selectors.common_name_rows_to_count).
-    count_sql: tuple[str, list] | None = None
+    count_rows_sql: tuple[str, list] | None = None
 
     def paginate_queryset(self, queryset, request, view=None):
-        if self.count_queryset is None:
-            self.count = _capped(queryset.order_by()[: COUNT_LIMIT + 1].count())
+        counted = queryset if self.count_queryset is None else self.count_queryset
+        try:
+            count_sql, params = self._count_sql(counted)
+        except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
+            self.count = 0
             return super().paginate_queryset(queryset, request, view)
-        if self.count_sql is not None:
-            rows_sql, params = self.count_sql
-            sql = f"{rows_sql} LIMIT {COUNT_LIMIT + 1}"
-        else:
-            counted = self.count_queryset.order_by().values("pk")[: COUNT_LIMIT + 1]
-            try:
-                sql, params = counted.query.sql_with_params()
-            except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
-                self.count = 0
-                return super().paginate_queryset(queryset, request, view)
-        # The SQL is Django's own for the queryset (or a selector's), values passed as parameters.
-        count_sql = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
+        if self.count_queryset is None:
+            self.count = _capped(self._run(counted.db, count_sql, params))
+            return super().paginate_queryset(queryset, request, view)
         page = super().paginate_queryset(queryset.annotate(**{TOTAL: RawSQL(count_sql, params)}), request, view)  # noqa: S611
         if page:
             self.count = _capped(page[0][TOTAL] if isinstance(page[0], dict) else getattr(page[0], TOTAL))
         elif page is not None:
             # No row to read it from (past the last page, or nothing matches): counted apart.
-            with connections[self.count_queryset.db].cursor() as cursor:
-                cursor.execute(count_sql, params)
-                self.count = _capped(cursor.fetchone()[0])
+            self.count = _capped(self._run(counted.db, count_sql, params))
         return page
+
+    def _count_sql(self, counted) -> tuple[str, list]:
+        """A SELECT of the list's total: its first COUNT_LIMIT + 1 rows counted, or NULL.
+
+        A whole table on PostgreSQL (no filter, no narrowing: a coordinator's unfiltered
+        caseload) whose planner statistics say it holds more than ten times the limit is over
+        the limit without counting, as the admin's changelist shows the table's estimate
+        (cases.admin.EstimatedCountPaginator). Statistics are refreshed by autovacuum after a
+        tenth of a table changes, so an estimate ten times the limit cannot stand for a table
+        within it; a table never analysed (reltuples -1) is counted.
+        """
+        if self.count_rows_sql is not None:
+            rows_sql, params = self.count_rows_sql
+            sql = f"{rows_sql} LIMIT {COUNT_LIMIT + 1}"
+        else:
+            sql, params = counted.order_by().values("pk")[: COUNT_LIMIT + 1].query.sql_with_params()
+        # The SQL is Django's own for the queryset (or a selector's), values passed as parameters.
+        count = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
+        query, connection = counted.query, connections[counted.db]
+        whole_table = not (query.where or query.distinct or query.combinator or query.group_by is not None)
+        if self.count_rows_sql is None and whole_table and connection.vendor == "postgresql":
+            # PostgreSQL evaluates the ELSE's subquery only when it is reached.
+            estimate = "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)"
+            count = f"SELECT CASE WHEN {estimate} > %s THEN NULL ELSE ({count}) END"  # noqa: S608
+            params = [connection.ops.quote_name(query.model._meta.db_table), 10 * (COUNT_LIMIT + 1), *params]
+        return count, list(params)
+
+    @staticmethod
+    def _run(using: str, sql: str, params: list):
+        with connections[using].cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchone()[0]
 
     def get_page_size(self, request):
         raw = request.query_params.get(self.page_size_query_param)

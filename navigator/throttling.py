@@ -2,8 +2,8 @@
 
 DRF's own throttles keep each caller's request history (a list of timestamps) in the cache:
 a read and a write per request, growing with the history (6,000 entries at the coordinators'
-rate). A fixed window counts instead: ``INCR`` the counter of the current window and set its
-expiry in one Redis pipeline. A client can at most double its rate across a window boundary,
+rate). A fixed window counts instead: ``INCR`` the counter of the current window (its first
+request also sets its expiry). A client can at most double its rate across a window boundary,
 which is what a limit against runaway scripts needs; the rates and the 429 answer (with
 Retry-After) are DRF's.
 """
@@ -23,11 +23,12 @@ def window_hit(key: str, seconds: int) -> int:
     if isinstance(cache, RedisCache):
         full_key = cache.make_and_validate_key(key)
         client = cache._cache.get_client(full_key, write=True)
-        pipe = client.pipeline(transaction=False)
-        pipe.incr(full_key)
-        pipe.expire(full_key, seconds, nx=True)
-        count, _ = pipe.execute()
-        return int(count)
+        count = int(client.incr(full_key))
+        if count == 1:
+            # The window's first request sets its expiry: one more round trip per window. Should
+            # it not arrive, the counter outlives its window unread (each window has its own key).
+            client.expire(full_key, seconds)
+        return count
     # Any other cache (the demo's local memory, the tests): the same counter in two calls.
     if cache.add(key, 1, seconds):
         return 1

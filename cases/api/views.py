@@ -47,7 +47,7 @@ class CaseViewSet(VisibleModelViewSet):
         # coordinator, and COUNT(*) over those joins reads a patient row for every case.
         self.paginator.count_queryset = cases
         if text := request.query_params.get("q"):
-            self.paginator.count_sql = selectors.common_name_rows_to_count(queryset=cases, text=text)
+            self.paginator.count_rows_sql = selectors.common_name_rows_to_count(queryset=cases, text=text)
         page = self.paginate_queryset(cases.values(*CaseListSerializer.VALUES))
         return self.get_paginated_response(CaseListSerializer.rows(page))
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from cases.factories import CaseFactory
-from cases.models import Case
+from cases.models import Case, Patient
 
 
 def _list_queries(client):
@@ -134,3 +134,49 @@ def test_a_filter_no_case_can_meet_answers_an_empty_page_with_count_zero(world, 
     response = client.get("/api/v1/cases/", query)
     assert response.status_code == 200, response.content
     assert response.json()["count"] == 0 and response.json()["results"] == []
+
+
+def test_a_whole_table_far_above_the_limit_is_told_from_its_statistics_without_counting(world, monkeypatch):
+    """An unfiltered list of a whole table (a coordinator's caseload) whose planner statistics say
+    it holds more than ten times the count limit answers null without counting it (as the admin's
+    changelist shows the table's estimate); anything narrower, and a table the statistics put
+    within reach, is counted."""
+    from navigator import pagination
+
+    client = APIClient()
+    client.force_authenticate(world.alice)
+    CaseFactory.create_batch(20)
+    total = Case.objects.count()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_case")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'cases_case'")
+        assert cursor.fetchone()[0] == total
+    # The statistics say ten times the limit and more: null, and nothing counted.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total // 10 - 1)
+    with CaptureQueriesContext(connection) as ctx:
+        body = client.get("/api/v1/cases/").json()
+    assert body["count"] is None and len(body["results"]) == total
+    [page] = [q["sql"] for q in ctx.captured_queries if "reltuples" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + page)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Aggregate (never executed)" in plan, plan
+    # Within ten times the limit the table is counted: the statistics alone do not decide.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total // 10)
+    assert client.get("/api/v1/cases/").json()["count"] is None  # counted: total > limit
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total)
+    assert client.get("/api/v1/cases/").json()["count"] == total
+    # Statistics that overstate the table (as after deleting most of it, before autovacuum) with
+    # a filter: counted, the estimate is for the whole table only.
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", total // 10 - 1)
+    Case.objects.filter(pk=world.case_b.pk).update(status="closed")
+    assert client.get("/api/v1/cases/", {"status": "closed"}).json()["count"] == 1
+    # A family's list (narrowed to its own case) is counted however large the table.
+    client.force_authenticate(world.ivanova)
+    assert client.get("/api/v1/cases/").json()["count"] == 1
+    # A list without a count_queryset (the patients) is told the same way.
+    client.force_authenticate(world.alice)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE cases_patient")
+    monkeypatch.setattr(pagination, "COUNT_LIMIT", Patient.objects.count() // 10 - 1)
+    assert client.get("/api/v1/patients/").json()["count"] is None

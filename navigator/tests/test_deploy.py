@@ -378,7 +378,7 @@ print(json.dumps(found))
 
 
 def test_the_throttle_counts_a_request_in_one_redis_round_trip(client, world, settings):
-    """A fixed-window counter: INCR and EXPIRE in one pipeline, on the real Redis."""
+    """A fixed-window counter: INCR (and EXPIRE with the window's first request), on the real Redis."""
     import redis.connection
     from django.core.cache import caches
 
