@@ -30,9 +30,10 @@ from typing import Any
 
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import ImproperlyConfigured
-from django.db import models
+from django.db import connections, models
+from django.db.models.query import ValuesIterable
 
-from .services import audit_record, audit_record_many, audit_record_rows
+from .services import audit_page_in_its_query, audit_record, audit_record_many, audit_record_rows
 
 READS = frozenset({"view", "list", "download", "export"})
 CHANGE = "change"  # the handler changes data through a service, which records it
@@ -134,7 +135,33 @@ class AuditedViewMixin:
         self._audit_rows.append((object_type, rows))
         self._audit_listed = True
 
+    # For a list built from .values() whose rows name their case by columns: (object id, case id,
+    # case reference). On PostgreSQL its page then records itself, in its own query.
+    audit_page_columns: tuple[str, str, str] | None = None
+
     def paginate_queryset(self, queryset):
+        columns = self.audit_page_columns
+        if (
+            columns is not None
+            and getattr(self, "_audit_kind", None) in READS
+            and connections[queryset.db].vendor == "postgresql"
+            and issubclass(queryset._iterable_class, ValuesIterable)
+        ):
+            paginator = self.paginator
+            cursor = paginator.decode_cursor(self.request)
+            with audit_page_in_its_query(
+                actor=self.request.user,
+                action=self._audit_kind,
+                object_type=queryset.model._meta.label,
+                detail=self._audit_detail_of(self.request),
+                columns=columns,
+                shown=paginator.get_page_size(self.request),
+                reverse=cursor is not None and cursor.reverse,
+                using=queryset.db,
+            ):
+                page = super().paginate_queryset(queryset)
+            self._audit_listed = True
+            return page
         page = super().paginate_queryset(queryset)
         if page is not None and getattr(self, "_audit_kind", None) in READS:
             if page and isinstance(page[0], dict):
@@ -162,11 +189,14 @@ class AuditedViewMixin:
             self._audit_record_reads(request, response, kind)
         return response
 
+    def _audit_detail_of(self, request) -> dict:
+        extra = self._audit_detail(self) if callable(self._audit_detail) else self._audit_detail
+        return {"via": "api", "action": self._audit_handler(request), **(extra or {})}
+
     def _audit_record_reads(self, request, response, kind: str) -> None:
         handler = self._audit_handler(request)
-        extra = self._audit_detail(self) if callable(self._audit_detail) else self._audit_detail
         # A response may say what it held (an export's contents): ``response.audit_detail``.
-        detail = {"via": "api", "action": handler, **(extra or {}), **getattr(response, "audit_detail", {})}
+        detail = {**self._audit_detail_of(request), **getattr(response, "audit_detail", {})}
         objects = self._audit_objects
         if not objects and not self._audit_rows and self._audit_subject is not None:
             objects = [self._audit_subject]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection, models
+from django.core.exceptions import ImproperlyConfigured
+from django.db import connection, connections, models
 
 from .actor import Actor
 from .context import client_ip
@@ -174,6 +176,74 @@ def audit_record_rows(
     reference = (references.get(only) or "") if only is not None else ""
     _insert(event, [(event.object_id, only, reference)])
     return len(rows)
+
+
+@contextmanager
+def audit_page_in_its_query(
+    *,
+    actor,
+    action: str,
+    object_type: str,
+    detail: dict,
+    columns: tuple[str, str, str],
+    shown: int,
+    reverse: bool = False,
+    using: str = "default",
+) -> Iterator[None]:
+    """Within the block, the first query (a page of a ``.values()`` list, on PostgreSQL) records
+    its own read: the same one event as ``audit_record_rows``, written by the same statement.
+
+    The page's SELECT becomes ``WITH page AS MATERIALIZED (<the SELECT>), logged AS (INSERT INTO
+    audit_auditevent ... FROM page) SELECT * FROM page``: the rows and the event that names them
+    commit together, in one round trip instead of two (the caseload page is the hottest read).
+    ``columns`` name the page's (object id, case id, case reference) columns, as ``audit_row``
+    maps them; ``shown`` is how many of the rows fetched are shown (a keyset page fetches one
+    more to know whether there is a next page); ``reverse`` when they are shown in the opposite
+    order (a previous page). A page without rows records nothing.
+    """
+    event = _event(actor=actor, action=action, object_type=object_type, object_id="", detail=detail)
+    done = False
+
+    def record_in_query(execute, sql, params, many, context):
+        nonlocal done
+        if done:
+            return execute(sql, params, many, context)
+        done = True
+        if many or not sql.lstrip().upper().startswith("SELECT"):
+            raise ImproperlyConfigured(f"audit_page_in_its_query expects the page's SELECT first, not {sql[:60]!r}")
+        object_id, case_id, reference = (connections[using].ops.quote_name(c) for c in columns)
+        order = "n DESC" if reverse else "n"
+        audited = (
+            f"WITH page AS MATERIALIZED ({sql}),"  # noqa: S608 - Django's SQL, values as parameters
+            f" shown AS (SELECT {object_id} AS o, {case_id} AS c, {reference} AS r,"
+            " row_number() OVER () AS n FROM page LIMIT %s),"
+            " logged AS (INSERT INTO audit_auditevent (at, actor_id, actor_label, actor_role, action, object_type,"
+            " object_id, case_id, case_reference, client_ip, detail)"
+            " SELECT %s, %s, %s, %s, %s, %s,"
+            " CASE WHEN count(*) = 1 THEN min(o)::text ELSE '' END,"
+            " CASE WHEN count(DISTINCT c) = 1 THEN min(c) END,"
+            " CASE WHEN count(DISTINCT c) = 1 THEN min(r) FILTER (WHERE c IS NOT NULL) ELSE '' END,"
+            f" %s, %s::jsonb || jsonb_build_object('ids', jsonb_agg(o::text ORDER BY {order}),"
+            " 'case_ids', COALESCE(jsonb_agg(DISTINCT c ORDER BY c) FILTER (WHERE c IS NOT NULL), '[]'::jsonb))"
+            " FROM shown HAVING count(*) > 0)"
+            " SELECT * FROM page"
+        )
+        values = [
+            shown,
+            event.at,
+            event.actor_id,
+            event.actor_label,
+            event.actor_role,
+            event.action,
+            event.object_type,
+            event.client_ip,
+            json.dumps(event.detail),
+        ]
+        return execute(audited, [*(params or ()), *values], many, context)
+
+    # A block that runs no query (a filter Django knows matches nothing) showed no row to record.
+    with connections[using].execute_wrapper(record_in_query):
+        yield
 
 
 def _record_each(

@@ -54,6 +54,8 @@ class CaseViewSet(VisibleModelViewSet):
     def audit_row(self, row):
         return (row["id"], row["id"], row["reference"])
 
+    audit_page_columns = ("id", "id", "reference")  # the same, for the page's own query
+
     def get_queryset(self):
         queryset = super().get_queryset()
         if self.action != "list":

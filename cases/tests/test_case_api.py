@@ -279,3 +279,70 @@ def test_an_unfiltered_page_skips_building_the_filter_form(api, world, monkeypat
     assert client.get("/api/v1/cases/?status=bogus").status_code == 400
     assert [r["id"] for r in client.get("/api/v1/cases/?mine=true").json()["results"]] == [world.case_a.pk]
     assert len(built) == 2
+
+
+def test_a_case_list_page_records_itself_in_its_own_query_as_audit_record_rows_would(api, world, monkeypatch):
+    """On PostgreSQL the case list's page and its read event are one statement (audit.services.
+    audit_page_in_its_query). Walking pages forward, back and with a page of one, each event is
+    the one audit_record_rows writes for the rows shown, and each page sends one query for both."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from cases.factories import CaseFactory
+
+    CaseFactory.create_batch(4)
+    client = as_user(api, world.alice)
+
+    def walk(path):
+        """(the events each page recorded, the ids each page showed, queries per page)."""
+        events, shown, queries, url = [], [], [], path
+        visited = []
+        while url:
+            before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+            with CaptureQueriesContext(connection) as ctx:
+                body = client.get(url, REMOTE_ADDR="203.0.113.9").json()
+            events.append(list(AuditEvent.objects.filter(id__gt=before, action="list")))
+            shown.append([row["id"] for row in body["results"]])
+            queries.append([q["sql"] for q in ctx.captured_queries])
+            visited.append(body)
+            url = body["next"]
+        # And back: the previous pages show their rows in the same order, fetched the other way.
+        url = visited[-1]["previous"]
+        while url:
+            before = AuditEvent.objects.order_by("-id").values_list("id", flat=True).first()
+            body = client.get(url, REMOTE_ADDR="203.0.113.9").json()
+            events.append(list(AuditEvent.objects.filter(id__gt=before, action="list")))
+            shown.append([row["id"] for row in body["results"]])
+            url = body["previous"]
+        return events, shown, queries
+
+    in_query = walk("/api/v1/cases/?page_size=2")
+    from cases.api.views import CaseViewSet
+
+    monkeypatch.setattr(CaseViewSet, "audit_page_columns", None)
+    apart = walk("/api/v1/cases/?page_size=2")
+    assert in_query[1] == apart[1] and len(in_query[1]) >= 5  # the same pages, forward and back
+    fields = ("actor", "actor_label", "actor_role", "action", "object_type", "object_id", "case_id")
+    for ours, theirs, ids in zip(in_query[0], apart[0], in_query[1], strict=True):
+        assert len(ours) == len(theirs) == 1
+        (a,), (b,) = ours, theirs
+        assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
+        assert (a.case_reference, a.client_ip, a.detail) == (b.case_reference, b.client_ip, b.detail)
+        assert a.detail["ids"] == [str(i) for i in ids]
+    # One statement for the page and its event (the user, then the page): no INSERT of its own.
+    for sql in in_query[2]:
+        assert not any(q.startswith("INSERT INTO audit_auditevent") for q in sql), sql
+        assert sum("INSERT INTO audit_auditevent" in q for q in sql) == 1
+    # A page of one case is recorded against it, as before.
+    client = as_user(APIClient(), world.ivanova)
+    client.get("/api/v1/cases/")
+    event = AuditEvent.objects.filter(action="list", actor=world.ivanova).get()
+    assert (event.case_id, event.case_reference, event.object_id) == (
+        world.case_a.pk,
+        world.case_a.reference,
+        str(world.case_a.pk),
+    )
+    # An empty page records nothing, with or without a query.
+    assert as_user(APIClient(), world.bob).get("/api/v1/cases/?status=closed").json()["results"] == []
+    assert as_user(APIClient(), world.bob).get("/api/v1/cases/?priority=-5").json()["results"] == []
+    assert not AuditEvent.objects.filter(action="list", actor=world.bob).exists()
