@@ -65,7 +65,23 @@ class RoleBackend(ModelBackend):
         return codename not in KEPT_RECORDS and codename != "reassign_case"
 
     def has_perm(self, user_obj, perm, obj=None):
-        return self._allowed(user_obj, perm) or super().has_perm(user_obj, perm, obj)
+        if self._allowed(user_obj, perm):
+            return True
+        if self._kept_from(user_obj, perm):
+            return False
+        # What the role does not give, a permission granted in the database may.
+        return super().has_perm(user_obj, perm, obj)
+
+    def _kept_from(self, user_obj, perm: str) -> bool:
+        """A record a coordinator never deletes, whatever was granted to them in the database (and
+        so answered without reading their database permissions: the case list asks on every page)."""
+        app_label, _, codename = perm.partition(".")
+        return (
+            is_coordinator(user_obj)
+            and not is_supervisor(user_obj)
+            and app_label in WORK_APPS
+            and codename in KEPT_RECORDS
+        )
 
     def has_module_perms(self, user_obj, app_label):
         if is_coordinator(user_obj):

@@ -33,7 +33,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models
 from django.db.models.query import ValuesIterable
 
-from .services import audit_page_in_its_query, audit_record, audit_record_many, audit_record_rows
+from .services import audit_page_in_its_query, audit_record, audit_record_many, audit_record_page, audit_record_rows
 
 READS = frozenset({"view", "list", "download", "export"})
 CHANGE = "change"  # the handler changes data through a service, which records it
@@ -247,7 +247,7 @@ AuditedViewSetMixin = AuditedViewMixin
 class AuditedAdminMixin:
     """Records every admin page that shows case data, and the saves and deletes the admin makes.
 
-    - the list page: each row shown, as read, in one INSERT whatever the page size;
+    - the list page: one event naming the rows shown (as the API's lists), whatever the page size;
     - the change form (also when read-only), the field history and an old version;
     - custom pages: wrap them with ``audited_admin_view`` (in ``get_urls``), which records the
       admin's object named by the URL after a successful answer;
@@ -259,7 +259,7 @@ class AuditedAdminMixin:
         response = super().changelist_view(request, extra_context)
         changelist = (getattr(response, "context_data", None) or {}).get("cl")
         if request.method == "GET" and changelist is not None and response.status_code == 200:
-            audit_record_many(
+            audit_record_page(
                 actor=request.user, action="list", objects=changelist.result_list, detail={"via": "admin"}
             )
         return response

@@ -139,15 +139,27 @@ def audit_record(
     return event
 
 
-def audit_record_many(*, actor, action: str, objects: Iterable[models.Model], detail: dict | None = None) -> int:
-    """Record the same action on many objects, one event each, in one INSERT (list pages stay one query)."""
+def _rows_of(objects: Iterable[models.Model]) -> tuple[str, list[tuple[Any, int | None, str]]]:
+    """(object type, [(object id, case id, case reference)]) of objects of one model."""
     rows = []
     object_type = ""
     for obj in objects:
         object_type = obj._meta.label
         case_id, case = _case_of(obj, load=False)
         rows.append((obj.pk, case_id, getattr(case, "reference", "") if case is not None else ""))
+    return object_type, rows
+
+
+def audit_record_many(*, actor, action: str, objects: Iterable[models.Model], detail: dict | None = None) -> int:
+    """Record the same action on many objects, one event each, in one INSERT (list pages stay one query)."""
+    object_type, rows = _rows_of(objects)
     return _record_each(actor=actor, action=action, object_type=object_type, rows=rows, detail=detail)
+
+
+def audit_record_page(*, actor, action: str, objects: Iterable[models.Model], detail: dict | None = None) -> int:
+    """Record a page of objects of one model as ONE event naming them (``audit_record_rows``)."""
+    object_type, rows = _rows_of(objects)
+    return audit_record_rows(actor=actor, action=action, object_type=object_type, rows=rows, detail=detail)
 
 
 def audit_record_rows(

@@ -152,10 +152,11 @@ class CoordinatorFilter(admin.SimpleListFilter):
     parameter_name = "coordinator"
 
     def lookups(self, request, model_admin):
-        return [
-            (str(u.pk), u.get_full_name() or u.username)
-            for u in User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True)
-        ]
+        # The four columns the choices show, not whole users (the list asks on every page).
+        people = User.objects.filter(role__in=["coordinator", "supervisor"], is_active=True).values_list(
+            "pk", "first_name", "last_name", "username"
+        )
+        return [(str(pk), f"{first} {last}".strip() or username) for pk, first, last, username in people]
 
     def queryset(self, request, queryset):
         return queryset.filter(coordinator_id=self.value()) if self.value() else queryset

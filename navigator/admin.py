@@ -3,6 +3,7 @@ quicker app list."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,6 +59,14 @@ class VisibleAdmin(AuditedAdminMixin):
     def get_queryset(self, request):
         return visible(super().get_queryset(request), request.user)
 
+    def get_actions(self, request):
+        """Django asks for a list's actions three times a page (the check-box column, the page,
+        the drop-down), and each time asks the permissions of every action: once a request here."""
+        answers = request.__dict__.setdefault("_navigator_admin_actions", {})
+        if self not in answers:
+            answers[self] = super().get_actions(request)
+        return answers[self]
+
     def get_autocomplete_fields(self, request):
         """A form that picks a case does so by reference or patient name (the case admin's search,
         ``cases.selectors.case_search``), never by the internal number nor from a list of every case."""
@@ -80,17 +89,47 @@ class VisibleAdmin(AuditedAdminMixin):
 
 
 class QuickAppListMixin:
-    """An admin site whose app list (every page's sidebar) asks only the permissions per request.
+    """An admin site whose app list (every page's sidebar) is worked out once, not on every page.
 
     Django's ``AdminSite._build_app_dict`` also reverses two URLs and translates the name of every
     registered model on every page: about a hundred ``reverse()`` calls, a quarter of the list's
     time. Names and URLs depend only on the language and the URL configuration, so they are
-    worked out once for each; which models and links a user gets is decided per request exactly
-    as Django does (``has_module_permission``, ``get_model_perms``). The result is Django's
-    list, with names as text instead of lazy translations of the same text.
+    worked out once for each; which models and links a user gets is decided exactly as Django
+    does (``has_module_permission``, ``get_model_perms``), and kept for the user for
+    ``APP_LIST_SECONDS``. The result is Django's list, with names as text instead of lazy
+    translations of the same text.
     """
 
+    # A user's app list (every page's sidebar) is kept for this long in the process: it asks about
+    # five permission questions for each of some sixty models, a tenth of a changelist's time.
+    # A change of role is seen at once (it is part of the key); a permission granted or revoked
+    # in the database reaches the sidebar within this time (the pages themselves check at once).
+    APP_LIST_SECONDS = 30
+    APP_LIST_USERS = 1000
+
     def _build_app_dict(self, request, label=None):
+        if label is not None:
+            return self._app_dict(request, label)
+        user = request.user
+        key = (
+            user.pk,
+            getattr(user, "role", None),
+            user.is_active,
+            user.is_staff,
+            user.is_superuser,
+            self._names_key(),
+        )
+        kept = self.__dict__.setdefault("_app_lists", {})
+        now = time.monotonic()
+        found = kept.get(key)
+        if found is None or now - found[0] > self.APP_LIST_SECONDS:
+            if len(kept) >= self.APP_LIST_USERS:
+                kept.clear()
+            found = kept[key] = (now, self._app_dict(request, None))
+        # Django sorts the lists it is given in place: each page gets its own copies.
+        return {label: {**app, "models": [dict(m) for m in app["models"]]} for label, app in found[1].items()}
+
+    def _app_dict(self, request, label):
         names = self._names_and_urls()
         app_dict: dict[str, dict] = {}
         for model, model_admin in self._registry.items():
@@ -132,7 +171,7 @@ class QuickAppListMixin:
     def _names_and_urls(self) -> dict:
         """{model: (name, changelist URL, add URL, app name, app URL)} for the current language
         and URL configuration (URLs that do not resolve are None, as in Django's list)."""
-        key = (get_language(), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), tuple(self._registry))
+        key = self._names_key()
         cache = self.__dict__.setdefault("_app_list_names", {})
         names = cache.get(key)
         if names is None:
@@ -150,6 +189,9 @@ class QuickAppListMixin:
                 cache.clear()
             cache[key] = names
         return names
+
+    def _names_key(self) -> tuple:
+        return (get_language(), get_urlconf() or settings.ROOT_URLCONF, get_script_prefix(), tuple(self._registry))
 
     def _reverse_or_none(self, name: str) -> str | None:
         try:

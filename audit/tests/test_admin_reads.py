@@ -22,11 +22,15 @@ def _events(**filters):
     return AuditEvent.objects.filter(detail__via="admin", actor_label="alice", **filters)
 
 
-def test_the_case_list_records_each_case_shown_as_read(alice_client, world):
+def test_the_case_list_records_its_page_as_one_read_naming_each_case(alice_client, world):
     response = alice_client.get(reverse("admin:cases_case_changelist"))
     assert response.status_code == 200
-    listed = _events(action="list", object_type="cases.Case")
-    assert set(listed.values_list("case_id", flat=True)) == {world.case_a.pk, world.case_b.pk}
+    (event,) = _events(action="list", object_type="cases.Case")
+    # As the API's lists: one event, naming the rows in the page's order and the cases shown.
+    assert event.detail["ids"] == [str(c.pk) for c in response.context["cl"].result_list]
+    assert event.detail["case_ids"] == sorted([world.case_a.pk, world.case_b.pk]) and event.case_id is None
+    for case in (world.case_a, world.case_b):
+        assert list(AuditEvent.objects.for_case(case.pk).filter(action="list")) == [event]
 
 
 def test_a_filtered_list_records_only_the_rows_it_showed(alice_client, world):
@@ -43,8 +47,8 @@ def test_the_documents_and_patients_lists_are_recorded(alice_client, world):
     alice_client.get(reverse("admin:documents_document_changelist"))
     alice_client.get(reverse("admin:cases_patient_changelist"))
     assert _events(action="list", object_type="documents.Document", object_id=str(document.pk)).exists()
-    patients = set(_events(action="list", object_type="cases.Patient").values_list("object_id", flat=True))
-    assert patients == {str(world.patient_a.pk), str(world.patient_b.pk)}
+    (patients,) = _events(action="list", object_type="cases.Patient")
+    assert set(patients.detail["ids"]) == {str(world.patient_a.pk), str(world.patient_b.pk)}
 
 
 def test_the_travellers_list_is_recorded_once_per_row(alice_client, world):

@@ -171,3 +171,28 @@ def test_every_admin_page_loads_the_navigator_stylesheet(alice_client, world):
     assert 'style="' not in alice_client.get(reverse("admin:cases_case_changelist")).content.decode().split("<body")[
         1
     ].split("</body>")[0].replace('style="display:none"', "")
+
+
+def test_a_coordinator_never_deletes_a_case_whatever_the_database_grants(client, world):
+    """accounts.backends: cases, patients, documents and records of what happened are never deleted
+    by a coordinator. A delete permission granted to one in the database does not change that (and
+    the case list answers it without reading the database's permissions); a supervisor may."""
+    from django.contrib.auth.models import Permission
+
+    from accounts.models import User
+
+    world.alice.user_permissions.add(
+        *Permission.objects.filter(codename__in=["delete_case", "delete_patient", "view_group"])
+    )
+    alice = User.objects.get(pk=world.alice.pk)
+    assert not alice.has_perm("cases.delete_case") and not alice.has_perm("cases.delete_patient")
+    assert alice.has_perm("auth.view_group")  # a grant outside the kept records still counts
+    assert User.objects.get(pk=world.sam.pk).has_perm("cases.delete_case")
+    client.force_login(world.alice)
+    client.get(reverse("admin:cases_case_changelist"))  # the sidebar's list is worked out (and kept)
+    with CaptureQueriesContext(connection) as ctx:
+        page = client.get(reverse("admin:cases_case_changelist"))
+    assert 'value="delete_selected"' not in page.content.decode()
+    assert not [q for q in ctx.captured_queries if "auth_permission" in q["sql"]]
+    assert client.post(reverse("admin:cases_case_delete", args=[world.case_a.pk]), {"post": "yes"}).status_code == 403
+    assert Case.objects.filter(pk=world.case_a.pk).exists()

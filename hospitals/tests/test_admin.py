@@ -28,6 +28,7 @@ def test_the_referral_pipeline_keeps_a_constant_number_of_queries(world, admin_c
             assert admin_client.get("/admin/hospitals/referral/?status__exact=sent").status_code == 200
         return len(ctx.captured_queries)
 
+    count()  # the first page also works out the sidebar's list, which is then kept a while
     few = count()
     for _ in range(10):
         Referral.objects.create(case=CaseFactory(), hospital=world.ruijin, status="sent", sent_at=timezone.now())

@@ -99,6 +99,44 @@ def test_the_quick_app_list_is_djangos_app_list(rf, world, who, method, label):
     assert admin.site._build_app_dict(request, label) == ours  # and again, from the names worked out once
 
 
+def test_a_users_app_list_is_kept_for_a_while_and_follows_a_change_of_role(rf, world, monkeypatch):
+    """The sidebar's list is worked out once per user for APP_LIST_SECONDS: the same list, without
+    asking the permissions again; a new role is seen at once, a database grant once it expires."""
+    from django.contrib.auth.models import Permission
+
+    from navigator import admin as navigator_admin
+
+    request = rf.get("/admin/")
+    request.user = world.alice
+    first = admin.site._build_app_dict(request)
+    asked = []
+    original = admin.ModelAdmin.get_model_perms
+    monkeypatch.setattr(admin.ModelAdmin, "get_model_perms", lambda self, r: asked.append(self) or original(self, r))
+    again = admin.site._build_app_dict(request)
+    assert again == first and not asked
+    # Each page gets its own copy: Django sorts the models of the list it is given in place.
+    again["cases"]["models"].reverse()
+    assert admin.site._build_app_dict(request) == first
+    # A new role is part of the key: worked out again, and the list differs.
+    world.alice.role = world.alice.Role.SUPERVISOR
+    supervisor = admin.site._build_app_dict(request)
+    assert asked and "accounts" in supervisor and supervisor != first
+    assert _plain(supervisor) == _plain(admin.AdminSite._build_app_dict(admin.site, request))
+    world.alice.role = world.alice.Role.COORDINATOR
+    # A permission granted in the database shows once the kept list expires.
+    world.alice.user_permissions.add(Permission.objects.get(codename="view_group"))
+    fresh = type(world.alice).objects.get(pk=world.alice.pk)
+    request.user = fresh
+    assert "auth" not in first and "auth" not in admin.site._build_app_dict(request)  # still the kept list
+    now = [navigator_admin.time.monotonic()]
+    monkeypatch.setattr(
+        navigator_admin.time, "monotonic", lambda: now[0] + navigator_admin.QuickAppListMixin.APP_LIST_SECONDS + 1
+    )
+    expired = admin.site._build_app_dict(request)
+    assert _plain(expired) == _plain(admin.AdminSite._build_app_dict(admin.site, request))
+    assert [m["object_name"] for m in expired["auth"]["models"]] == ["Group"]
+
+
 def test_the_quick_app_list_follows_the_language(rf, world):
     from django.utils import translation
 

@@ -172,6 +172,7 @@ def test_the_data_request_desk_keeps_a_constant_number_of_queries(client, world)
         return len(ctx.captured_queries)
 
     CaseFactory.create_batch(3)
+    count()  # the first page also works out the sidebar's list, which is then kept a while
     small = count()
     CaseFactory.create_batch(30)
     assert count() == small

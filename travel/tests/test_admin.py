@@ -107,6 +107,7 @@ def test_admin_lists_keep_a_constant_number_of_queries(world, admin_client_for, 
     c = admin_client_for(world.alice)
     for _ in range(2):
         traveller(CaseFactory(), world.alice)
+    c.get("/admin/travel/traveller/")  # the first page also works out the sidebar's list (then kept)
     with CaptureQueriesContext(connection) as few:
         c.get("/admin/travel/traveller/")
     for _ in range(20):
