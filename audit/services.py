@@ -8,7 +8,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, connections, models
 
 from .actor import Actor
@@ -202,8 +201,9 @@ def audit_page_in_its_query(
     reverse: bool = False,
     using: str = "default",
 ) -> Iterator[None]:
-    """Within the block, the first query (a page of a ``.values()`` list, on PostgreSQL) records
-    its own read: the same one event as ``audit_record_rows``, written by the same statement.
+    """Within the block, the page's query (the first SELECT of a ``.values()`` list with the named
+    columns, on PostgreSQL) records its own read: the same one event as ``audit_record_rows``,
+    written by the same statement.
 
     The page's SELECT becomes ``WITH page AS MATERIALIZED (<the SELECT>), logged AS (INSERT INTO
     audit_auditevent ... FROM page) SELECT * FROM page``: the rows and the event that names them
@@ -216,14 +216,16 @@ def audit_page_in_its_query(
     event = _event(actor=actor, action=action, object_type=object_type, object_id="", detail=detail)
     done = False
 
+    quoted = [connections[using].ops.quote_name(c) for c in columns]
+    # The page is the block's SELECT that has the named columns (other reads may come before it).
+    marks = [f" AS {name}" for name in quoted]
+
     def record_in_query(execute, sql, params, many, context):
         nonlocal done
-        if done:
+        if done or many or not sql.lstrip().upper().startswith("SELECT") or not all(m in sql for m in marks):
             return execute(sql, params, many, context)
         done = True
-        if many or not sql.lstrip().upper().startswith("SELECT"):
-            raise ImproperlyConfigured(f"audit_page_in_its_query expects the page's SELECT first, not {sql[:60]!r}")
-        object_id, case_id, reference = (connections[using].ops.quote_name(c) for c in columns)
+        object_id, case_id, reference = quoted
         order = "n DESC" if reverse else "n"
         audited = (
             f"WITH page AS MATERIALIZED ({sql}),"  # noqa: S608 - Django's SQL, values as parameters

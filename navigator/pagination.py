@@ -11,6 +11,7 @@ naming the parameter (never silently the default page).
 
 from __future__ import annotations
 
+import time
 from base64 import b64decode
 from urllib import parse
 
@@ -35,6 +36,41 @@ def _capped(n: int | None) -> int | None:
     return None if n is None or n > COUNT_LIMIT else n
 
 
+# A table's row estimate (PostgreSQL's statistics) is read at most this often per process.
+ESTIMATE_SECONDS = 60
+_estimates: dict[tuple[str, str], tuple[float, float]] = {}
+
+
+def table_estimate(using: str, table: str) -> float:
+    """PostgreSQL's estimate of a table's rows (``pg_class.reltuples``; -1 if never analysed)."""
+    key, now = (using, table), time.monotonic()
+    found = _estimates.get(key)
+    if found is None or now - found[0] > ESTIMATE_SECONDS:
+        connection = connections[using]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [connection.ops.quote_name(table)]
+            )
+            row = cursor.fetchone()
+        found = _estimates[key] = (now, float(row[0]) if row else -1.0)
+    return found[1]
+
+
+def _far_above_the_limit(counted) -> bool:
+    """Whether the rows to count are a whole table (no filter, no narrowing: a coordinator's
+    unfiltered caseload) that PostgreSQL's statistics say holds more than ten times the count
+    limit: over the limit without counting, as the admin's changelist shows the table's estimate
+    (cases.admin.EstimatedCountPaginator). Statistics are refreshed by autovacuum after a tenth
+    of a table changes, so an estimate ten times the limit cannot stand for a table within it;
+    a table never analysed (-1) is counted."""
+    query = counted.query
+    if query.where or query.distinct or query.combinator or query.group_by is not None:
+        return False
+    if connections[counted.db].vendor != "postgresql":
+        return False
+    return table_estimate(counted.db, query.model._meta.db_table) > 10 * (COUNT_LIMIT + 1)
+
+
 class CursorPagination(pagination.CursorPagination):
     page_size = DEFAULT_PAGE_SIZE
     page_size_query_param = "page_size"
@@ -53,6 +89,9 @@ class CursorPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         counted = queryset if self.count_queryset is None else self.count_queryset
+        if self.count_rows_sql is None and _far_above_the_limit(counted):
+            self.count = None
+            return super().paginate_queryset(queryset, request, view)
         try:
             count_sql, params = self._count_sql(counted)
         except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
@@ -70,30 +109,14 @@ class CursorPagination(pagination.CursorPagination):
         return page
 
     def _count_sql(self, counted) -> tuple[str, list]:
-        """A SELECT of the list's total: its first COUNT_LIMIT + 1 rows counted, or NULL.
-
-        A whole table on PostgreSQL (no filter, no narrowing: a coordinator's unfiltered
-        caseload) whose planner statistics say it holds more than ten times the limit is over
-        the limit without counting, as the admin's changelist shows the table's estimate
-        (cases.admin.EstimatedCountPaginator). Statistics are refreshed by autovacuum after a
-        tenth of a table changes, so an estimate ten times the limit cannot stand for a table
-        within it; a table never analysed (reltuples -1) is counted.
-        """
+        """A SELECT of the list's total: its first COUNT_LIMIT + 1 rows counted."""
         if self.count_rows_sql is not None:
             rows_sql, params = self.count_rows_sql
             sql = f"{rows_sql} LIMIT {COUNT_LIMIT + 1}"
         else:
             sql, params = counted.order_by().values("pk")[: COUNT_LIMIT + 1].query.sql_with_params()
         # The SQL is Django's own for the queryset (or a selector's), values passed as parameters.
-        count = f"SELECT COUNT(*) FROM ({sql}) AS counted"  # noqa: S608
-        query, connection = counted.query, connections[counted.db]
-        whole_table = not (query.where or query.distinct or query.combinator or query.group_by is not None)
-        if self.count_rows_sql is None and whole_table and connection.vendor == "postgresql":
-            # PostgreSQL evaluates the ELSE's subquery only when it is reached.
-            estimate = "(SELECT reltuples FROM pg_class WHERE oid = %s::regclass)"
-            count = f"SELECT CASE WHEN {estimate} > %s THEN NULL ELSE ({count}) END"  # noqa: S608
-            params = [connection.ops.quote_name(query.model._meta.db_table), 10 * (COUNT_LIMIT + 1), *params]
-        return count, list(params)
+        return f"SELECT COUNT(*) FROM ({sql}) AS counted", list(params)  # noqa: S608
 
     @staticmethod
     def _run(using: str, sql: str, params: list):

@@ -22,6 +22,7 @@ def test_the_case_list_api_costs_the_same_at_5_and_200_cases(world):
     client = APIClient()
     client.force_authenticate(world.alice)
     CaseFactory.create_batch(3)
+    _list_queries(client)  # the first list also reads the table's estimate, then kept a minute
     small, rows_small = _list_queries(client)
     CaseFactory.create_batch(195)
     large, rows_large = _list_queries(client)
@@ -140,7 +141,7 @@ def test_a_whole_table_far_above_the_limit_is_told_from_its_statistics_without_c
     """An unfiltered list of a whole table (a coordinator's caseload) whose planner statistics say
     it holds more than ten times the count limit answers null without counting it (as the admin's
     changelist shows the table's estimate); anything narrower, and a table the statistics put
-    within reach, is counted."""
+    within reach, is counted. The estimate is read at most once a minute."""
     from navigator import pagination
 
     client = APIClient()
@@ -149,18 +150,14 @@ def test_a_whole_table_far_above_the_limit_is_told_from_its_statistics_without_c
     total = Case.objects.count()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE cases_case")
-        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'cases_case'")
-        assert cursor.fetchone()[0] == total
-    # The statistics say ten times the limit and more: null, and nothing counted.
+    monkeypatch.setattr(pagination, "_estimates", {})
+    assert pagination.table_estimate("default", "cases_case") == total
+    # The statistics say ten times the limit and more: null, and nothing counted or estimated.
     monkeypatch.setattr(pagination, "COUNT_LIMIT", total // 10 - 1)
     with CaptureQueriesContext(connection) as ctx:
         body = client.get("/api/v1/cases/").json()
     assert body["count"] is None and len(body["results"]) == total
-    [page] = [q["sql"] for q in ctx.captured_queries if "reltuples" in q["sql"]]
-    with connection.cursor() as cursor:
-        cursor.execute("EXPLAIN (ANALYZE, COSTS OFF) " + page)
-        plan = "\n".join(row[0] for row in cursor.fetchall())
-    assert "Aggregate (never executed)" in plan, plan
+    assert not [q for q in ctx.captured_queries if "COUNT(" in q["sql"] or "reltuples" in q["sql"]]
     # Within ten times the limit the table is counted: the statistics alone do not decide.
     monkeypatch.setattr(pagination, "COUNT_LIMIT", total // 10)
     assert client.get("/api/v1/cases/").json()["count"] is None  # counted: total > limit
