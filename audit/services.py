@@ -8,6 +8,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.db import connection, connections, models
 
 from .actor import Actor
@@ -189,6 +190,23 @@ def audit_record_rows(
     return len(rows)
 
 
+class _PreparedCursor(psycopg.Cursor):
+    """A psycopg cursor with server-side parameters whose statements PostgreSQL prepares: planned
+    the first time on a connection, then only executed (Django's own cursors bind on the client
+    side, so every statement is planned again)."""
+
+    # Whether Django logs the statement (its debug cursor: DEBUG, or a test capturing queries).
+    logged = False
+
+    def execute(self, query, params=None, *, prepare=None, binary=None):
+        super().execute(query, params, prepare=True, binary=binary)
+        if self.logged and self._query is None:
+            # Django's log reads the statement from _query, which psycopg leaves empty when it
+            # sends a prepared statement by name.
+            self._query = self._convert_query(query, params)
+        return self
+
+
 @contextmanager
 def audit_page_in_its_query(
     *,
@@ -253,7 +271,20 @@ def audit_page_in_its_query(
             event.client_ip,
             json.dumps(event.detail),
         ]
-        return execute(audited, [*(params or ()), *values], many, context)
+        # Planned once per connection: on the caseload page, planning the statement took longer
+        # than running it. Django's cursors bind values on the client (so each statement is
+        # planned anew, and psycopg prepares none); this one statement goes through a cursor
+        # that sends them apart, which psycopg prepares (Django sets the connection's threshold
+        # to None, "never": it is lifted for this statement alone).
+        cursor = context["cursor"]
+        client_side, cursor.cursor = cursor.cursor, _PreparedCursor(cursor.cursor.connection)
+        client_side.close()
+        cursor.cursor.logged = connections[using].queries_logged
+        threshold, cursor.cursor.connection.prepare_threshold = cursor.cursor.connection.prepare_threshold, 0
+        try:
+            return execute(audited, [*(params or ()), *values], many, context)
+        finally:
+            cursor.cursor.connection.prepare_threshold = threshold
 
     # A block that runs no query (a filter Django knows matches nothing) showed no row to record.
     with connections[using].execute_wrapper(record_in_query):

@@ -346,3 +346,23 @@ def test_a_case_list_page_records_itself_in_its_own_query_as_audit_record_rows_w
     assert as_user(APIClient(), world.bob).get("/api/v1/cases/?status=closed").json()["results"] == []
     assert as_user(APIClient(), world.bob).get("/api/v1/cases/?priority=-5").json()["results"] == []
     assert not AuditEvent.objects.filter(action="list", actor=world.bob).exists()
+
+
+def test_the_case_list_page_is_a_statement_postgresql_prepares_once_per_connection(api, world):
+    """The page and its audit event are planned once per connection (planning took longer than
+    running them); Django's own statements stay unprepared, as Django sets the connection."""
+    from django.db import connection
+
+    client = as_user(api, world.alice)
+    for _ in range(7):
+        assert client.get("/api/v1/cases/").status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements WHERE statement LIKE 'WITH page AS%%'"
+        )
+        (runs,) = cursor.fetchone()
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements WHERE statement NOT LIKE 'WITH page AS%%'")
+        (others,) = cursor.fetchone()
+    assert runs == 7 and others == 0
+    assert connection.connection.prepare_threshold is None
+    assert AuditEvent.objects.filter(action="list", actor=world.alice).count() == 7
