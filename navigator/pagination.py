@@ -42,33 +42,37 @@ _estimates: dict[tuple[str, str], tuple[float, float]] = {}
 
 
 def table_estimate(using: str, table: str) -> float:
-    """PostgreSQL's estimate of a table's rows (``pg_class.reltuples``; -1 if never analysed)."""
+    """PostgreSQL's estimate of a table's rows (``pg_class.reltuples``; -1 if never analysed),
+    read at most every ESTIMATE_SECONDS."""
     key, now = (using, table), time.monotonic()
     found = _estimates.get(key)
     if found is None or now - found[0] > ESTIMATE_SECONDS:
         connection = connections[using]
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [connection.ops.quote_name(table)]
-            )
+            cursor.execute(_ESTIMATE, [connection.ops.quote_name(table)])
             row = cursor.fetchone()
         found = _estimates[key] = (now, float(row[0]) if row else -1.0)
     return found[1]
 
 
-def _far_above_the_limit(counted) -> bool:
-    """Whether the rows to count are a whole table (no filter, no narrowing: a coordinator's
-    unfiltered caseload) that PostgreSQL's statistics say holds more than ten times the count
-    limit: over the limit without counting, as the admin's changelist shows the table's estimate
+_ESTIMATE = "SELECT reltuples FROM pg_class WHERE oid = %s::regclass"
+# "Far above": more than this many times the count limit.
+_FAR = 10
+
+
+def _whole_table(counted) -> bool:
+    """Whether the rows to count are a whole table on PostgreSQL (no filter, no narrowing: a
+    coordinator's unfiltered caseload).
+
+    Such a list whose planner statistics say it holds more than ten times the count limit is over
+    the limit without counting, as the admin's changelist shows the table's estimate
     (cases.admin.EstimatedCountPaginator). Statistics are refreshed by autovacuum after a tenth
     of a table changes, so an estimate ten times the limit cannot stand for a table within it;
     a table never analysed (-1) is counted."""
     query = counted.query
     if query.where or query.distinct or query.combinator or query.group_by is not None:
         return False
-    if connections[counted.db].vendor != "postgresql":
-        return False
-    return table_estimate(counted.db, query.model._meta.db_table) > 10 * (COUNT_LIMIT + 1)
+    return connections[counted.db].vendor == "postgresql"
 
 
 class CursorPagination(pagination.CursorPagination):
@@ -89,16 +93,24 @@ class CursorPagination(pagination.CursorPagination):
 
     def paginate_queryset(self, queryset, request, view=None):
         counted = queryset if self.count_queryset is None else self.count_queryset
-        if self.count_rows_sql is None and _far_above_the_limit(counted):
-            self.count = None
-            return super().paginate_queryset(queryset, request, view)
+        whole_table = self.count_rows_sql is None and _whole_table(counted)
         try:
             count_sql, params = self._count_sql(counted)
         except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
             self.count = 0
             return super().paginate_queryset(queryset, request, view)
         if self.count_queryset is None:
+            # A count of its own: a whole table's estimate is read in the same query.
+            if whole_table:
+                far = f"({_ESTIMATE}) > %s"
+                count_sql = f"SELECT CASE WHEN {far} THEN NULL ELSE ({count_sql}) END"  # noqa: S608
+                table = connections[counted.db].ops.quote_name(counted.model._meta.db_table)
+                params = [table, _FAR * (COUNT_LIMIT + 1), *params]
             self.count = _capped(self._run(counted.db, count_sql, params))
+            return super().paginate_queryset(queryset, request, view)
+        if whole_table and table_estimate(counted.db, counted.model._meta.db_table) > _FAR * (COUNT_LIMIT + 1):
+            # The page's own query then carries no count at all (the estimate is kept a minute).
+            self.count = None
             return super().paginate_queryset(queryset, request, view)
         page = super().paginate_queryset(queryset.annotate(**{TOTAL: RawSQL(count_sql, params)}), request, view)  # noqa: S611
         if page:
