@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 
 import pytest
 from django.urls import reverse
@@ -159,6 +160,14 @@ def test_register_a_passkey_at_enrolment_then_sign_in_with_it(transactional_db, 
             context = browser.new_context()
             page = context.new_page()
             page.set_default_timeout(15_000)
+
+            def slow_catalogue(route):
+                # On a slow connection the passkey scripts' translation catalogue arrives late;
+                # the passkey buttons must still work on the first click once they are shown.
+                time.sleep(2)
+                route.continue_()
+
+            page.route("**/admin/passkeys/jsi18n/**", slow_catalogue)
             cdp = context.new_cdp_session(page)
             cdp.send("WebAuthn.enable")
             cdp.send(
