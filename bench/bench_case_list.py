@@ -108,7 +108,9 @@ def run(quick: bool = False) -> list[dict]:
     baseline_url = "/bench/baseline/"
     measured = [
         ("case list API, page of 50", "/api/v1/cases/", 1.5),
-        ("case list API, filtered by status", "/api/v1/cases/?status=in_treatment", 1.5),
+        # No goal of its own: a filtered page also counts its first 1,001 matches (its total), which
+        # the unfiltered baseline never does; the goal of 1.5 is the unfiltered page's.
+        ("case list API, filtered by status", "/api/v1/cases/?status=in_treatment", None),
         ("search: reference (lower case)", f"/api/v1/cases/?q={reference.lower()}", 3),
         ("search: a name that matches nothing", f"/api/v1/cases/?q={MISSING_NAME}", 3),
         (f"search: a rare name (3 patients), {RARE_NAME}", f"/api/v1/cases/?q={RARE_NAME}", 3),
@@ -125,7 +127,7 @@ def run(quick: bool = False) -> list[dict]:
         base_sample = None
         for name, url, goal in measured:
             # The slow pages get fewer calls a round (still five rounds): their medians settle sooner.
-            calls = repeat if goal is not None and goal <= 6 else max(3, repeat // 3)
+            calls = repeat if url.startswith("/api/") else max(3, repeat // 3)
             sample = common.interleaved(lambda u=url: get(u), lambda: get(baseline_url), rounds=rounds, repeat=calls)
             queries, redis = common.round_trips(lambda u=url: get(u))
             results.append(

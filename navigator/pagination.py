@@ -94,6 +94,14 @@ class CursorPagination(pagination.CursorPagination):
     def paginate_queryset(self, queryset, request, view=None):
         counted = queryset if self.count_queryset is None else self.count_queryset
         whole_table = self.count_rows_sql is None and _whole_table(counted)
+        if (
+            self.count_queryset is not None
+            and whole_table
+            and table_estimate(counted.db, counted.model._meta.db_table) > _FAR * (COUNT_LIMIT + 1)
+        ):
+            # The page's own query then carries no count at all (the estimate is kept a minute).
+            self.count = None
+            return super().paginate_queryset(queryset, request, view)
         try:
             count_sql, params = self._count_sql(counted)
         except EmptyResultSet:  # a filter no row can meet (Django sends no query for it)
@@ -107,10 +115,6 @@ class CursorPagination(pagination.CursorPagination):
                 table = connections[counted.db].ops.quote_name(counted.model._meta.db_table)
                 params = [table, _FAR * (COUNT_LIMIT + 1), *params]
             self.count = _capped(self._run(counted.db, count_sql, params))
-            return super().paginate_queryset(queryset, request, view)
-        if whole_table and table_estimate(counted.db, counted.model._meta.db_table) > _FAR * (COUNT_LIMIT + 1):
-            # The page's own query then carries no count at all (the estimate is kept a minute).
-            self.count = None
             return super().paginate_queryset(queryset, request, view)
         page = super().paginate_queryset(queryset.annotate(**{TOTAL: RawSQL(count_sql, params)}), request, view)  # noqa: S611
         if page:
