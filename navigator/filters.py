@@ -27,6 +27,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
+from accounts.access import Rule, visible
+
 # Query parameters that are not filters: the cursor pagination's, the renderer's, polling's.
 NOT_FILTERS = frozenset({"cursor", "page_size", api_settings.URL_FORMAT_OVERRIDE, "updated_since"})
 
@@ -186,11 +188,17 @@ class FilterSet(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        user = getattr(self.request, "user", None)
         # Messages that say what to give, not what to select in a form.
         for filter_ in self.filters.values():
             field = filter_.field
             if isinstance(field, forms.ModelChoiceField):
-                text = f"Give the id of an existing {field.queryset.model._meta.verbose_name}."
+                model = field.queryset.model
+                if user is not None and isinstance(getattr(model, "visibility", None), Rule):
+                    # An id the caller may not see is answered as one that does not exist: the
+                    # same 400, so a filter never tells whether someone else's case exists.
+                    field.queryset = visible(field.queryset, user)
+                text = f"Give the id of an existing {model._meta.verbose_name}."
                 field.error_messages.update(invalid_choice=text, invalid_pk_value=text)
             elif isinstance(field, forms.ChoiceField):
                 values = ", ".join(str(value) for value, _ in field.choices if value != "")

@@ -241,3 +241,31 @@ def test_the_integration_guide_shows_what_the_api_answers(world):
     response = client.get(request)
     assert response.status_code == 400
     assert response.json() == json.loads(body)
+
+
+def test_a_case_filter_answers_a_case_the_caller_may_not_see_as_one_that_does_not_exist(schema, world):
+    """Filtering by someone else's case id gives the same 400 as an id that was never used, so a
+    centre or a family cannot learn which case ids exist (the model-choice filters look ids up
+    among the caller's visible rows, accounts.access)."""
+    hidden, never = world.case_b.pk, world.case_b.pk + 10_000
+    checked = refused = 0
+    for user in (world.dr_li, world.ivanova):
+        client = APIClient()
+        client.force_authenticate(user)
+        for path, parameters in list_operations(schema):
+            if client.get(path).status_code != 200:
+                continue
+            for name in (p["name"] for p in parameters if p["name"] == "case" or p["name"].endswith("__case")):
+                seen = client.get(path, {name: world.case_a.pk})
+                assert seen.status_code == 200, (user, path, name, seen.content[:200])
+                answers = [client.get(path, {name: value}) for value in (hidden, never)]
+                codes = [a.status_code for a in answers]
+                # A model-choice filter refuses both ids alike; a plain id filter finds nothing for both.
+                assert codes in ([400, 400], [200, 200]), (user, path, name, codes)
+                if codes == [400, 400]:
+                    assert answers[0].json()["fields"] == answers[1].json()["fields"], (user, path, name)
+                    refused += 1
+                else:
+                    assert answers[0].json()["results"] == answers[1].json()["results"] == [], (user, path, name)
+                checked += 1
+    assert checked >= 4 and refused >= 2
