@@ -7,6 +7,8 @@ from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import models
 from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import get_language
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, permissions, serializers, status, viewsets
@@ -42,6 +44,72 @@ class ModelSerializer(serializers.ModelSerializer):
         **serializers.ModelSerializer.serializer_field_mapping,
         models.BooleanField: StrictBooleanField,
     }
+
+
+class ChoiceLabelField(serializers.CharField):
+    """The label of a choice in the active language, read only: ``get_FOO_display()`` without
+    building the choices' dictionary again for every row (on a list of 50 referrals that took
+    longer than the rest of each row). Labels are worked out once per serializer and language."""
+
+    def __init__(self, choices, **kwargs):
+        self._choices = choices
+        self._labels: dict[str | None, dict] = {}
+        super().__init__(read_only=True, **kwargs)
+
+    def to_representation(self, value):
+        language = get_language()
+        labels = self._labels.get(language)
+        if labels is None:
+            labels = self._labels[language] = {key: str(label) for key, label in self._choices}
+        return labels.get(value, str(value))
+
+
+class Links:
+    """Absolute URLs of many rows' routes, reversed once per route and request.
+
+    Reversing a route and making it absolute takes some 30 µs; a list of 50 referrals names
+    eight routes per row. A route is reversed once with stand-in numbers for its integer
+    arguments, and each row's URL is that template with the row's numbers put in.
+    """
+
+    # Stand-ins no real id reaches, one per integer argument, none a part of another.
+    _STAND_IN = 987_654_321_000
+
+    def __init__(self, request=None):
+        self.request = request
+        self._templates: dict[tuple, tuple[list[str], list[str]]] = {}
+
+    @classmethod
+    def of(cls, context: dict) -> Links:
+        """The serializer context's Links (one per request: a list's rows share its context)."""
+        links = context.get("_links")
+        if links is None:
+            links = context["_links"] = cls(context.get("request"))
+        return links
+
+    def url(self, name: str, **kwargs) -> str:
+        numbers = sorted(key for key, value in kwargs.items() if isinstance(value, int))
+        key = (name, *sorted((k, v) for k, v in kwargs.items() if k not in numbers), *numbers)
+        template = self._templates.get(key)
+        if template is None:
+            stand_ins = {k: self._STAND_IN + i for i, k in enumerate(numbers)}
+            path = reverse(name, kwargs={**kwargs, **stand_ins})
+            url = self.request.build_absolute_uri(path) if self.request is not None else path
+            places = {k: url.find(str(stand_in)) for k, stand_in in stand_ins.items()}
+            if min(places.values(), default=0) < 0:
+                raise ValueError(f"{name}: an integer argument does not appear in its URL once")
+            parts, order, start = [], sorted(places, key=places.get), 0
+            for k in order:
+                parts.append(url[start : places[k]])
+                start = places[k] + len(str(stand_ins[k]))
+            parts.append(url[start:])
+            template = self._templates[key] = (parts, order)
+        parts, order = template
+        out = [parts[0]]
+        for k, part in zip(order, parts[1:], strict=True):
+            out.append(str(kwargs[k]))
+            out.append(part)
+        return "".join(out)
 
 
 def _flatten(detail) -> tuple[str, dict]:

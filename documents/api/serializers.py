@@ -5,7 +5,7 @@ from rest_framework import serializers
 
 from accounts.roles import is_coordinator
 from cases.models import Case, FamilyContact
-from navigator.api import ModelSerializer, StrictBooleanField
+from navigator.api import ChoiceLabelField, ModelSerializer, StrictBooleanField
 
 from ..models import DocType, Document, DocumentRequest
 from ..selectors import ChecklistState
@@ -15,7 +15,7 @@ class DocumentSerializer(ModelSerializer):
     """A document as listed and read. ``notes`` are the coordinators' own and shown only to them."""
 
     case_reference = serializers.CharField(source="case.reference", read_only=True)
-    doc_type_label = serializers.CharField(source="get_doc_type_display", read_only=True)
+    doc_type_label = ChoiceLabelField(DocType.choices, source="doc_type")
     uploaded_by = serializers.SerializerMethodField()
     superseded_by = serializers.SerializerMethodField()
     download_url = serializers.SerializerMethodField()
@@ -139,7 +139,7 @@ class DocumentRequestSerializer(ModelSerializer):
     asked_contact = serializers.PrimaryKeyRelatedField(
         queryset=FamilyContact.objects.all(), required=False, allow_null=True
     )
-    doc_type_label = serializers.CharField(source="get_doc_type_display", read_only=True)
+    doc_type_label = ChoiceLabelField(DocType.choices, source="doc_type")
     is_overdue = serializers.BooleanField(read_only=True)
 
     class Meta:

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
-from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from navigator.api import ModelSerializer
+from navigator.api import ChoiceLabelField, Links, ModelSerializer
 
 from ..models import ApiCredential, AppointmentSlot, PacketVersion, Referral
 
 
 def _absolute(context: dict, name: str, **kwargs) -> str:
-    path = reverse(name, kwargs=kwargs)
-    request = context.get("request")
-    return request.build_absolute_uri(path) if request is not None else path
+    """The absolute URL of a route, from the request's templates (``navigator.api.Links``)."""
+    return Links.of(context).url(name, **kwargs)
 
 
 class TriageSerializer(serializers.Serializer):
@@ -80,7 +78,7 @@ class ReferralLinksSerializer(serializers.Serializer):
 class ReferralSerializer(ModelSerializer):
     case_reference = serializers.CharField(source="case.reference", read_only=True)
     hospital = serializers.CharField(source="hospital.code", read_only=True)
-    status_label = serializers.CharField(source="get_status_display", read_only=True)
+    status_label = ChoiceLabelField(Referral.Status.choices, source="status")
     latest_packet_version = serializers.IntegerField(read_only=True, allow_null=True)
     is_overdue = serializers.BooleanField(read_only=True)
     information_requested = serializers.ListField(
@@ -132,7 +130,7 @@ class ReferralSerializer(ModelSerializer):
         version = getattr(obj, "latest_packet_version", None)
         latest = (
             {
-                fmt: _absolute(c, "referral-packet-render", pk=pk, version=str(version), fmt=fmt)
+                fmt: _absolute(c, "referral-packet-render", pk=pk, version=version, fmt=fmt)
                 for fmt in ("json", "pdf", "zip", "fhir")
             }
             if version
@@ -187,9 +185,7 @@ class PacketVersionSerializer(ModelSerializer):
     @extend_schema_field(serializers.DictField(child=serializers.URLField()))
     def get_links(self, obj) -> dict:
         return {
-            fmt: _absolute(
-                self.context, "referral-packet-render", pk=obj.referral_id, version=str(obj.version), fmt=fmt
-            )
+            fmt: _absolute(self.context, "referral-packet-render", pk=obj.referral_id, version=obj.version, fmt=fmt)
             for fmt in ("json", "pdf", "zip", "fhir")
         }
 
@@ -198,9 +194,7 @@ class PacketVersionSerializer(ModelSerializer):
         return [
             {
                 "id": doc_id,
-                "url": _absolute(
-                    self.context, "referral-document-download", pk=obj.referral_id, document_id=str(doc_id)
-                ),
+                "url": _absolute(self.context, "referral-document-download", pk=obj.referral_id, document_id=doc_id),
             }
             for doc_id in obj.document_ids
         ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from django.db.models import F, Max, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.db.models.functions import JSONObject
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from accounts.roles import is_hospital
 from audit.mixins import AuditedViewSetMixin, audited
+from cases.models import Case
 from messaging.api.serializers import MessageCreateSerializer, MessageSerializer
 from messaging.models import Thread
 from messaging.services import message_post, thread_get_or_create
@@ -37,7 +38,7 @@ from navigator.filters import UPDATED_SINCE, updated_since
 from navigator.pagination import paginate
 
 from ..authentication import HospitalApiKeyAuthentication
-from ..models import ApiCredential, PacketVersion, Referral
+from ..models import ApiCredential, Hospital, PacketVersion, Referral
 from ..packets.render import packet_fhir, packet_json, packet_pdf, packet_zip
 from ..services import referrals as referral_services
 from ..services.credentials import credential_rotate_own
@@ -74,6 +75,21 @@ TRIAGE = Subquery(
     )[:1]
 )
 
+# The latest packet's version, from the packets' (referral, version) index. A MAX over a join
+# did the same but grouped the page by every column it reads.
+LATEST_PACKET_VERSION = Subquery(
+    PacketVersion.objects.filter(referral=OuterRef("pk")).order_by("-version").values("version")[:1]
+)
+
+
+def _unlisted() -> list[str]:
+    case = [f"case__{f.attname}" for f in Case._meta.concrete_fields if f.attname not in ("id", "reference")]
+    centre = [f"hospital__{f.attname}" for f in Hospital._meta.concrete_fields if f.attname not in ("id", "code")]
+    return case + centre
+
+
+_UNLISTED = _unlisted()
+
 
 @extend_schema_view(
     list=extend_schema(
@@ -95,7 +111,7 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
     permission_classes = [IsHospitalOrCoordinator]
     serializer_class = ReferralSerializer
     queryset = Referral.objects.select_related("case", "hospital").annotate(
-        latest_packet_version=Max("packets__version"), triage=TRIAGE
+        latest_packet_version=LATEST_PACKET_VERSION, triage=TRIAGE
     )
     filterset_fields = ["status"]
     list_query_parameters = ("updated_since",)  # applied in filter_queryset
@@ -105,6 +121,9 @@ class ReferralViewSet(VisibleReadOnlyViewSet):
         queryset = super().filter_queryset(queryset)
         if self.action == "list":
             queryset = updated_since(self.request, queryset, "updated_at")
+            # A row names its case and centre by reference and code: their other columns (a
+            # case's summary among them) are not read for a page.
+            queryset = queryset.defer(*_UNLISTED)
         return queryset
 
     def _referral(self) -> Referral:

@@ -318,3 +318,21 @@ def test_the_referral_list_carries_a_triage_summary_and_links_that_work(packet_w
 def test_a_referral_never_sent_has_no_triage_for_a_coordinator(world):
     response = api(user=world.alice).get("/api/v1/referrals/")
     assert all(r["triage"] is None and r["links"]["latest_packet"] is None for r in response.json()["results"])
+
+
+def test_each_row_of_the_referral_list_links_to_itself_and_names_its_latest_packet(packet_world, pkuph_key):
+    from cases.factories import CaseFactory
+
+    w = packet_world
+    referral_send(referral=w.referral, actor=w.alice)
+    other = Referral.objects.create(case=CaseFactory(), hospital=w.pkuph, status="sent", sent_at=timezone.now())
+    rows = {r["id"]: r for r in api(user=w.alice).get("/api/v1/referrals/").json()["results"]}
+    assert set(rows) >= {w.referral.pk, other.pk}
+    for pk, row in rows.items():
+        assert row["links"]["self"] == f"http://testserver/api/v1/referrals/{pk}/"
+        assert row["links"]["answer"] == f"http://testserver/api/v1/referrals/{pk}/answer/"
+    sent = rows[w.referral.pk]
+    assert sent["latest_packet_version"] == sent["triage"]["packet_version"] == 1
+    assert sent["links"]["latest_packet"]["pdf"] == f"http://testserver/api/v1/referrals/{w.referral.pk}/packets/1/pdf/"
+    assert sent["status_label"] == Referral(status=sent["status"]).get_status_display()
+    assert rows[other.pk]["latest_packet_version"] is None and rows[other.pk]["links"]["latest_packet"] is None
