@@ -8,10 +8,11 @@ from django.utils import timezone
 from accounts.roles import is_coordinator
 from cases.models import Case
 from scheduling.models import Milestone
+from scheduling.services import FOLLOW_UP_PREFIX
 
 from .models import FollowUpResult, Handback
 
-FOLLOW_UP_KEY = "followup:"
+FOLLOW_UP_KEY = FOLLOW_UP_PREFIX  # the visits' milestone keys: followup:m1, followup:m3…
 
 
 def handback_latest(case: Case) -> Handback | None:

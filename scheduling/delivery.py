@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
 from cases.access import can_see_case
@@ -34,7 +35,7 @@ from notifications.services import delivery_guarantee, message_send
 
 from . import conf, parties
 from .models import CoordinatorTask, Milestone, MilestoneKind, Reminder
-from .services import PATHWAY_PREFIX, milestones_escalate, pathway_due_at, task_open
+from .services import FOLLOW_UP_PREFIX, milestone_centre_day, milestones_escalate, task_open
 
 log = logging.getLogger(__name__)
 
@@ -124,14 +125,31 @@ def _address(reminder: Reminder) -> str | None:
 
 
 def _due(milestone: Milestone) -> dict:
-    """Pathway dates are days at the treating centre (day 28 is a date, its 09:00 only a
-    convention for ordering): readers get the centre's date, not a clock time converted to
-    their zone (04:00 in Moscow, or the evening before in New York). Other milestones keep
-    their moment in the reader's zone."""
-    if milestone.key.startswith(PATHWAY_PREFIX):
-        tz = pathway_due_at(milestone.due_at.date(), milestone.hospital).tzinfo
-        return {"due_on": milestone.due_at.astimezone(tz).date()}
-    return {"due_at": milestone.due_at}
+    """Pathway dates and follow-up visits are days (day 28 is a date, its 09:00 at the centre
+    only a convention for ordering): readers get the date, not a clock time converted to their
+    zone (04:00 in Moscow, or the evening before in New York). Other milestones keep their
+    moment in the reader's zone."""
+    day = milestone_centre_day(milestone)
+    return {"due_on": day} if day is not None else {"due_at": milestone.due_at}
+
+
+# What a family's reminder calls a follow-up visit at home ("Appointment or deadline", the kind
+# of coordinators' own milestones, tells them nothing); the coordinator's gives the visit's title.
+FOLLOW_UP_VISIT = _("Follow-up visit at home")
+
+
+def _kind_label(milestone: Milestone, is_staff: bool):
+    """The milestone's kind as the reader's message names it. A lazy label, translated when the
+    message is rendered in the reader's language (``get_kind_display()`` would give it in the
+    sending worker's language)."""
+    if milestone.kind == MilestoneKind.OTHER:
+        if is_staff:
+            return milestone.title
+        if milestone.key.startswith(FOLLOW_UP_PREFIX):
+            return FOLLOW_UP_VISIT
+    if milestone.kind in MilestoneKind.values:
+        return MilestoneKind(milestone.kind).label
+    return milestone.kind
 
 
 def _render(reminder: Reminder, reach: parties.Reach | None = None):
@@ -157,7 +175,7 @@ def _render(reminder: Reminder, reach: parties.Reach | None = None):
             "name": name,
             "patient": case.patient.given_name,
             "reference": case.reference,
-            "kind_label": milestone.title if is_staff and milestone.kind == "other" else milestone.get_kind_display(),
+            "kind_label": _kind_label(milestone, is_staff),
             "title": milestone.title,
             **due,
             "is_escalation": reminder.is_escalation,

@@ -207,6 +207,10 @@ def case_refresh_next_due(*, case) -> None:
 DEFAULT_CENTRE_TIME_ZONE = "Asia/Shanghai"  # CAR-T centres of the service are in China
 DUE_TIME = dt.time(9, 0)  # a pathway date is due at 09:00 at the treating centre
 PATHWAY_PREFIX = "pathway:"
+# The follow-up visits at home after CAR-T (followup.plan) are days as well: a month after the
+# infusion, due at 09:00 at the treating centre by the same convention.
+FOLLOW_UP_PREFIX = "followup:"
+DAY_PREFIXES = (PATHWAY_PREFIX, FOLLOW_UP_PREFIX)
 
 
 def pathway_due_at(on: dt.date, hospital=None) -> dt.datetime:
@@ -220,9 +224,9 @@ def pathway_due_at(on: dt.date, hospital=None) -> dt.datetime:
 
 
 def milestone_centre_day(milestone) -> dt.date | None:
-    """A pathway milestone's date on the treating centre's calendar (an all-day date wherever a
-    family reads it); None for other milestones, which keep their time."""
-    if not milestone.key.startswith(PATHWAY_PREFIX):
+    """A pathway milestone's or a follow-up visit's date on the treating centre's calendar (an
+    all-day date wherever a family reads it); None for other milestones, which keep their time."""
+    if not milestone.key.startswith(DAY_PREFIXES):
         return None
     return milestone.due_at.astimezone(pathway_due_at(milestone.due_at.date(), milestone.hospital).tzinfo).date()
 

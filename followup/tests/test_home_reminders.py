@@ -317,3 +317,36 @@ def test_a_new_language_alone_reaches_their_unsent_reminders(handed_back, treate
         time_zone="Asia/Singapore",
     )
     assert {r.language for r in home_reminders(status="pending")} == {"ar"}
+
+
+def test_the_familys_reminder_of_a_visit_names_it_and_gives_its_date_not_a_clock_time(
+    handed_back, treated, world, sms_dir
+):
+    """Dates of the pathway are dates (pathway.md): a visit is a day. 09:00 at the centre is the
+    evening before in New York, so a clock time converted to the family's zone named the wrong day."""
+    import re
+
+    from django.utils import formats, translation
+
+    contact = world.contact_b
+    contact.time_zone, contact.language = "America/New_York", "ru"
+    contact.save()
+    visit = month3(treated)
+    reminders_sync(milestone=visit)
+    family = Reminder.objects.filter(milestone=visit, audience=Reminder.Audience.FAMILY)
+    assert family.exists()
+    make_due(family)
+    delivery.reminders_sweep()
+    for r in family:
+        assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    day = visit.due_at.astimezone(ZoneInfo("Asia/Shanghai")).date()
+    assert visit.due_at.astimezone(ZoneInfo("America/New_York")).date() < day
+    with translation.override("ru"):
+        shown = formats.date_format(day, "DATE_FORMAT")
+    mails = [e for e in mail.outbox if e.to == [contact.email]]
+    texts = [f"{e.subject}\n{e.body}" for e in mails]
+    texts += [json.loads(p.read_text())["body"] for p in sms_dir.glob("*.json")] if sms_dir.exists() else []
+    assert texts
+    for text in texts:
+        assert shown in text and "Контрольный визит по месту жительства" in text, text
+        assert "Приём или срок" not in text and not re.search(r"\b\d{1,2}:\d{2}\b", text), text

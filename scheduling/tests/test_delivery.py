@@ -331,3 +331,30 @@ def test_the_stay_near_the_centre_is_announced_as_a_period_not_as_due(world, sms
     assert "is due on" not in coordinator_mail.body
     family_mail = next(e for e in mail.outbox if e.to == [world.contact_b.email])
     assert "至少在" in family_mail.body
+
+
+@pytest.mark.parametrize(
+    "language, label",
+    [("ru", "Оценка МОБ на 28-й день"), ("zh-hans", "第28天 MRD 评估"), ("en", "Day-28 MRD assessment")],
+)
+def test_a_familys_reminder_names_the_milestone_in_the_familys_language(world, sms_dir, language, label):
+    from scheduling.services import event_record
+
+    contact = world.contact_a
+    contact.language = language
+    contact.save()
+    d0 = timezone.localdate() - dt.timedelta(days=20)
+    event_record(case=world.case_a, kind="infusion", occurred_on=d0, actor=world.alice, hospital=world.pkuph)
+    m = Milestone.objects.get(case=world.case_a, key="pathway:mrd_day28")
+    family = Reminder.objects.filter(milestone=m, audience="family")
+    assert family.exists() and {r.language for r in family} == {language}
+    for i, r in enumerate(family):
+        Reminder.objects.filter(pk=r.pk).update(send_at=timezone.now() - dt.timedelta(minutes=1 + i))
+    delivery.reminders_sweep()
+    for r in family:
+        assert delivery.reminder_deliver(reminder_id=r.pk) == "sent"
+    mails = [e for e in mail.outbox if e.to == [contact.email]]
+    sms = [json.loads(p.read_text())["body"] for p in sms_dir.glob("*.json")]
+    assert mails or sms
+    for text in [f"{e.subject}\n{e.body}" for e in mails] + sms:
+        assert label in text, text
