@@ -11,6 +11,10 @@ a case's admin page (its header and section headings: a section's body is render
 opened) and two of its sections on their own URLs, the overview (timeline and contacts) and travel
 (the largest). Queries and Redis round trips of each are in the notes.
 
+The searches by reference, by a name that matches nothing and by a rare name are also timed
+against themselves on a second database of 1,000 cases (``…_bench_small``, kept between runs like
+the first): a search that reads indexes is flat from 1,000 to 100,000 cases.
+
     .venv/bin/python bench/bench_case_list.py            # 100,000 cases
     .venv/bin/python bench/bench_case_list.py --quick    # 10,000 cases
 """
@@ -26,6 +30,9 @@ except ModuleNotFoundError:  # run as a script
 
 RARE_NAME = "Oyelaran"
 MISSING_NAME = "Zzyxwv"
+# "Flat from 1,000 to 100,000 cases": the same search at 100 times the cases within this ratio.
+SMALL = 1_000
+FLAT = 1.25
 
 
 def _fields():
@@ -83,6 +90,7 @@ def _prepare(target: int):
 
 def run(quick: bool = False) -> list[dict]:
     common.setup_django()
+    from django.db import connection
     from django.test import Client, override_settings
 
     from cases.models import Case
@@ -121,6 +129,26 @@ def run(quick: bool = False) -> list[dict]:
         ("admin case page: overview section", f"/admin/cases/case/{case_id}/section/overview/", None),
         ("admin case page: travel section", f"/admin/cases/case/{case_id}/section/travel/", None),
     ]
+    # The same searches on a database of 1,000 cases: a search that reads indexes takes about
+    # as long at 100,000 (the goal: flat from 1,000 to 100,000 cases).
+    big, small = connection.settings_dict["NAME"], common.second_database("_small")
+    with common.on_database(small):
+        _prepare(SMALL)
+        small_client = Client()
+        small_client.force_login(common.bench_user("case_list"))
+        small_n = Case.objects.count()
+        small_reference = Case.objects.order_by("id").values_list("reference", flat=True)[small_n // 2]
+    scaling = [
+        ("reference (lower case)", reference.lower(), small_reference.lower()),
+        ("a name that matches nothing", MISSING_NAME, MISSING_NAME),
+        ("a rare name", RARE_NAME, RARE_NAME),
+    ]
+
+    def get_small(url):
+        response = small_client.get(url)
+        assert response.status_code == 200, (url, response.status_code, response.content[:300])
+        return response
+
     results = []
     with override_settings(ROOT_URLCONF=__name__, DEBUG=False, SECURE_SSL_REDIRECT=False):
         base_q, base_r = common.round_trips(lambda: get(baseline_url))
@@ -134,6 +162,24 @@ def run(quick: bool = False) -> list[dict]:
                 common.sample_row(name, sample, notes=f"{queries} queries, {redis} Redis round trips", goal=goal)
             )
             base_sample = base_sample or sample
+        for label, at_big, at_small in scaling:
+            sample = common.interleaved(
+                lambda q=at_big: get(f"/api/v1/cases/?q={q}"),
+                lambda q=at_small: get_small(f"/api/v1/cases/?q={q}"),
+                rounds=rounds,
+                repeat=repeat,
+                before_value=lambda: common.switch(big),
+                before_baseline=lambda: common.switch(small),
+            )
+            common.switch(big)
+            results.append(
+                common.sample_row(
+                    f"search, {n:,} vs {small_n:,} cases: {label}",
+                    sample,
+                    notes=f"baseline: the same search on a database of {small_n:,} cases",
+                    goal=FLAT,
+                )
+            )
         results.insert(
             0,
             common.row(

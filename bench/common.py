@@ -66,6 +66,18 @@ def setup_django() -> None:
     os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
     # One JSON log line per request would time the terminal, not the code.
     os.environ.setdefault("LOG_LEVEL", "WARNING")
+    _create_database(url)
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0, interactive=False)
+    # Files a benchmark writes (uploads, media) go under var/, which a fresh clone lacks.
+    (Path(settings.BASE_DIR) / "var").mkdir(exist_ok=True)
+
+
+def _create_database(url: str) -> None:
+    """Create the PostgreSQL database of ``url`` if it does not exist (other engines: nothing)."""
     parts = urlsplit(url)
     if parts.scheme.startswith("postgres"):
         import psycopg
@@ -75,13 +87,48 @@ def setup_django() -> None:
             name = parts.path.lstrip("/")
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
                 conn.execute(f'CREATE DATABASE "{name}"')
-    django.setup()
-    from django.conf import settings
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0, interactive=False)
-    # Files a benchmark writes (uploads, media) go under var/, which a fresh clone lacks.
-    (Path(settings.BASE_DIR) / "var").mkdir(exist_ok=True)
+
+def second_database(suffix: str) -> str:
+    """A second benchmark database beside the first (its name with ``suffix``), created and
+    migrated if needed; returns its name. Use it with ``on_database``."""
+    from django.core.management import call_command
+    from django.db import connection
+
+    parts = urlsplit(bench_database_url())
+    name = parts.path.lstrip("/") + suffix
+    _create_database(urlunsplit(parts._replace(path="/" + name)))
+    with on_database(name):
+        call_command("migrate", verbosity=0, interactive=False)
+    assert connection.settings_dict["NAME"] != name
+    return name
+
+
+@contextlib.contextmanager
+def on_database(name: str):
+    """Within the block, the default connection reaches the database ``name`` on the same server
+    (the connection is closed and reopened on a change; per-process caches of table estimates
+    are cleared, as they would name the other database's tables)."""
+    from django.db import connection
+
+    previous = connection.settings_dict["NAME"]
+    switch(name)
+    try:
+        yield
+    finally:
+        switch(previous)
+
+
+def switch(name: str) -> None:
+    """Point the default connection at the database ``name`` (nothing if it already is)."""
+    from django.db import connection
+
+    from navigator import pagination
+
+    if connection.settings_dict["NAME"] != name:
+        connection.close()
+        connection.settings_dict["NAME"] = name
+        pagination._estimates.clear()
 
 
 def timed(fn, *, repeat: int, warmup: int = 2) -> float:
@@ -130,20 +177,41 @@ def interleaved(
     rounds: int = ROUNDS,
     repeat: int = 10,
     warmup: int = 2,
+    before_value: Callable[[], object] | None = None,
+    before_baseline: Callable[[], object] | None = None,
 ) -> Sample:
     """Alternate ``baseline`` and ``value`` for ``rounds`` rounds of ``repeat`` calls each.
 
     Each round's figure is the median call time of that round (seconds); the ratio is taken
     per round, so a burst of load from elsewhere moves both sides of the round it falls in.
+    ``before_value`` and ``before_baseline`` run, untimed, before each side's calls (e.g. to
+    switch databases) and are followed by one untimed call.
     """
+    value_block = _block(value, before_value)
+    baseline_block = _block(baseline, before_baseline)
     for _ in range(warmup):
+        baseline_block()
         baseline()
+        value_block()
         value()
     values, baselines = [], []
     for _ in range(rounds):
+        baseline_block()
         baselines.append(timed(baseline, repeat=repeat, warmup=0))
+        value_block()
         values.append(timed(value, repeat=repeat, warmup=0))
     return Sample(values, baselines)
+
+
+def _block(fn: Callable[[], object], before: Callable[[], object] | None) -> Callable[[], None]:
+    """What runs untimed before a block of ``fn``'s calls: ``before`` and one call of ``fn``."""
+
+    def prepare() -> None:
+        if before is not None:
+            before()
+            fn()
+
+    return prepare
 
 
 class RedisCalls:
