@@ -3,7 +3,8 @@
 Each follow-up visit after discharge (milestones ``followup:...``) is reminded to the home
 haematologist by the case's reminder rules (``ReminderRule.to_home_haematologist``), in their
 language and at a sensible hour in their zone, by email (and SMS when a phone number is given),
-while they accept reminders and hold a link that is neither revoked nor expired. The email
+while they accept reminders, for the visits a link that is neither revoked nor expired covers
+(the coordinator is asked in time to renew one that ends before a visit). The email
 carries the link to their page; the SMS carries no link and no clinical detail. The reminders
 are ordinary ``scheduling.Reminder`` rows, sent once by the same sweep and delivery as the
 family's; a failure opens the coordinator's task.
@@ -27,7 +28,8 @@ AUDIENCE = Reminder.Audience.HOME_HAEMATOLOGIST.value
 
 
 def _usable_link(contact: HomeHaematologist) -> AccessLink | None:
-    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
+    """The usable link that lasts longest (the newest, unless an older one was issued for longer)."""
+    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
 
 
 def _tell_the_coordinator_the_link_expired(contact: HomeHaematologist) -> None:
@@ -54,7 +56,10 @@ def home_recipients(milestone: Milestone, rule: ReminderRule) -> list[Recipient]
     if not rule.to_home_haematologist or not milestone.key.startswith(FOLLOW_UP_KEY):
         return []
     contact = HomeHaematologist.objects.filter(case_id=milestone.case_id, receives_reminders=True).first()
-    if contact is None or _usable_link(contact) is None:
+    link = _usable_link(contact) if contact is not None else None
+    if link is None or link.expires_at < milestone.due_at:
+        # Not a visit after their link ends (the page would be closed by then): the coordinator
+        # is asked in time to issue a new link, which plans these reminders (link_renewal_plan).
         return []
     common = {"language": contact.language, "time_zone": contact.time_zone}
     key = f"{AUDIENCE}:{contact.pk}"

@@ -27,14 +27,22 @@ from hospitals.models import Hospital, Referral
 from navigator.errors import DomainError
 from scheduling.models import CoordinatorTask, Milestone, MilestoneKind, MRDResult, TransplantDecision, TreatmentEvent
 from scheduling.reminders import reminders_sync
-from scheduling.services import case_refresh_next_due, milestone_complete, milestone_upsert, pathway_due_at, task_open
+from scheduling.services import (
+    FOLLOW_UP_PREFIX,
+    case_refresh_next_due,
+    milestone_centre_day,
+    milestone_complete,
+    milestone_upsert,
+    pathway_due_at,
+    task_complete,
+    task_open,
+)
 
 from . import handback as rendering
 from .models import HOME_LANGUAGES, AccessLink, FollowUpResult, Handback, HomeHaematologist, LinkUse, token_hash
 from .plan import follow_up_plan, igg_needs_replacement
 
 LANGUAGES = tuple(code for code, _name in HOME_LANGUAGES)
-FOLLOW_UP_PREFIX = "followup:"
 # Stored in English in the handback; marked so the home haematologist's page shows them in their language.
 WATCH_FOR = [
     gettext_noop(
@@ -98,9 +106,62 @@ def haematologist_save(
 
 def followup_reminders_sync(*, case: Case) -> None:
     """Re-plan the unsent reminders of the case's open follow-up visits: after the home
-    haematologist changed, or a link was issued or revoked (a revoked link stops theirs)."""
+    haematologist changed, or a link was issued or revoked (a revoked link stops theirs). The
+    home haematologist is reminded only of visits their link still covers; the coordinator is
+    asked in time to renew a link that ends before a visit (``link_renewal_plan``)."""
     for milestone in Milestone.objects.open().filter(case=case, key__startswith=FOLLOW_UP_PREFIX).order_by("pk"):
         reminders_sync(milestone=milestone)
+    link_renewal_plan(case=case)
+
+
+# How long before a link ends the coordinator is asked to issue a new one, when a follow-up visit
+# falls after it: time to reach the home haematologist and for them to open the new link.
+RENEW_DAYS_BEFORE = 14
+
+
+def link_renewal_plan(*, case: Case) -> CoordinatorTask | None:
+    """Ask the coordinator to renew the home haematologist's link before it ends, when an open
+    follow-up visit falls after its end: a task due RENEW_DAYS_BEFORE days before (at once if
+    that is past), once per link. Tasks about links a newer link replaced, or that no visit
+    outlives any more, are closed. Returns the open task, if any."""
+    contact = HomeHaematologist.objects.filter(case=case).first()
+    link = (
+        AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
+        if contact is not None and contact.receives_reminders
+        else None
+    )
+    visits = Milestone.objects.open().filter(case=case, key__startswith=FOLLOW_UP_PREFIX).order_by("due_at")
+    uncovered = visits.filter(due_at__gt=link.expires_at).first() if link is not None else None
+    wanted = f"{RENEW_KEY}{link.pk}" if uncovered is not None else None
+    for stale in CoordinatorTask.objects.filter(
+        case=case, key__startswith=RENEW_KEY, status=CoordinatorTask.Status.OPEN
+    ).exclude(key=wanted or ""):
+        task_complete(task=stale, actor="followup")
+    if uncovered is None:
+        return None
+    ends = link.expires_at
+    task, _created = task_open(
+        case=case,
+        key=wanted,
+        title=f"Issue {contact.name} a new link before {ends:%Y-%m-%d}: a follow-up visit comes after it",
+        detail=(
+            f"The link to their page ends on {ends:%Y-%m-%d}; {uncovered.title} is due on "
+            f"{pathway_day(uncovered):%Y-%m-%d}. They are reminded only of visits a link covers: issue a new "
+            "link (Follow-up > Home haematologists) and its reminders are planned at once."
+        ),
+        priority=CoordinatorTask.Priority.NORMAL,
+        milestone=uncovered,
+        due_at=max(timezone.now(), ends - dt.timedelta(days=RENEW_DAYS_BEFORE)),
+    )
+    return task
+
+
+RENEW_KEY = "followup:link-renew:"
+
+
+def pathway_day(milestone: Milestone) -> dt.date:
+    """A follow-up visit's date (a day at the treating centre)."""
+    return milestone_centre_day(milestone) or milestone.due_at.date()
 
 
 LINK_SALT = "navigator.followup.home-link"
@@ -245,6 +306,7 @@ def followup_plan_apply(*, case: Case, actor, mrd_months: tuple[int, ...] | None
             milestones.append(change.milestone)
         case_refresh_next_due(case=case)
         audit_record(actor=actor, action="update", obj=case, detail={"followup_plan": [v.key for v in visits]})
+        link_renewal_plan(case=case)  # the visits may now outlive the home haematologist's link
     return milestones
 
 

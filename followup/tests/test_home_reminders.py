@@ -69,8 +69,13 @@ def test_each_visit_is_reminded_to_the_home_haematologist_in_their_language_and_
     day = visit.due_at.astimezone(ZoneInfo("Asia/Singapore")).date()
     local = sorted(r.send_at.astimezone(ZoneInfo("Asia/Singapore")) for r in rows)
     assert [(t.date(), t.time()) for t in local] == [(day - dt.timedelta(days=1), dt.time(9)), (day, dt.time(9))]
-    # Every follow-up visit still ahead has them; the family's reminders are unchanged.
-    ahead = Milestone.objects.open().filter(case=treated, key__startswith="followup:", due_at__gt=timezone.now())
+    # Every follow-up visit ahead that their link covers has them (the others wait for a new
+    # link: link_renewal_plan); the family's reminders are unchanged.
+    link, _token = handed_back
+    ahead = Milestone.objects.open().filter(
+        case=treated, key__startswith="followup:", due_at__gt=timezone.now(), due_at__lte=link.expires_at
+    )
+    assert ahead.exists()
     assert set(home_reminders().values_list("milestone_id", flat=True)) == set(ahead.values_list("pk", flat=True))
     assert Reminder.objects.filter(milestone=visit, audience="family").exists()
 
@@ -109,13 +114,13 @@ def test_a_change_of_language_zone_or_phone_moves_their_unsent_reminders(handed_
 def test_no_reminders_without_a_usable_link_and_none_after_it_is_revoked(treated, world):
     handback_create(case=treated, actor=world.alice, discharge=discharge())
     assert not home_reminders().exists()  # no link issued yet: nothing to send them to
-    link, _token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice)
+    link, _token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=366)
     assert home_reminders(status="pending").count() > 10
     link_revoke(link=link, actor=world.alice)
     assert not home_reminders(status="pending").exists()
     assert Reminder.objects.filter(milestone__case=treated, audience="family", status="pending").exists()
     # A new link brings them back.
-    link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice)
+    link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=366)
     assert home_reminders(status="pending").count() > 10
 
 
@@ -350,3 +355,78 @@ def test_the_familys_reminder_of_a_visit_names_it_and_gives_its_date_not_a_clock
     for text in texts:
         assert shown in text and "Контрольный визит по месту жительства" in text, text
         assert "Приём или срок" not in text and not re.search(r"\b\d{1,2}:\d{2}\b", text), text
+
+
+def renewal_tasks(case, **filters):
+    return CoordinatorTask.objects.filter(case=case, key__startswith="followup:link-renew:", **filters)
+
+
+def test_visits_after_the_link_ends_wait_for_a_new_link_and_the_coordinator_is_asked_in_time(
+    handed_back, treated, world
+):
+    """A link lasts HOME_LINK_DAYS (90); the visits run for two years. The home haematologist is
+    reminded only of the visits their link covers (a reminder would lead to a closed page); the
+    coordinator gets a task due two weeks before the link ends, naming the first visit after it."""
+    from followup.services import RENEW_DAYS_BEFORE
+
+    link, _token = handed_back
+    visits = Milestone.objects.open().filter(case=treated, key__startswith="followup:").order_by("due_at")
+    covered = {m.pk for m in visits if m.due_at <= link.expires_at}
+    after = [m for m in visits if m.due_at > link.expires_at]
+    assert covered and after
+    assert set(home_reminders().values_list("milestone_id", flat=True)) == {
+        m.pk for m in visits if m.pk in covered and m.due_at > timezone.now()
+    }
+    [task] = renewal_tasks(treated, status="open")
+    assert task.milestone == after[0] and task.assignee == treated.coordinator
+    assert task.due_at == link.expires_at - dt.timedelta(days=RENEW_DAYS_BEFORE)
+    assert f"{link.expires_at:%Y-%m-%d}" in task.title and after[0].title in task.detail
+    # Planning again (a change of the doctor's details) opens no second task.
+    haematologist_save(
+        case=treated,
+        actor=world.alice,
+        name="Dr Tan",
+        centre="Singapore General",
+        email="tan@sgh.example",
+        language="zh-hans",
+        time_zone="Asia/Singapore",
+    )
+    assert renewal_tasks(treated).count() == 1
+
+    # A new link for a year: the next visits get their reminders, the old task closes itself and
+    # the new link's own task (a visit still comes after it) is due two weeks before it ends.
+    longer, _token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=366)
+    assert set(home_reminders(status="pending").values_list("milestone_id", flat=True)) == {
+        m.pk for m in visits if timezone.now() < m.due_at <= longer.expires_at
+    }
+    assert renewal_tasks(treated, status="done").get().key.endswith(f":{link.pk}")
+    still_after = [m for m in visits if m.due_at > longer.expires_at]
+    if still_after:
+        [task] = renewal_tasks(treated, status="open")
+        assert task.key.endswith(f":{longer.pk}") and task.milestone == still_after[0]
+    else:
+        assert not renewal_tasks(treated, status="open").exists()
+
+
+def test_revoking_the_link_closes_its_renewal_task_and_opens_none(handed_back, treated, world):
+    link, _token = handed_back
+    assert renewal_tasks(treated, status="open").exists()
+    link_revoke(link=link, actor=world.alice)
+    assert not renewal_tasks(treated, status="open").exists()
+    assert not home_reminders(status="pending").exists()
+
+
+def test_a_link_that_outlives_every_open_visit_asks_for_nothing(treated, world):
+    from scheduling.services import milestone_complete
+
+    handback_create(case=treated, actor=world.alice, discharge=discharge())
+    visits = Milestone.objects.open().filter(case=treated, key__startswith="followup:")
+    horizon = timezone.now() + dt.timedelta(days=200)
+    for later in visits.filter(due_at__gt=horizon):  # the later visits already done (or dropped)
+        milestone_complete(milestone=later)
+    assert visits.exists()
+    link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=201)
+    assert not renewal_tasks(treated).exists()
+    assert set(home_reminders().values_list("milestone_id", flat=True)) == set(
+        visits.filter(due_at__gt=timezone.now()).values_list("pk", flat=True)
+    )
