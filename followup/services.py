@@ -124,20 +124,24 @@ def link_renewal_plan(*, case: Case) -> CoordinatorTask | None:
     follow-up visit falls after its end: a task due RENEW_DAYS_BEFORE days before (at once if
     that is past), once per link. Tasks about links a newer link replaced, or that no visit
     outlives any more, are closed. Returns the open task, if any."""
-    contact = HomeHaematologist.objects.filter(case=case).first()
-    link = (
-        AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
-        if contact is not None and contact.receives_reminders
-        else None
-    )
-    visits = Milestone.objects.open().filter(case=case, key__startswith=FOLLOW_UP_PREFIX).order_by("due_at")
-    uncovered = visits.filter(due_at__gt=link.expires_at).first() if link is not None else None
-    wanted = f"{RENEW_KEY}{link.pk}" if uncovered is not None else None
+    contact = HomeHaematologist.objects.filter(case=case, receives_reminders=True).first()
+    link = None
+    if contact is not None:
+        link = AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
+    uncovered = None
+    if link is not None:
+        uncovered = (
+            Milestone.objects.open()
+            .filter(case=case, key__startswith=FOLLOW_UP_PREFIX, due_at__gt=link.expires_at)
+            .order_by("due_at")
+            .first()
+        )
+    wanted = f"{RENEW_KEY}{link.pk}" if link is not None and uncovered is not None else ""
     for stale in CoordinatorTask.objects.filter(
         case=case, key__startswith=RENEW_KEY, status=CoordinatorTask.Status.OPEN
-    ).exclude(key=wanted or ""):
+    ).exclude(key=wanted):
         task_complete(task=stale, actor="followup")
-    if uncovered is None:
+    if contact is None or link is None or uncovered is None:
         return None
     ends = link.expires_at
     task, _created = task_open(
