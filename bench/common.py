@@ -108,7 +108,7 @@ def second_database(suffix: str) -> str:
 def on_database(name: str):
     """Within the block, the default connection reaches the database ``name`` on the same server
     (the connection is closed and reopened on a change; per-process caches of table estimates
-    are cleared, as they would name the other database's tables)."""
+    and name statistics are cleared, as they would describe the other database)."""
     from django.db import connection
 
     previous = connection.settings_dict["NAME"]
@@ -123,12 +123,14 @@ def switch(name: str) -> None:
     """Point the default connection at the database ``name`` (nothing if it already is)."""
     from django.db import connection
 
+    from cases import selectors
     from navigator import pagination
 
     if connection.settings_dict["NAME"] != name:
         connection.close()
         connection.settings_dict["NAME"] = name
         pagination._estimates.clear()
+        selectors._statistics.update(read_at=float("-inf"))
 
 
 def timed(fn, *, repeat: int, warmup: int = 2) -> float:

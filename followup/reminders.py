@@ -28,8 +28,9 @@ AUDIENCE = Reminder.Audience.HOME_HAEMATOLOGIST.value
 
 
 def _usable_link(contact: HomeHaematologist) -> AccessLink | None:
-    """The usable link that lasts longest (the newest, unless an older one was issued for longer)."""
-    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
+    """The newest usable link: the one the coordinator last gave them (an older one may have gone
+    to another doctor or a mistyped address)."""
+    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
 
 
 def _tell_the_coordinator_the_link_expired(contact: HomeHaematologist) -> None:

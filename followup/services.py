@@ -127,7 +127,8 @@ def link_renewal_plan(*, case: Case) -> CoordinatorTask | None:
     contact = HomeHaematologist.objects.filter(case=case, receives_reminders=True).first()
     link = None
     if contact is not None:
-        link = AccessLink.objects.usable().filter(haematologist=contact).order_by("-expires_at", "-id").first()
+        # The newest usable link: the one their reminders carry (followup.reminders._usable_link).
+        link = AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
     uncovered = None
     if link is not None:
         uncovered = (
@@ -143,20 +144,30 @@ def link_renewal_plan(*, case: Case) -> CoordinatorTask | None:
         task_complete(task=stale, actor="followup")
     if contact is None or link is None or uncovered is None:
         return None
-    ends = link.expires_at
-    task, _created = task_open(
-        case=case,
-        key=wanted,
-        title=f"Issue {contact.name} a new link before {ends:%Y-%m-%d}: a follow-up visit comes after it",
-        detail=(
-            f"The link to their page ends on {ends:%Y-%m-%d}; {uncovered.title} is due on "
+    # On the treating centre's calendar, as the visit's date is (pathway_day).
+    ends = link.expires_at.astimezone(pathway_due_at(link.expires_at.date()).tzinfo)
+    what = {
+        "title": f"Issue {contact.name} a new link before {ends:%Y-%m-%d}: a follow-up visit comes after it"[:200],
+        "detail": (
+            f"The link to their page ends on {ends:%Y-%m-%d %H:%M %Z}; {uncovered.title} is due on "
             f"{pathway_day(uncovered):%Y-%m-%d}. They are reminded only of visits a link covers: issue a new "
             "link (Follow-up > Home haematologists) and its reminders are planned at once."
         ),
-        priority=CoordinatorTask.Priority.NORMAL,
-        milestone=uncovered,
-        due_at=max(timezone.now(), ends - dt.timedelta(days=RENEW_DAYS_BEFORE)),
-    )
+        "milestone": uncovered,
+        "due_at": max(timezone.now(), link.expires_at - dt.timedelta(days=RENEW_DAYS_BEFORE)),
+    }
+    task, created = task_open(case=case, key=wanted, priority=CoordinatorTask.Priority.NORMAL, **what)
+    if not created:
+        # The same link's task again: closed earlier (a longer link came and was revoked, the
+        # doctor stopped and resumed reminders, the plan shrank and grew), or its first visit
+        # after the end changed. Reopened and brought up to date, as the key is unique.
+        reopened = task.status != CoordinatorTask.Status.OPEN
+        CoordinatorTask.objects.filter(pk=task.pk).update(
+            status=CoordinatorTask.Status.OPEN, completed_at=None, completed_by=None, **what
+        )
+        task.refresh_from_db()
+        if reopened:
+            audit_record(actor="followup", action="update", obj=task, case=case, detail={"reopened": True})
     return task
 
 

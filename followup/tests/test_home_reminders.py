@@ -387,7 +387,8 @@ def test_visits_after_the_link_ends_wait_for_a_new_link_and_the_coordinator_is_a
     [task] = renewal_tasks(treated, status="open")
     assert task.milestone == after[0] and task.assignee == treated.coordinator
     assert task.due_at == link.expires_at - dt.timedelta(days=RENEW_DAYS_BEFORE)
-    assert f"{link.expires_at:%Y-%m-%d}" in task.title and after[0].title in task.detail
+    ends_at_centre = link.expires_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert f"{ends_at_centre:%Y-%m-%d}" in task.title and after[0].title in task.detail
     # Planning again (as a change of the doctor's details does) opens no second task.
     followup_reminders_sync(case=treated)
     assert renewal_tasks(treated).count() == 1
@@ -429,3 +430,45 @@ def test_a_link_that_outlives_every_open_visit_asks_for_nothing(treated, world):
     assert set(home_reminders().values_list("milestone_id", flat=True)) == set(
         visits.filter(due_at__gt=timezone.now()).values_list("pk", flat=True)
     )
+
+
+def test_a_closed_renewal_task_reopens_when_its_link_is_again_the_one_to_renew(handed_back, treated, world):
+    """Task keys are unique per case: the same link's task is reopened, not lost, when a longer
+    link that had closed it is revoked, or the doctor stops and resumes reminders."""
+    link, _token = handed_back
+    [task] = renewal_tasks(treated, status="open")
+    longer, _token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=366)
+    task.refresh_from_db()
+    assert task.status == "done"
+    link_revoke(link=longer, actor=world.alice)
+    task.refresh_from_db()
+    assert task.status == "open" and task.completed_at is None
+    assert renewal_tasks(treated, status="open").get() == task
+
+    contact = treated.home_haematologist_contact
+    details = {f: getattr(contact, f) for f in ("name", "centre", "email", "language", "time_zone")}
+    haematologist_save(case=treated, actor=world.alice, receives_reminders=False, **details)
+    assert not renewal_tasks(treated, status="open").exists() and not home_reminders(status="pending").exists()
+    haematologist_save(case=treated, actor=world.alice, receives_reminders=True, **details)
+    assert renewal_tasks(treated, status="open").get() == task
+    assert home_reminders(status="pending").exists()
+
+
+def test_reminders_carry_the_newest_link_even_when_an_older_one_lasts_longer(handed_back, treated, world):
+    """A new link for a new doctor (or a corrected address): reminders carry it, never an older
+    link that may have gone elsewhere."""
+    old, _token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=366)
+    newest, token = link_issue(haematologist=treated.home_haematologist_contact, actor=world.alice, days=30)
+    pending = home_reminders(status="pending")
+    assert pending.exists()
+    assert all(r.milestone.due_at <= newest.expires_at for r in pending)
+    [task] = renewal_tasks(treated, status="open")
+    assert task.key.endswith(f":{newest.pk}")
+    emails = list(pending.filter(channel="email").values_list("pk", flat=True))
+    make_due(pending)
+    delivery.reminders_sweep()
+    for pk in emails:
+        assert delivery.reminder_deliver(reminder_id=pk) == "sent"
+    bodies = [e.body for e in mail.outbox if e.to == ["tan@sgh.example"]]
+    assert bodies and all(token in body for body in bodies)
+    assert old.pk != newest.pk
