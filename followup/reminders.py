@@ -22,15 +22,9 @@ from scheduling.services import pathway_due_at, task_open
 
 from .models import AccessLink, HomeHaematologist
 from .selectors import FOLLOW_UP_KEY, handback_latest
-from .services import link_token
+from .services import link_token, usable_link
 
 AUDIENCE = Reminder.Audience.HOME_HAEMATOLOGIST.value
-
-
-def _usable_link(contact: HomeHaematologist) -> AccessLink | None:
-    """The newest usable link: the one the coordinator last gave them (an older one may have gone
-    to another doctor or a mistyped address)."""
-    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
 
 
 def _tell_the_coordinator_the_link_expired(contact: HomeHaematologist) -> None:
@@ -57,7 +51,7 @@ def home_recipients(milestone: Milestone, rule: ReminderRule) -> list[Recipient]
     if not rule.to_home_haematologist or not milestone.key.startswith(FOLLOW_UP_KEY):
         return []
     contact = HomeHaematologist.objects.filter(case_id=milestone.case_id, receives_reminders=True).first()
-    link = _usable_link(contact) if contact is not None else None
+    link = usable_link(contact) if contact is not None else None
     if link is None or link.expires_at < milestone.due_at:
         # Not a visit after their link ends (the page would be closed by then): the coordinator
         # is asked in time to issue a new link, which plans these reminders (link_renewal_plan).
@@ -88,7 +82,7 @@ def home_reach(reminder: Reminder) -> Reach:
     contact = HomeHaematologist.objects.filter(pk=contact_id or 0, case_id=milestone.case_id).first()
     if contact is None or not contact.receives_reminders:
         return Reach(reason="home haematologist removed or no longer reminded")
-    link = _usable_link(contact)
+    link = usable_link(contact)
     if link is None:
         _tell_the_coordinator_the_link_expired(contact)
         return Reach(reason="no usable link to their page (revoked or expired)")

@@ -114,6 +114,12 @@ def followup_reminders_sync(*, case: Case) -> None:
     link_renewal_plan(case=case)
 
 
+def usable_link(contact: HomeHaematologist) -> AccessLink | None:
+    """The newest usable link: the one the coordinator last gave them and their reminders carry
+    (an older one may have gone to another doctor or a mistyped address)."""
+    return AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
+
+
 # How long before a link ends the coordinator is asked to issue a new one, when a follow-up visit
 # falls after it: time to reach the home haematologist and for them to open the new link.
 RENEW_DAYS_BEFORE = 14
@@ -125,10 +131,7 @@ def link_renewal_plan(*, case: Case) -> CoordinatorTask | None:
     that is past), once per link. Tasks about links a newer link replaced, or that no visit
     outlives any more, are closed. Returns the open task, if any."""
     contact = HomeHaematologist.objects.filter(case=case, receives_reminders=True).first()
-    link = None
-    if contact is not None:
-        # The newest usable link: the one their reminders carry (followup.reminders._usable_link).
-        link = AccessLink.objects.usable().filter(haematologist=contact).order_by("-created_at", "-id").first()
+    link = usable_link(contact) if contact is not None else None
     uncovered = None
     if link is not None:
         uncovered = (
